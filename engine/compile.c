@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * compile.c - scopes, slots and operator creation for a checked topology (see compile.h).
+ *
+ * Thread: main (load time). Scopes and the slot table are owned by struct vg_compiled and
+ * live as long as it does; operators may keep pointers to them.
+ */
+#include "compile.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+struct vg_fields {
+    char **names;       /* "src:<path>" or "map:<node>:<name>" */
+    size_t n;
+};
+
+enum scope_kind { SCOPE_SOURCE, SCOPE_NAMED, SCOPE_ALERTS, SCOPE_UNION };
+
+struct vg_scope {
+    enum scope_kind kind;
+    struct vg_compiled *c;
+    /* SCOPE_SOURCE */
+    int source_id;
+    const char *const *declared;
+    size_t n_declared;
+    const struct vg_avro_schema *schema;
+    /* SCOPE_NAMED */
+    char **names;
+    int *slots;
+    size_t n;
+    /* SCOPE_UNION */
+    const struct vg_scope **parts;
+    size_t n_parts;
+    struct vg_scope *next_owned;    /* all scopes, for freeing */
+};
+
+static int fields_slot(struct vg_fields *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->names[i], name) == 0)
+            return (int)i;
+    f->names = vg_xrealloc(f->names, (f->n + 1) * sizeof(*f->names));
+    f->names[f->n] = vg_xstrdup(name);
+    return (int)f->n++;
+}
+
+static struct vg_scope *scope_make(struct vg_compiled *c, enum scope_kind kind)
+{
+    struct vg_scope *s = vg_xcalloc(1, sizeof(*s));
+    s->kind = kind;
+    s->c = c;
+    s->source_id = -1;
+    s->next_owned = c->scopes;
+    c->scopes = s;
+    return s;
+}
+
+static int scope_resolve(const struct vg_scope *s, const char *path, int *slot, char *hint,
+                         size_t hint_size)
+{
+    switch (s->kind) {
+    case SCOPE_SOURCE: {
+        bool known = true;
+        if (s->schema)
+            known = vg_avro_schema_has_path(s->schema, path);
+        else if (s->declared) {
+            known = false;
+            for (size_t i = 0; i < s->n_declared && !known; i++) {
+                size_t n = strlen(s->declared[i]);
+                /* a declared path also declares what is below it: geo declares geo.country */
+                known = strncmp(path, s->declared[i], n) == 0 &&
+                        (path[n] == '\0' || path[n] == '.' || path[n] == '[');
+            }
+        }
+        if (!known) {
+            const char *const *names = s->declared;
+            size_t n = s->n_declared;
+            if (s->schema)
+                n = vg_avro_schema_fields(s->schema, &names);
+            const char *close = vg_diag_closest(path, names, n);
+            if (close)
+                snprintf(hint, hint_size, "did you mean '%s'?", close);
+            else
+                snprintf(hint, hint_size, "the source declares its fields");
+            return -1;
+        }
+        char name[512];
+        snprintf(name, sizeof(name), "src:%s", path);
+        *slot = fields_slot(s->c->fields, name);
+        struct vg_err err;
+        if (vg_paths_add(s->c->sources[s->source_id].paths, path, *slot, &err) != 0) {
+            snprintf(hint, hint_size, "%s", err.msg);
+            return -1;
+        }
+        return 0;
+    }
+    case SCOPE_NAMED:
+        for (size_t i = 0; i < s->n; i++)
+            if (strcmp(s->names[i], path) == 0) {
+                *slot = s->slots[i];
+                return 0;
+            }
+        {
+            const char *close = vg_diag_closest(path, (const char *const *)s->names, s->n);
+            if (close)
+                snprintf(hint, hint_size, "did you mean '%s'?", close);
+            else
+                snprintf(hint, hint_size, "the map upstream defines only its own fields");
+        }
+        return -1;
+    case SCOPE_ALERTS:
+        snprintf(hint, hint_size, "alerts carry no fields for expressions");
+        return -1;
+    case SCOPE_UNION: {
+        int first = -1;
+        for (size_t i = 0; i < s->n_parts; i++) {
+            int sl;
+            if (scope_resolve(s->parts[i], path, &sl, hint, hint_size) != 0)
+                return -1;
+            if (first >= 0 && sl != first) {
+                snprintf(hint, hint_size, "the inputs define it differently");
+                return -1;
+            }
+            first = sl;
+        }
+        *slot = first;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+static int resolve_cb(void *ud, const char *path, int *slot, char *hint, size_t hint_size)
+{
+    const struct vg_scope *s = ud;
+    if (!s) {
+        snprintf(hint, hint_size, "a source has no input fields");
+        return -1;
+    }
+    return scope_resolve(s, path, slot, hint, hint_size);
+}
+
+void vg_op_env_expr_opts(const struct vg_op_env *env, const struct vg_ynode *y,
+                         enum vg_expr_want want, struct vg_expr_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->resolve = resolve_cb;
+    opts->resolve_ud = (void *)env->in;
+    opts->want = want;
+    opts->mark = y->mark;
+    if (y->quote == '"' || y->quote == '\'')
+        opts->mark.col++;
+}
+
+struct vg_expr *vg_op_env_expr(const struct vg_op_env *env, const struct vg_ynode *y,
+                               enum vg_expr_want want)
+{
+    if (!y || y->type != VG_Y_SCALAR) {
+        vg_diag_add(env->diag, y ? y->mark : (struct vg_mark){0}, NULL,
+                    "expected an expression");
+        return NULL;
+    }
+    struct vg_expr_opts opts;
+    vg_op_env_expr_opts(env, y, want, &opts);
+    return vg_expr_compile(y->str, y->len, &opts, env->diag);
+}
+
+int vg_compile_resolve(struct vg_op_env *env, const char *path, const struct vg_ynode *y)
+{
+    char hint[256] = "";
+    int slot;
+    if (resolve_cb((void *)env->in, path, &slot, hint, sizeof(hint)) != 0) {
+        vg_diag_add(env->diag, y->mark, hint[0] ? hint : NULL, "unknown field '%s'", path);
+        return -1;
+    }
+    return slot;
+}
+
+int vg_compile_add_source(struct vg_op_env *env, const struct vg_node *node, const char *topic,
+                          const char *dead_letter, bool start_latest)
+{
+    struct vg_compiled *c = env->compiled;
+    c->sources = vg_xrealloc(c->sources, (c->n_sources + 1) * sizeof(*c->sources));
+    struct vg_compiled_source *src = &c->sources[c->n_sources];
+    src->node = node;
+    src->topic = topic;
+    src->dead_letter = dead_letter;
+    src->start_latest = start_latest;
+    src->paths = vg_paths_new();
+    return (int)c->n_sources++;
+}
+
+void vg_compile_source_scope(struct vg_op_env *env, int source_id, const char *const *declared,
+                             size_t n_declared, const struct vg_avro_schema *schema)
+{
+    struct vg_scope *s = scope_make(env->compiled, SCOPE_SOURCE);
+    s->source_id = source_id;
+    s->declared = declared;
+    s->n_declared = n_declared;
+    s->schema = schema;
+    env->out = s;
+}
+
+int vg_compile_add_output(struct vg_op_env *env, const struct vg_node *node,
+                          enum vg_output_kind kind, const char *target)
+{
+    struct vg_compiled *c = env->compiled;
+    c->outputs = vg_xrealloc(c->outputs, (c->n_outputs + 1) * sizeof(*c->outputs));
+    c->outputs[c->n_outputs] = (struct vg_compiled_output){kind, target, node};
+    return (int)c->n_outputs++;
+}
+
+int vg_compile_define(struct vg_op_env *env, const char *name)
+{
+    struct vg_scope *s = env->out;
+    if (!s || s->kind != SCOPE_NAMED || s == env->in) {
+        s = scope_make(env->compiled, SCOPE_NAMED);
+        env->out = s;
+    }
+    char full[512];
+    /* the slot name carries the scope's address so that two maps never share a slot */
+    snprintf(full, sizeof(full), "map:%p:%s", (void *)s, name);
+    int slot = fields_slot(env->compiled->fields, full);
+    s->names = vg_xrealloc(s->names, (s->n + 1) * sizeof(*s->names));
+    s->slots = vg_xrealloc(s->slots, (s->n + 1) * sizeof(*s->slots));
+    s->names[s->n] = vg_xstrdup(name);
+    s->slots[s->n] = slot;
+    s->n++;
+    return slot;
+}
+
+void vg_compile_alert_scope(struct vg_op_env *env)
+{
+    env->out = scope_make(env->compiled, SCOPE_ALERTS);
+}
+
+bool vg_scope_write_json(const struct vg_scope *s, const struct vg_event *ev, struct vg_buf *out)
+{
+    if (!s || s->kind != SCOPE_NAMED)
+        return false;
+    vg_buf_putc(out, '{');
+    for (size_t i = 0; i < s->n; i++) {
+        if (i)
+            vg_buf_putc(out, ',');
+        vg_buf_json_str(out, s->names[i], strlen(s->names[i]));
+        vg_buf_putc(out, ':');
+        vg_json_write_value(out, &ev->slots[s->slots[i]]);
+    }
+    vg_buf_putc(out, '}');
+    return true;
+}
+
+char *vg_compile_find_file(const struct vg_topology *topo, const char *path)
+{
+    if (path[0] == '/')
+        return access(path, R_OK) == 0 ? vg_xstrdup(path) : NULL;
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s/%s", topo->dir ? topo->dir : ".", path);
+    if (access(buf, R_OK) == 0)
+        return vg_xstrdup(buf);
+    if (access(path, R_OK) == 0)
+        return vg_xstrdup(path);
+    return NULL;
+}
+
+static void free_scope(struct vg_scope *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        vg_free(s->names[i]);
+    vg_free(s->names);
+    vg_free(s->slots);
+    vg_free(s->parts);
+    vg_free(s);
+}
+
+struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *diag)
+{
+    struct vg_compiled *c = vg_xcalloc(1, sizeof(*c));
+    c->topo = topo;
+    c->fields = vg_xcalloc(1, sizeof(*c->fields));
+    c->nodes = vg_xcalloc(topo->n_nodes, sizeof(*c->nodes));
+    c->n_nodes = topo->n_nodes;
+    size_t errors_before = vg_diag_count(diag);
+
+    for (size_t i = 0; i < topo->n_nodes; i++) {
+        const struct vg_node *node = topo->nodes[i];
+        struct vg_compiled_node *cn = &c->nodes[i];
+        cn->node = node;
+        cn->type = node->type;
+        cn->source_id = -1;
+        struct vg_op_env env = {.topo = topo, .diag = diag, .fields = c->fields, .compiled = c};
+        bool inputs_ok = true;
+        if (node->n_inputs == 1) {
+            env.in = c->nodes[node->inputs[0]->index].scope;
+        } else if (node->n_inputs > 1) {
+            struct vg_scope *u = scope_make(c, SCOPE_UNION);
+            u->parts = vg_xcalloc(node->n_inputs, sizeof(*u->parts));
+            u->n_parts = node->n_inputs;
+            for (size_t k = 0; k < node->n_inputs; k++)
+                u->parts[k] = c->nodes[node->inputs[k]->index].scope;
+            env.in = u;
+        }
+        for (size_t k = 0; k < node->n_inputs; k++)
+            if (!c->nodes[node->inputs[k]->index].scope)
+                inputs_ok = false; /* upstream failed: skip to avoid cascades */
+        if (!inputs_ok || !node->type->create)
+            continue;
+        env.out = (struct vg_scope *)env.in;
+        size_t src_before = c->n_sources;
+        if (node->type->create(node, &env, &cn->conf) != 0) {
+            cn->conf = NULL;
+            continue;
+        }
+        if (c->n_sources > src_before)
+            cn->source_id = (int)src_before;
+        cn->scope = env.out ? env.out : scope_make(c, SCOPE_ALERTS);
+    }
+    c->n_slots = c->fields->n;
+    if (vg_diag_count(diag) > errors_before) {
+        vg_compiled_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void vg_compiled_free(struct vg_compiled *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].conf && c->nodes[i].type->destroy)
+            c->nodes[i].type->destroy(c->nodes[i].conf);
+    for (size_t i = 0; i < c->n_sources; i++)
+        vg_paths_free(c->sources[i].paths);
+    struct vg_scope *s = c->scopes;
+    while (s) {
+        struct vg_scope *next = s->next_owned;
+        free_scope(s);
+        s = next;
+    }
+    for (size_t i = 0; i < c->fields->n; i++)
+        vg_free(c->fields->names[i]);
+    vg_free(c->fields->names);
+    vg_free(c->fields);
+    vg_free(c->nodes);
+    vg_free(c->sources);
+    vg_free(c->outputs);
+    vg_free(c);
+}

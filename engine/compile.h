@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * compile.h - from a checked topology to what the runtime executes.
+ *
+ * vg_compile walks the nodes in topological order, works out which fields each node can
+ * see (its scope), gives every field path a slot, and calls each operator's create, which
+ * compiles expressions and registers the node's Kafka sources and outputs here. The result
+ * is immutable and shared by the stream threads: per node its operator config; per source
+ * the topic and the field paths to decode; per output its kind and target.
+ *
+ * Scopes. A source's scope holds the paths of its events (any path, unless the source
+ * declares `fields` or a `schema`, in which case only those). A map's scope holds exactly the
+ * names it defines, each in a slot of its own, so branches never see each other's values. A
+ * rules node's output is alerts, which expose no fields. A node with several inputs sees a
+ * field only when every input has it in the same slot.
+ *
+ * Thread: main (load time).
+ */
+#ifndef VG_COMPILE_H
+#define VG_COMPILE_H
+
+#include "codec.h"
+#include "vg_op.h"
+
+struct vg_compiled_source {
+    const struct vg_node *node;
+    const char *topic;
+    const char *dead_letter;        /* NULL: count and log only */
+    bool start_latest;
+    struct vg_paths *paths;         /* filled while later nodes resolve fields */
+};
+
+struct vg_compiled_output {
+    enum vg_output_kind kind;
+    const char *target;             /* topic or file path; NULL for stdout */
+    const struct vg_node *node;
+};
+
+struct vg_compiled_node {
+    const struct vg_node *node;
+    const struct vg_op_type *type;
+    void *conf;
+    struct vg_scope *scope;         /* what the node outputs */
+    int source_id;                  /* sources: index in sources[], else -1 */
+};
+
+struct vg_compiled {
+    const struct vg_topology *topo;
+    struct vg_fields *fields;
+    size_t n_slots;
+    struct vg_compiled_node *nodes; /* same order as topo->nodes */
+    size_t n_nodes;
+    struct vg_compiled_source *sources;
+    size_t n_sources;
+    struct vg_compiled_output *outputs;
+    size_t n_outputs;
+    struct vg_scope *scopes;        /* every scope made, for freeing */
+};
+
+/* Compile topo; NULL after diagnostics (all that could be found). Thread: main. */
+struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *diag);
+void vg_compiled_free(struct vg_compiled *c);
+
+/* For source operators at create: register the Kafka topic this node reads; returns the
+ * source id that the runtime stamps on its events (ev->source). */
+int vg_compile_add_source(struct vg_op_env *env, const struct vg_node *node, const char *topic,
+                          const char *dead_letter, bool start_latest);
+/* Make env->out a source scope for source id: open (declared == NULL) or limited to the
+ * declared paths / the schema's fields. */
+void vg_compile_source_scope(struct vg_op_env *env, int source_id, const char *const *declared,
+                             size_t n_declared, const struct vg_avro_schema *schema);
+/* For sinks at create: register an output; returns its id for ctx->write. */
+int vg_compile_add_output(struct vg_op_env *env, const struct vg_node *node,
+                          enum vg_output_kind kind, const char *target);
+/* For map at create: define name in the node's output scope; returns its slot. */
+int vg_compile_define(struct vg_op_env *env, const char *name);
+/* For rules at create: the output is alerts (no fields). */
+void vg_compile_alert_scope(struct vg_op_env *env);
+/* Resolve a field in env->in (for key lists); returns the slot or -1 after a diagnostic at y. */
+int vg_compile_resolve(struct vg_op_env *env, const char *path, const struct vg_ynode *y);
+/* When scope s (the input of a node) is a map's output, append its fields as a JSON object
+ * for ev and return true; otherwise return false and append nothing. Thread: stream. */
+bool vg_scope_write_json(const struct vg_scope *s, const struct vg_event *ev, struct vg_buf *out);
+/* The scope of env->in, for operators that keep it for run time. */
+static inline const struct vg_scope *vg_compile_in_scope(const struct vg_op_env *env)
+{
+    return env->in;
+}
+
+/* Resolve a path relative to the topology's directory, then the working directory; returns a
+ * malloc'd path that exists, or NULL. Thread: main. */
+char *vg_compile_find_file(const struct vg_topology *topo, const char *path);
+
+#endif

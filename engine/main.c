@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * main.c - the `vigil` command line: run, validate, graph, broker, help, version.
+ *
+ * Exit codes (docs/operations.md): 0 success; 1 a topology did not validate; 2 bad usage;
+ * 3 a runtime failure (Kafka client, output file, a stream thread that failed).
+ *
+ * Thread: main. `run` and `broker` block SIGINT and SIGTERM in every thread and wait for
+ * them with sigwait, so no work happens in a signal handler.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compile.h"
+#include "kafka.h"
+#include "log.h"
+#include "rt.h"
+#include "topo.h"
+
+enum { EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
+
+static const char *const usage_main =
+    "usage: vigil COMMAND [ARGS]\n"
+    "\n"
+    "vigil is a stream-processing detection engine: topology files (YAML) wire Kafka\n"
+    "sources, filters, maps and rules into alerts on an action topic.\n"
+    "\n"
+    "commands:\n"
+    "  run TOPOLOGY.yaml...        run until SIGTERM/SIGINT, then drain, commit and exit 0\n"
+    "  validate TOPOLOGY.yaml...   check only; print file:line:col errors, exit 1 if any\n"
+    "  graph [--format text|dot|mermaid] TOPOLOGY.yaml\n"
+    "                              print the dataflow graph\n"
+    "  broker [--partitions N] [--brokers N] [--topic T]... [--bootstrap-file F]\n"
+    "                              a development Kafka broker (librdkafka's mock cluster)\n"
+    "\n"
+    "  vigil COMMAND --help        help for one command\n"
+    "  vigil --version             print the version\n"
+    "\n"
+    "exit codes: 0 ok, 1 invalid topology, 2 bad usage, 3 runtime failure\n";
+
+static const char *const usage_run =
+    "usage: vigil run TOPOLOGY.yaml...\n"
+    "\n"
+    "Validate and run the topologies until SIGTERM or SIGINT. On a signal, finish the\n"
+    "batch in flight, wait up to 3 s for the broker to acknowledge every alert, commit the\n"
+    "source offsets they cover, print a summary on stderr and exit 0. Offsets are committed\n"
+    "only for events whose alerts were acknowledged, so a restart resumes where it stopped.\n"
+    "Environment: ${VAR} / ${VAR:-default} in the file; VIGIL_LOG=debug|info|warn|error.\n"
+    "Exit codes: 0 ok, 1 invalid topology, 2 bad usage, 3 runtime failure.\n";
+
+static const char *const usage_validate =
+    "usage: vigil validate TOPOLOGY.yaml...\n"
+    "\n"
+    "Check the topologies without connecting anywhere: YAML, keys, types, durations,\n"
+    "inputs, cycles, expressions, fields, schemas, rules and Kafka properties. Every error\n"
+    "found is printed as file:line:col: error: message. Exit 0 when all are valid, 1 if not.\n";
+
+static const char *const usage_graph =
+    "usage: vigil graph [--format text|dot|mermaid] TOPOLOGY.yaml\n"
+    "\n"
+    "Print the topology's dataflow graph (default text). Exit 1 if the file is invalid.\n";
+
+static const char *const usage_broker =
+    "usage: vigil broker [--partitions N] [--brokers N] [--topic T]... [--bootstrap-file F]\n"
+    "\n"
+    "Start a development Kafka broker (librdkafka's mock cluster) reachable over TCP on\n"
+    "127.0.0.1, print its bootstrap address on stdout (and into F), and serve until SIGTERM\n"
+    "or SIGINT. Topics named with --topic are created with N partitions (default 4); other\n"
+    "topics are created on first use with the mock cluster's default of 4 partitions.\n"
+    "Limits of the mock: at most 5 MiB are kept per partition (older data is dropped\n"
+    "silently), data lives in memory only.\n";
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+/* Load, compile and check one file; prints diagnostics. */
+static int load_one(const char *path, struct vg_topology **topo, struct vg_compiled **c)
+{
+    struct vg_diag diag;
+    vg_diag_init(&diag);
+    *topo = vg_topo_load(path, &diag);
+    *c = NULL;
+    if (*topo) {
+        bool kafka_ok = vg_kafka_check(*topo, &diag);
+        *c = vg_compile(*topo, &diag);
+        if (!kafka_ok) {
+            vg_compiled_free(*c);
+            *c = NULL;
+        }
+    }
+    int rc = 0;
+    if (vg_diag_count(&diag) > 0) {
+        vg_diag_print(&diag, stderr);
+        fprintf(stderr, "%s: %zu error%s\n", path, vg_diag_count(&diag),
+                vg_diag_count(&diag) == 1 ? "" : "s");
+        vg_compiled_free(*c);
+        vg_topo_free(*topo);
+        *c = NULL;
+        *topo = NULL;
+        rc = EXIT_INVALID;
+    }
+    vg_diag_fini(&diag);
+    return rc;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_validate, stdout);
+        return 0;
+    }
+    if (argc < 2) {
+        fputs(usage_validate, stderr);
+        return EXIT_USAGE;
+    }
+    int rc = 0;
+    for (int i = 1; i < argc; i++) {
+        struct vg_topology *topo;
+        struct vg_compiled *c;
+        if (load_one(argv[i], &topo, &c) != 0) {
+            rc = EXIT_INVALID;
+            continue;
+        }
+        printf("%s: ok (%zu nodes)\n", argv[i], topo->n_nodes);
+        vg_compiled_free(c);
+        vg_topo_free(topo);
+    }
+    return rc;
+}
+
+static int cmd_graph(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_graph, stdout);
+        return 0;
+    }
+    enum vg_graph_format fmt = VG_GRAPH_TEXT;
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            const char *f = argv[++i];
+            if (strcmp(f, "text") == 0)
+                fmt = VG_GRAPH_TEXT;
+            else if (strcmp(f, "dot") == 0)
+                fmt = VG_GRAPH_DOT;
+            else if (strcmp(f, "mermaid") == 0)
+                fmt = VG_GRAPH_MERMAID;
+            else {
+                fprintf(stderr, "vigil graph: --format: expected text, dot or mermaid, got '%s'\n",
+                        f);
+                return EXIT_USAGE;
+            }
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            fputs(usage_graph, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!path) {
+        fputs(usage_graph, stderr);
+        return EXIT_USAGE;
+    }
+    struct vg_topology *topo;
+    struct vg_compiled *c;
+    if (load_one(path, &topo, &c) != 0)
+        return EXIT_INVALID;
+    vg_topo_graph(topo, fmt, stdout);
+    vg_compiled_free(c);
+    vg_topo_free(topo);
+    return 0;
+}
+
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_run, stdout);
+        return 0;
+    }
+    if (argc < 2) {
+        fputs(usage_run, stderr);
+        return EXIT_USAGE;
+    }
+    size_t n = (size_t)argc - 1;
+    struct vg_topology **topos = vg_xcalloc(n, sizeof(*topos));
+    struct vg_compiled **cs = vg_xcalloc(n, sizeof(*cs));
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        if (load_one(argv[i + 1], &topos[i], &cs[i]) != 0)
+            rc = EXIT_INVALID;
+    sigset_t set;
+    block_signals(&set);
+    struct vg_rt *rt = NULL;
+    if (rc == 0) {
+        struct vg_err err = {0};
+        rt = vg_rt_start(cs, n, &err);
+        if (!rt) {
+            vg_log(VG_LOG_ERROR, "cannot start: %s", err.msg);
+            rc = EXIT_RUNTIME;
+        }
+    }
+    if (rt) {
+        for (size_t i = 0; i < n; i++)
+            vg_log(VG_LOG_INFO, "%s: running %s (%zu nodes, parallelism %d)", topos[i]->name,
+                   argv[i + 1], topos[i]->n_nodes, topos[i]->parallelism);
+        int sig = 0;
+        sigwait(&set, &sig);
+        vg_log(VG_LOG_INFO, "%s: stopping", strsignal(sig));
+        vg_rt_stop(rt);
+        if (vg_rt_wait(rt) != 0)
+            rc = EXIT_RUNTIME;
+        for (size_t i = 0; i < n; i++) {
+            struct vg_rt_stats s;
+            vg_rt_stats(rt, i, &s);
+            vg_log(VG_LOG_INFO,
+                   "%s: summary: %llu records, %llu events, %llu alerts, %llu dead letters, "
+                   "latency p50 %.1f ms p99 %.1f ms max %.1f ms, %llu over budget",
+                   topos[i]->name, (unsigned long long)s.records, (unsigned long long)s.events,
+                   (unsigned long long)s.alerts, (unsigned long long)s.dead_letters,
+                   vg_hist_quantile(&s.latency_us, 0.5) / 1000.0,
+                   vg_hist_quantile(&s.latency_us, 0.99) / 1000.0,
+                   vg_hist_quantile(&s.latency_us, 1.0) / 1000.0,
+                   (unsigned long long)s.over_budget);
+        }
+        vg_rt_free(rt);
+    }
+    for (size_t i = 0; i < n; i++) {
+        vg_compiled_free(cs[i]);
+        vg_topo_free(topos[i]);
+    }
+    vg_free(cs);
+    vg_free(topos);
+    return rc;
+}
+
+static int cmd_broker(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"partitions", required_argument, NULL, 'p'},
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 't'},
+        {"bootstrap-file", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    int partitions = 4, brokers = 1;
+    const char *file = NULL;
+    const char *topics[64];
+    int n_topics = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "p:b:t:f:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            partitions = atoi(optarg);
+            if (partitions < 1 || partitions > 10000) {
+                fprintf(stderr, "vigil broker: --partitions: expected 1..10000, got '%s'\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'b':
+            brokers = atoi(optarg);
+            if (brokers < 1 || brokers > 16) {
+                fprintf(stderr, "vigil broker: --brokers: expected 1..16, got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 't':
+            if (n_topics < 64)
+                topics[n_topics++] = optarg;
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'h':
+            fputs(usage_broker, stdout);
+            return 0;
+        default:
+            fputs(usage_broker, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fputs(usage_broker, stderr);
+        return EXIT_USAGE;
+    }
+    sigset_t set;
+    block_signals(&set);
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log.connection.close", "false", errstr, sizeof(errstr));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        fprintf(stderr, "vigil broker: %s\n", errstr);
+        return EXIT_RUNTIME;
+    }
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, brokers);
+    if (!mc) {
+        fprintf(stderr, "vigil broker: cannot start the mock cluster\n");
+        rd_kafka_destroy(rk);
+        return EXIT_RUNTIME;
+    }
+    for (int i = 0; i < n_topics; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, topics[i], partitions, 1);
+        if (e)
+            fprintf(stderr, "vigil broker: topic '%s': %s\n", topics[i], rd_kafka_err2str(e));
+    }
+    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    printf("%s\n", boot);
+    fflush(stdout);
+    int rc = 0;
+    if (file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+        FILE *fp = fopen(tmp, "w");
+        if (!fp || fprintf(fp, "%s\n", boot) < 0 || fclose(fp) != 0 || rename(tmp, file) != 0) {
+            fprintf(stderr, "vigil broker: --bootstrap-file %s: %s\n", file, strerror(errno));
+            rc = EXIT_RUNTIME;
+        }
+    }
+    if (rc == 0) {
+        vg_log(VG_LOG_INFO, "broker: listening on %s (%d broker%s)", boot, brokers,
+               brokers == 1 ? "" : "s");
+        int sig;
+        sigwait(&set, &sig);
+    }
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+    if (file)
+        unlink(file);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("vigil %s (librdkafka %s)\n", VG_VERSION, rd_kafka_version_str());
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "validate") == 0)
+        return cmd_validate(argc - 1, argv + 1);
+    if (strcmp(cmd, "graph") == 0)
+        return cmd_graph(argc - 1, argv + 1);
+    if (strcmp(cmd, "broker") == 0)
+        return cmd_broker(argc - 1, argv + 1);
+    fprintf(stderr, "vigil: unknown command '%s'\n\n%s", cmd, usage_main);
+    return EXIT_USAGE;
+}

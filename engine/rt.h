@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rt.h - running compiled topologies: stream threads, the rule pool, outputs, commits.
+ *
+ * vg_rt_start starts, per topology, `parallelism` stream threads (each with its own Kafka
+ * consumer in the group vigil.<name> and its own idempotent producer) and one shared rule
+ * pool. vg_rt_stop asks every thread to finish its batch, wait for the broker to acknowledge
+ * what it produced (up to a few seconds), commit, and leave; vg_rt_wait joins them.
+ *
+ * Thread: main. vg_rt_stop is safe to call from any thread (not from a signal handler: the
+ * CLI waits for signals with sigwait).
+ */
+#ifndef VG_RT_H
+#define VG_RT_H
+
+#include <stdio.h>
+
+#include "compile.h"
+#include "hist.h"
+
+struct vg_rt;
+
+struct vg_rt_stats {
+    uint64_t records;       /* records polled from source topics */
+    uint64_t events;        /* records decoded into events */
+    uint64_t alerts;        /* alerts handed to sinks */
+    uint64_t written;       /* records handed to outputs (alerts and events) */
+    uint64_t dead_letters;
+    uint64_t over_budget;   /* alerts whose latency exceeded the topology's budget */
+    struct vg_hist latency_us; /* alert latency: source append time -> hand-off */
+};
+
+/* Start running every compiled topology (owned by the caller, must outlive the runtime).
+ * Returns NULL with err filled when a Kafka client or output cannot be made. */
+struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_err *err);
+/* Ask all threads to stop (idempotent). */
+void vg_rt_stop(struct vg_rt *rt);
+/* Join all threads; returns 0, or a negative VG_E* when a thread failed. */
+int vg_rt_wait(struct vg_rt *rt);
+/* Sum of the stats of topology i's threads. */
+void vg_rt_stats(struct vg_rt *rt, size_t i, struct vg_rt_stats *out);
+void vg_rt_free(struct vg_rt *rt);
+
+#endif

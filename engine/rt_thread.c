@@ -1,0 +1,782 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rt_thread.c - the stream threads: poll, run the fused operator chain, produce, commit.
+ *
+ * Dataflow per stream thread: its consumer (one member of the group vigil.<topology>)
+ * yields up to VG_RT_BATCH records; they become one batch; every node runs on it in
+ * topological order (sources decode, filters and maps select and derive, rules add alert
+ * events, sinks hand encoded records to this thread's producer or to a shared file); then
+ * the next batch. There is no queue between operators: a stateless chain is fused into one
+ * pass over the batch, and the only hand-off is the rule pool (rt_pool.c).
+ *
+ * DESIGN: offsets. Every batch gets a ticket holding the highest offset per partition it
+ * read. Each Kafka record produced for the batch (alert, event or dead letter) carries the
+ * ticket as its opaque and counts as pending until its delivery report; a failed delivery is
+ * produced again after a back-off, so the ticket stays pending across an outage. Tickets are
+ * completed strictly in order: only when the oldest ticket has nothing pending are its
+ * offsets stored, and librdkafka's auto-commit commits stored offsets only. A crash or stop
+ * therefore never commits an offset whose alerts the broker has not acknowledged.
+ *
+ * Back-pressure: the producer's queue is bounded; when it is full the thread polls the
+ * producer (delivery reports) until there is room, so a slow or unreachable sink stops the
+ * thread from consuming instead of growing memory. Deliveries never time out
+ * (message.timeout.ms=0), so an outage only pauses.
+ *
+ * Thread: each struct rt_thread is touched only by its own thread (librdkafka callbacks
+ * run inside its polls), except the stop flag and the stats, read by main for the summary.
+ */
+#include "rt.h"
+
+#include <ck_pr.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "rt_pool.h"
+
+#define VG_RT_BATCH 2000
+#define VG_RT_FLUSH_MS 3000 /* on stop: how long to wait for the broker's acknowledgements */
+
+struct ticket {
+    struct ticket *next;
+    int pending;
+    bool sealed;
+    bool failed;
+    rd_kafka_topic_partition_list_t *pos;
+};
+
+struct retry {
+    struct retry *next;
+    rd_kafka_topic_t *rkt;
+    int32_t partition;
+    void *key;
+    size_t key_len;
+    void *value;
+    size_t len;
+    rd_kafka_headers_t *hdrs;
+    struct ticket *t;
+};
+
+struct rt_output {
+    enum vg_output_kind kind;
+    const char *target;
+    FILE *fp;
+    pthread_mutex_t mu;
+};
+
+struct rt_topo;
+
+struct rt_thread {
+    struct rt_topo *tp;
+    int index;
+    pthread_t tid;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    rd_kafka_topic_t **out_rkt;     /* per output (Kafka ones) */
+    rd_kafka_topic_t **dlq_rkt;     /* per source (NULL: none) */
+    void **st;                      /* per node */
+    struct vg_sel *sels;            /* per node output */
+    struct vg_sel *src_sels;        /* per source */
+    struct vg_batch b;
+    struct vg_op_ctx ctx;
+    rd_kafka_message_t **msgs;
+    struct ticket *head, *tail, *cur;
+    struct retry *retries;
+    vg_time_ns retry_at_ns;
+    int retry_backoff_ms;
+    bool delivery_failing;
+    int rc;                         /* first fatal error */
+    struct vg_rt_stats stats;
+    vg_time_ns budget_log_ns;
+    uint64_t budget_logged;
+    uint64_t dlq_logged;
+    int64_t max_over_ms;
+};
+
+struct rt_topo {
+    struct vg_rt *rt;
+    struct vg_compiled *c;
+    struct rt_output *outs;
+    struct rt_thread *threads;
+    int n_threads;
+    char group[300];
+};
+
+struct vg_rt {
+    struct rt_topo *topos;
+    size_t n;
+    struct vg_rt_pool *pool;
+    int stop;
+};
+
+/* ---- tickets and offsets ---- */
+
+static struct ticket *ticket_new(void)
+{
+    struct ticket *t = vg_xcalloc(1, sizeof(*t));
+    t->pos = rd_kafka_topic_partition_list_new(8);
+    return t;
+}
+
+static void ticket_free(struct ticket *t)
+{
+    if (!t)
+        return;
+    rd_kafka_topic_partition_list_destroy(t->pos);
+    vg_free(t);
+}
+
+static void ticket_note(struct ticket *t, const char *topic, int32_t partition, int64_t offset)
+{
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(t->pos, topic, partition);
+    if (!p)
+        p = rd_kafka_topic_partition_list_add(t->pos, topic, partition);
+    if (offset + 1 > p->offset)
+        p->offset = offset + 1; /* the committed offset is the next one to read */
+}
+
+/* Store the offsets of every completed ticket at the head, in order. */
+static void advance(struct rt_thread *th)
+{
+    while (th->head && th->head->sealed && th->head->pending == 0 && !th->head->failed) {
+        struct ticket *t = th->head;
+        if (t->pos->cnt > 0) {
+            rd_kafka_resp_err_t e = rd_kafka_offsets_store(th->consumer, t->pos);
+            if (e && e != RD_KAFKA_RESP_ERR__STATE)
+                vg_log(VG_LOG_WARN, "%s: storing offsets: %s", th->tp->c->topo->name,
+                       rd_kafka_err2str(e));
+        }
+        th->head = t->next;
+        if (!th->head)
+            th->tail = NULL;
+        ticket_free(t);
+    }
+}
+
+/* ---- producing ---- */
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    struct rt_thread *th = opaque;
+    struct ticket *t = m->_private;
+    if (!m->err) {
+        if (t)
+            t->pending--;
+        if (th->delivery_failing) {
+            th->delivery_failing = false;
+            vg_log(VG_LOG_INFO, "%s: deliveries succeed again", th->tp->c->topo->name);
+        }
+        return;
+    }
+    if (!th->delivery_failing) {
+        th->delivery_failing = true;
+        vg_log(VG_LOG_WARN, "%s: delivery to '%s' failed (%s); retrying with back-off",
+               th->tp->c->topo->name, rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    }
+    struct retry *r = vg_xcalloc(1, sizeof(*r));
+    r->rkt = m->rkt;
+    r->partition = RD_KAFKA_PARTITION_UA;
+    if (m->key_len) {
+        r->key = vg_xmalloc(m->key_len);
+        memcpy(r->key, m->key, m->key_len);
+        r->key_len = m->key_len;
+    }
+    r->value = vg_xmalloc(m->len);
+    memcpy(r->value, m->payload, m->len);
+    r->len = m->len;
+    rd_kafka_headers_t *h = NULL;
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h)
+        r->hdrs = rd_kafka_headers_copy(h);
+    r->t = t;
+    r->next = th->retries;
+    th->retries = r;
+    if (!th->retry_backoff_ms)
+        th->retry_backoff_ms = 500;
+    th->retry_at_ns = vg_mono_ns() + (vg_time_ns)th->retry_backoff_ms * 1000000;
+}
+
+static bool stopping(const struct rt_thread *th)
+{
+    return ck_pr_load_int(&th->tp->rt->stop) != 0;
+}
+
+/* Produce one record, waiting for room in the producer queue. Takes ownership of hdrs.
+ * Returns 0, or VG_EAGAIN when asked to stop while the queue stayed full. */
+static int produce(struct rt_thread *th, rd_kafka_topic_t *rkt, const void *key, size_t key_len,
+                   const void *value, size_t len, rd_kafka_headers_t *hdrs, struct ticket *t)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            th->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY((void *)key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (t)
+                t->pending++;
+            return 0;
+        }
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            vg_log(VG_LOG_ERROR, "%s: cannot produce to '%s': %s", th->tp->c->topo->name,
+                   rd_kafka_topic_name(rkt), rd_kafka_err2str(e));
+            if (hdrs)
+                rd_kafka_headers_destroy(hdrs);
+            return VG_EKAFKA;
+        }
+        /* back-pressure: serve delivery reports until there is room */
+        rd_kafka_poll(th->producer, 50);
+        if (stopping(th)) {
+            if (hdrs)
+                rd_kafka_headers_destroy(hdrs);
+            return VG_EAGAIN;
+        }
+    }
+}
+
+static void run_retries(struct rt_thread *th)
+{
+    if (!th->retries || vg_mono_ns() < th->retry_at_ns)
+        return;
+    struct retry *list = th->retries;
+    th->retries = NULL;
+    th->retry_backoff_ms = VG_MIN(th->retry_backoff_ms * 2, 10000);
+    while (list) {
+        struct retry *r = list;
+        list = r->next;
+        if (r->t)
+            r->t->pending--; /* produce counts it again */
+        if (produce(th, r->rkt, r->key, r->key_len, r->value, r->len, r->hdrs, r->t) != 0 &&
+            r->t) {
+            r->t->failed = true; /* never commit past it; a restart redoes the batch */
+        }
+        vg_free(r->key);
+        vg_free(r->value);
+        vg_free(r);
+    }
+}
+
+/* ---- operator context callbacks ---- */
+
+static int ctx_write(struct vg_op_ctx *ctx, int out, const void *key, size_t key_len,
+                     const void *value, size_t len, const struct vg_event *ev)
+{
+    struct rt_thread *th = ctx->rt;
+    struct rt_output *o = &th->tp->outs[out];
+    th->stats.written++;
+    if (ev->alert) {
+        th->stats.alerts++;
+        int64_t lat_ms = vg_now_ms() - ev->append_ms;
+        if (lat_ms < 0)
+            lat_ms = 0;
+        vg_hist_record(&th->stats.latency_us, (uint64_t)lat_ms * 1000);
+        int64_t budget = th->tp->c->topo->latency_budget_ms;
+        if (budget > 0 && lat_ms > budget) {
+            th->stats.over_budget++;
+            if (lat_ms > th->max_over_ms)
+                th->max_over_ms = lat_ms;
+        }
+    }
+    if (o->kind == VG_OUT_KAFKA)
+        return produce(th, th->out_rkt[out], key, key_len, value, len, NULL, th->cur);
+    pthread_mutex_lock(&o->mu);
+    fwrite(value, 1, len, o->fp);
+    fputc('\n', o->fp);
+    pthread_mutex_unlock(&o->mu);
+    return 0;
+}
+
+static void ctx_dead_letter(struct vg_op_ctx *ctx, const struct vg_event *ev, const char *reason)
+{
+    struct rt_thread *th = ctx->rt;
+    const struct vg_compiled *c = th->tp->c;
+    th->stats.dead_letters++;
+    if (th->dlq_logged < 5 || (th->dlq_logged & (th->dlq_logged - 1)) == 0)
+        vg_log(VG_LOG_WARN, "%s: dead letter #%llu from %s[%d]@%lld: %s", c->topo->name,
+               (unsigned long long)th->stats.dead_letters, ev->topic, ev->partition,
+               (long long)ev->offset, reason);
+    th->dlq_logged++;
+    rd_kafka_topic_t *rkt = th->dlq_rkt[ev->source];
+    if (!rkt)
+        return;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    char num[32];
+    rd_kafka_header_add(h, "vigil.reason", -1, reason, -1);
+    rd_kafka_header_add(h, "vigil.topology", -1, c->topo->name, -1);
+    rd_kafka_header_add(h, "vigil.node", -1, c->sources[ev->source].node->name, -1);
+    rd_kafka_header_add(h, "vigil.source.topic", -1, ev->topic, -1);
+    snprintf(num, sizeof(num), "%d", ev->partition);
+    rd_kafka_header_add(h, "vigil.source.partition", -1, num, -1);
+    snprintf(num, sizeof(num), "%lld", (long long)ev->offset);
+    rd_kafka_header_add(h, "vigil.source.offset", -1, num, -1);
+    produce(th, rkt, NULL, 0, ev->payload, ev->len, h, th->cur);
+}
+
+static void ctx_parallel(struct vg_op_ctx *ctx, void (*fn)(void *arg, size_t i), void *arg,
+                         size_t n)
+{
+    struct rt_thread *th = ctx->rt;
+    vg_rt_pool_run(th->tp->rt->pool, fn, arg, n);
+}
+
+/* ---- consumer ---- */
+
+/* Wait until everything produced so far is acknowledged (or timeout), store offsets. */
+static void drain(struct rt_thread *th, int timeout_ms)
+{
+    vg_time_ns deadline = vg_mono_ns() + (vg_time_ns)timeout_ms * 1000000;
+    while (th->producer && (th->head || th->retries) && vg_mono_ns() < deadline) {
+        rd_kafka_poll(th->producer, 20);
+        if (th->retries) {
+            th->retry_at_ns = 0; /* on drain, retry at once */
+            run_retries(th);
+        }
+        advance(th);
+        if (th->head && th->head->failed)
+            break;
+    }
+    advance(th);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct rt_thread *th = opaque;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        vg_log(VG_LOG_DEBUG, "%s: thread %d assigned %d partitions", th->tp->c->topo->name,
+               th->index, parts->cnt);
+        if (cooperative)
+            rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
+        return;
+    }
+    /* revoked: finish what was produced for these partitions and commit it first */
+    drain(th, 10000);
+    rd_kafka_commit(rk, NULL, 0);
+    if (cooperative)
+        rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+    else
+        rd_kafka_assign(rk, NULL);
+}
+
+static int source_of(const struct rt_thread *th, rd_kafka_topic_t *rkt)
+{
+    const char *name = rd_kafka_topic_name(rkt);
+    const struct vg_compiled *c = th->tp->c;
+    for (size_t i = 0; i < c->n_sources; i++)
+        if (strcmp(c->sources[i].topic, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Poll up to VG_RT_BATCH records: wait up to 100 ms for the first, then take what is there. */
+static size_t poll_batch(struct rt_thread *th)
+{
+    size_t n = 0;
+    int timeout = 100;
+    while (n < VG_RT_BATCH) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(th->consumer, timeout);
+        if (!m)
+            break;
+        timeout = 0;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                vg_log(VG_LOG_WARN, "%s: consumer: %s", th->tp->c->topo->name,
+                       rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        th->msgs[n++] = m;
+    }
+    return n;
+}
+
+/* Merge the sorted index lists of a node's inputs into in. */
+static void merge_inputs(struct rt_thread *th, const struct vg_node *node, struct vg_sel *in)
+{
+    if (node->n_inputs == 1) {
+        *in = th->sels[node->inputs[0]->index];
+        return;
+    }
+    memset(in, 0, sizeof(*in));
+    size_t total = 0;
+    for (size_t k = 0; k < node->n_inputs; k++)
+        total += th->sels[node->inputs[k]->index].n;
+    vg_sel_reserve(&th->b, in, total);
+    size_t heads[64] = {0};
+    size_t n_in = VG_MIN(node->n_inputs, (size_t)64);
+    for (;;) {
+        int best = -1;
+        for (size_t k = 0; k < n_in; k++) {
+            const struct vg_sel *s = &th->sels[node->inputs[k]->index];
+            if (heads[k] < s->n &&
+                (best < 0 || s->idx[heads[k]] <
+                                 th->sels[node->inputs[best]->index].idx[heads[best]]))
+                best = (int)k;
+        }
+        if (best < 0)
+            break;
+        in->idx[in->n++] = th->sels[node->inputs[best]->index].idx[heads[best]++];
+    }
+}
+
+static int process_batch(struct rt_thread *th, size_t n)
+{
+    const struct vg_compiled *c = th->tp->c;
+    vg_batch_reset(&th->b);
+    memset(th->src_sels, 0, c->n_sources * sizeof(*th->src_sels));
+    memset(th->sels, 0, c->n_nodes * sizeof(*th->sels));
+    struct ticket *t = ticket_new();
+    th->cur = t;
+    th->ctx.now_ms = vg_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = th->msgs[i];
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        ticket_note(t, topic, m->partition, m->offset);
+        int src = source_of(th, m->rkt);
+        if (src < 0)
+            continue;
+        uint32_t idx = vg_batch_add(&th->b);
+        struct vg_event *ev = &th->b.ev[idx];
+        ev->topic = topic;
+        ev->partition = m->partition;
+        ev->offset = m->offset;
+        ev->payload = m->payload ? (const char *)m->payload : "";
+        ev->len = (uint32_t)m->len;
+        ev->source = (uint16_t)src;
+        rd_kafka_timestamp_type_t tst;
+        ev->append_ms = rd_kafka_message_timestamp(m, &tst);
+        if (ev->append_ms < 0)
+            ev->append_ms = th->ctx.now_ms;
+        vg_sel_push(&th->b, &th->src_sels[src], idx);
+    }
+    th->stats.records += n;
+    int rc = 0;
+    for (size_t i = 0; i < c->n_nodes && rc == 0; i++) {
+        const struct vg_compiled_node *cn = &c->nodes[i];
+        struct vg_sel in;
+        if (cn->source_id >= 0)
+            in = th->src_sels[cn->source_id];
+        else
+            merge_inputs(th, cn->node, &in);
+        rc = cn->type->process(th->st[i], &th->b, &in, &th->sels[i], &th->ctx);
+        if (cn->source_id >= 0)
+            th->stats.events += th->sels[i].n;
+    }
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_message_destroy(th->msgs[i]);
+    for (size_t o = 0; o < c->n_outputs; o++)
+        if (th->tp->outs[o].fp) {
+            pthread_mutex_lock(&th->tp->outs[o].mu);
+            fflush(th->tp->outs[o].fp);
+            pthread_mutex_unlock(&th->tp->outs[o].mu);
+        }
+    t->sealed = true;
+    t->failed = rc != 0;
+    if (th->tail)
+        th->tail->next = t;
+    else
+        th->head = t;
+    th->tail = t;
+    th->cur = NULL;
+    return rc;
+}
+
+static void log_budget(struct rt_thread *th)
+{
+    vg_time_ns now = vg_mono_ns();
+    if (now - th->budget_log_ns < 10LL * 1000000000)
+        return;
+    th->budget_log_ns = now;
+    if (th->stats.over_budget > th->budget_logged) {
+        vg_log(VG_LOG_WARN, "%s: %llu alerts exceeded the latency budget of %lld ms (max %lld ms)",
+               th->tp->c->topo->name,
+               (unsigned long long)(th->stats.over_budget - th->budget_logged),
+               (long long)th->tp->c->topo->latency_budget_ms, (long long)th->max_over_ms);
+        th->budget_logged = th->stats.over_budget;
+        th->max_over_ms = 0;
+    }
+}
+
+static void *thread_main(void *arg)
+{
+    struct rt_thread *th = arg;
+    const struct vg_compiled *c = th->tp->c;
+    while (!stopping(th)) {
+        if (th->producer) {
+            rd_kafka_poll(th->producer, 0);
+            run_retries(th);
+        }
+        advance(th);
+        log_budget(th);
+        size_t n = poll_batch(th);
+        if (n == 0)
+            continue;
+        int rc = process_batch(th, n);
+        if (rc != 0 && rc != VG_EAGAIN) {
+            vg_log(VG_LOG_ERROR, "%s: thread %d stops: batch failed (%d)", c->topo->name,
+                   th->index, rc);
+            th->rc = rc;
+            break;
+        }
+    }
+    drain(th, VG_RT_FLUSH_MS);
+    if (th->head)
+        vg_log(VG_LOG_WARN,
+               "%s: thread %d stops with unacknowledged records; their source offsets stay "
+               "uncommitted and will be read again",
+               c->topo->name, th->index);
+    rd_kafka_consumer_close(th->consumer);
+    return NULL;
+}
+
+/* ---- set-up and tear-down ---- */
+
+static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, struct vg_err *err)
+{
+    const struct vg_compiled *c = tp->c;
+    char errstr[512];
+    th->tp = tp;
+    th->index = index;
+    vg_hist_init(&th->stats.latency_us);
+    rd_kafka_conf_t *cc = vg_kafka_conf(c->topo, VG_KAFKA_CONSUMER, tp->group, err);
+    if (!cc)
+        return VG_EKAFKA;
+    char client_id[320];
+    snprintf(client_id, sizeof(client_id), "%s-%d", tp->group, index);
+    rd_kafka_conf_set(cc, "client.id", client_id, errstr, sizeof(errstr));
+    bool latest = c->n_sources > 0 && c->sources[0].start_latest;
+    if (latest)
+        rd_kafka_conf_set(cc, "auto.offset.reset", "latest", errstr, sizeof(errstr));
+    rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
+    rd_kafka_conf_set_opaque(cc, th);
+    th->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, sizeof(errstr));
+    if (!th->consumer) {
+        rd_kafka_conf_destroy(cc);
+        return VG_ERR_SET(err, VG_EKAFKA, "kafka consumer: %s", errstr);
+    }
+    rd_kafka_poll_set_consumer(th->consumer);
+    bool need_producer = false;
+    for (size_t o = 0; o < c->n_outputs; o++)
+        need_producer |= c->outputs[o].kind == VG_OUT_KAFKA;
+    for (size_t s = 0; s < c->n_sources; s++)
+        need_producer |= c->sources[s].dead_letter != NULL;
+    th->out_rkt = vg_xcalloc(c->n_outputs + 1, sizeof(*th->out_rkt));
+    th->dlq_rkt = vg_xcalloc(c->n_sources + 1, sizeof(*th->dlq_rkt));
+    if (need_producer) {
+        rd_kafka_conf_t *pc = vg_kafka_conf(c->topo, VG_KAFKA_PRODUCER, NULL, err);
+        if (!pc)
+            return VG_EKAFKA;
+        rd_kafka_conf_set(pc, "client.id", client_id, errstr, sizeof(errstr));
+        rd_kafka_conf_set_dr_msg_cb(pc, dr_cb);
+        rd_kafka_conf_set_opaque(pc, th);
+        th->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, errstr, sizeof(errstr));
+        if (!th->producer) {
+            rd_kafka_conf_destroy(pc);
+            return VG_ERR_SET(err, VG_EKAFKA, "kafka producer: %s", errstr);
+        }
+        for (size_t o = 0; o < c->n_outputs; o++)
+            if (c->outputs[o].kind == VG_OUT_KAFKA)
+                th->out_rkt[o] = rd_kafka_topic_new(th->producer, c->outputs[o].target, NULL);
+        for (size_t s = 0; s < c->n_sources; s++)
+            if (c->sources[s].dead_letter)
+                th->dlq_rkt[s] = rd_kafka_topic_new(th->producer, c->sources[s].dead_letter, NULL);
+    }
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(4);
+    for (size_t s = 0; s < c->n_sources; s++)
+        if (!rd_kafka_topic_partition_list_find(topics, c->sources[s].topic,
+                                                RD_KAFKA_PARTITION_UA))
+            rd_kafka_topic_partition_list_add(topics, c->sources[s].topic,
+                                              RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(th->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e)
+        return VG_ERR_SET(err, VG_EKAFKA, "kafka subscribe: %s", rd_kafka_err2str(e));
+
+    vg_batch_init(&th->b, c->n_slots);
+    th->msgs = vg_xcalloc(VG_RT_BATCH, sizeof(*th->msgs));
+    th->sels = vg_xcalloc(c->n_nodes, sizeof(*th->sels));
+    th->src_sels = vg_xcalloc(c->n_sources + 1, sizeof(*th->src_sels));
+    th->st = vg_xcalloc(c->n_nodes, sizeof(*th->st));
+    th->ctx.expr = vg_expr_ctx_new();
+    th->ctx.rt = th;
+    th->ctx.dead_letter = ctx_dead_letter;
+    th->ctx.write = ctx_write;
+    th->ctx.parallel = ctx_parallel;
+    th->ctx.n_workers = vg_rt_pool_size(tp->rt->pool);
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const struct vg_compiled_node *cn = &c->nodes[i];
+        if (!cn->type->open) {
+            th->st[i] = cn->conf;
+            continue;
+        }
+        int rc = cn->type->open(cn->conf, &th->ctx, &th->st[i]);
+        if (rc != 0)
+            return VG_ERR_SET(err, rc, "node '%s': cannot start", cn->node->name);
+    }
+    return 0;
+}
+
+static void thread_close(struct rt_thread *th)
+{
+    const struct vg_compiled *c = th->tp->c;
+    for (size_t i = 0; th->st && i < c->n_nodes; i++)
+        if (c->nodes[i].type->open && c->nodes[i].type->close)
+            c->nodes[i].type->close(th->st[i]);
+    while (th->head) {
+        struct ticket *t = th->head;
+        th->head = t->next;
+        ticket_free(t);
+    }
+    while (th->retries) {
+        struct retry *r = th->retries;
+        th->retries = r->next;
+        vg_free(r->key);
+        vg_free(r->value);
+        if (r->hdrs)
+            rd_kafka_headers_destroy(r->hdrs);
+        vg_free(r);
+    }
+    for (size_t o = 0; th->out_rkt && o < c->n_outputs; o++)
+        if (th->out_rkt[o])
+            rd_kafka_topic_destroy(th->out_rkt[o]);
+    for (size_t s = 0; th->dlq_rkt && s < c->n_sources; s++)
+        if (th->dlq_rkt[s])
+            rd_kafka_topic_destroy(th->dlq_rkt[s]);
+    if (th->producer) {
+        rd_kafka_flush(th->producer, 100);
+        rd_kafka_purge(th->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(th->producer, 0);
+        rd_kafka_destroy(th->producer);
+    }
+    if (th->consumer)
+        rd_kafka_destroy(th->consumer);
+    vg_expr_ctx_free(th->ctx.expr);
+    vg_batch_fini(&th->b);
+    vg_free(th->msgs);
+    vg_free(th->sels);
+    vg_free(th->src_sels);
+    vg_free(th->st);
+    vg_free(th->out_rkt);
+    vg_free(th->dlq_rkt);
+}
+
+static long n_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
+struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_err *err)
+{
+    struct vg_rt *rt = vg_xcalloc(1, sizeof(*rt));
+    rt->n = n;
+    rt->topos = vg_xcalloc(n, sizeof(*rt->topos));
+    int pool_threads = 0;
+    for (size_t i = 0; i < n; i++)
+        pool_threads = VG_MAX(pool_threads, topos[i]->topo->rule_threads);
+    rt->pool = vg_rt_pool_new(pool_threads > 0 ? (size_t)pool_threads : (size_t)n_cores());
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct rt_topo *tp = &rt->topos[i];
+        tp->rt = rt;
+        tp->c = topos[i];
+        snprintf(tp->group, sizeof(tp->group), "vigil.%s", tp->c->topo->name);
+        tp->outs = vg_xcalloc(tp->c->n_outputs + 1, sizeof(*tp->outs));
+        for (size_t o = 0; o < tp->c->n_outputs && rc == 0; o++) {
+            struct rt_output *out = &tp->outs[o];
+            out->kind = tp->c->outputs[o].kind;
+            out->target = tp->c->outputs[o].target;
+            pthread_mutex_init(&out->mu, NULL);
+            if (out->kind == VG_OUT_STDOUT)
+                out->fp = stdout;
+            else if (out->kind == VG_OUT_FILE && !(out->fp = fopen(out->target, "a")))
+                rc = VG_ERR_SET(err, VG_EIO, "sink file '%s': %s", out->target, strerror(errno));
+        }
+        int par = tp->c->topo->parallelism > 0 ? tp->c->topo->parallelism : (int)n_cores();
+        tp->threads = vg_xcalloc((size_t)par, sizeof(*tp->threads));
+        for (int k = 0; k < par && rc == 0; k++) {
+            rc = thread_open(tp, &tp->threads[k], k, err);
+            tp->n_threads = k + 1;
+        }
+    }
+    if (rc != 0) {
+        vg_rt_free(rt);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < rt->topos[i].n_threads; k++)
+            if (pthread_create(&rt->topos[i].threads[k].tid, NULL, thread_main,
+                               &rt->topos[i].threads[k]) != 0) {
+                fprintf(stderr, "vigil: cannot start stream thread\n");
+                abort();
+            }
+    return rt;
+}
+
+void vg_rt_stop(struct vg_rt *rt)
+{
+    ck_pr_store_int(&rt->stop, 1);
+}
+
+int vg_rt_wait(struct vg_rt *rt)
+{
+    int rc = 0;
+    for (size_t i = 0; i < rt->n; i++)
+        for (int k = 0; k < rt->topos[i].n_threads; k++) {
+            struct rt_thread *th = &rt->topos[i].threads[k];
+            if (th->tid) {
+                pthread_join(th->tid, NULL);
+                th->tid = 0;
+            }
+            if (th->rc && !rc)
+                rc = th->rc;
+        }
+    return rc;
+}
+
+void vg_rt_stats(struct vg_rt *rt, size_t i, struct vg_rt_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    vg_hist_init(&out->latency_us);
+    for (int k = 0; k < rt->topos[i].n_threads; k++) {
+        const struct vg_rt_stats *s = &rt->topos[i].threads[k].stats;
+        out->records += s->records;
+        out->events += s->events;
+        out->alerts += s->alerts;
+        out->written += s->written;
+        out->dead_letters += s->dead_letters;
+        out->over_budget += s->over_budget;
+        vg_hist_merge(&out->latency_us, &s->latency_us);
+    }
+}
+
+void vg_rt_free(struct vg_rt *rt)
+{
+    if (!rt)
+        return;
+    vg_rt_pool_free(rt->pool);
+    for (size_t i = 0; i < rt->n; i++) {
+        struct rt_topo *tp = &rt->topos[i];
+        for (int k = 0; k < tp->n_threads; k++)
+            thread_close(&tp->threads[k]);
+        vg_free(tp->threads);
+        for (size_t o = 0; tp->c && o < tp->c->n_outputs; o++) {
+            if (tp->outs[o].kind == VG_OUT_FILE && tp->outs[o].fp)
+                fclose(tp->outs[o].fp);
+            else if (tp->outs[o].fp)
+                fflush(tp->outs[o].fp);
+            pthread_mutex_destroy(&tp->outs[o].mu);
+        }
+        vg_free(tp->outs);
+    }
+    vg_free(rt->topos);
+    vg_free(rt);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vg_common.h - status codes, error details, allocation wrappers and time units.
+ *
+ * Every engine and operator file includes this first. Fallible functions return 0 or a
+ * negative enum vg_status; details travel in a caller-provided struct vg_err, filled with
+ * VG_ERR_SET without allocating. Allocation failure aborts (vg_xmalloc and friends): bad
+ * data never reaches an allocation without a bound checked before it.
+ *
+ * Thread: any.
+ */
+#ifndef VG_COMMON_H
+#define VG_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum vg_status {
+    VG_OK = 0,
+    VG_ENOMEM = -1,
+    VG_EINVAL = -2,   /* bad data: an event that cannot be decoded, a bad argument */
+    VG_EIO = -3,      /* file or socket I/O */
+    VG_EKAFKA = -4,   /* a Kafka client error */
+    VG_EREDIS = -5,   /* a Redis error */
+    VG_ECONFIG = -6,  /* a topology that does not check */
+    VG_ETOOBIG = -7,  /* input over a configured bound */
+    VG_EAGAIN = -8,   /* try again later (full queue, outage) */
+};
+
+/* Milliseconds and nanoseconds since the Unix epoch (or a monotonic origin, as named). */
+typedef int64_t vg_time_ms;
+typedef int64_t vg_time_ns;
+
+#define VG_ERR_MSG_MAX 256
+
+/* Details of one failure: its code, a message, and the C source position that set it. */
+struct vg_err {
+    int code;
+    const char *file;
+    int line;
+    char msg[VG_ERR_MSG_MAX];
+};
+
+/* Fill err (may be NULL) with code and a printf-style message; returns code. */
+int vg_err_set(struct vg_err *err, int code, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+#define VG_ERR_SET(err, code, ...) vg_err_set((err), (code), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Allocation that aborts with a message on failure; never returns NULL. Thread: any. */
+void *vg_xmalloc(size_t size);
+void *vg_xcalloc(size_t n, size_t size);
+void *vg_xrealloc(void *p, size_t size);
+char *vg_xstrdup(const char *s);
+char *vg_xstrndup(const char *s, size_t n);
+void vg_free(void *p);
+
+#define VG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define VG_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define VG_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Wall-clock time in epoch milliseconds, and a monotonic clock in nanoseconds. */
+vg_time_ms vg_now_ms(void);
+vg_time_ns vg_mono_ns(void);
+
+#endif

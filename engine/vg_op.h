@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vg_op.h - the one interface between the engine and its operators.
+ *
+ * An operator type is a descriptor (struct vg_op_type) exported by one file in operators/.
+ * Its lifecycle:
+ *   create  (main thread, load time) reads the node's checked keys, compiles expressions,
+ *           registers sources/outputs with env, reports problems into env->diag, and returns
+ *           an immutable config shared by every stream thread;
+ *   open    (stream thread start) makes the thread's own mutable state from that config;
+ *   process (stream thread, per batch) reads the events selected by `in` and appends the
+ *           indices of its output events to `out`; no allocation per event (use b->arena),
+ *           no parsing, no locks;
+ *   flush   (stream thread, before offsets are committed and at shutdown) optional;
+ *   close / destroy release the thread state / the config. NULL-safe, never fail.
+ *
+ * Batches and selections. A stream thread polls a batch of records; each record becomes a
+ * struct vg_event in b->ev. Operators do not copy events: a filter's output is the subset of
+ * its input indices, a map writes its own slots and passes indices through, a rules node
+ * appends new alert events to the batch and outputs their indices. The engine owns batches.
+ *
+ * Operators never touch threads, sockets, librdkafka or hiredis: they reach the engine
+ * through ctx (dead letters, outputs, the rule thread pool).
+ */
+#ifndef VG_OP_H
+#define VG_OP_H
+
+#include "alert.h"
+#include "arena.h"
+#include "diag.h"
+#include "expr.h"
+#include "topo.h"
+#include "value.h"
+
+struct vg_event {
+    vg_time_ms ts;              /* event time */
+    vg_time_ms append_ms;       /* Kafka timestamp of the source record */
+    const char *topic;          /* source position */
+    int32_t partition;
+    int64_t offset;
+    const char *payload;        /* raw record value (borrowed from the Kafka message) */
+    uint32_t len;
+    uint16_t source;            /* source id the record was polled for (vg_op_env_source) */
+    const struct vg_value *fields_from; /* unused by most: reserved for joins */
+    struct vg_value *slots;     /* b->n_slots values */
+    const struct vg_alert *alert; /* non-NULL: this event is an alert made by a rules node */
+    const char *fields_json;    /* the event as a JSON object, when an operator made one */
+    uint32_t fields_len;
+};
+
+struct vg_batch {
+    struct vg_arena arena;
+    struct vg_event *ev;
+    size_t n;
+    size_t cap;
+    size_t n_slots;
+};
+
+/* A list of indices into b->ev, in order. Storage comes from the batch arena. */
+struct vg_sel {
+    uint32_t *idx;
+    size_t n;
+    size_t cap;
+};
+
+/* batch.c */
+void vg_batch_init(struct vg_batch *b, size_t n_slots);
+void vg_batch_fini(struct vg_batch *b);
+/* Drop all events and arena allocations; keep capacity. */
+void vg_batch_reset(struct vg_batch *b);
+/* Append a zeroed event with n_slots null slots; returns its index. Pointers into b->ev are
+ * invalidated by this call (indices stay valid). */
+uint32_t vg_batch_add(struct vg_batch *b);
+/* Append idx to s (grows from the batch arena). */
+void vg_sel_push(struct vg_batch *b, struct vg_sel *s, uint32_t idx);
+/* Give s room for n indices (s->n unchanged). */
+void vg_sel_reserve(struct vg_batch *b, struct vg_sel *s, size_t n);
+
+/* ---- load time ---- */
+
+enum vg_op_flags {
+    VG_OP_SOURCE = 1u << 0,
+    VG_OP_SINK = 1u << 1,
+    VG_OP_STATELESS = 1u << 2,
+    VG_OP_KEYED = 1u << 3,
+};
+
+struct vg_scope;
+struct vg_fields;
+
+enum vg_output_kind { VG_OUT_KAFKA, VG_OUT_FILE, VG_OUT_STDOUT };
+
+/* What create may use. Filled by the compiler (compile.c) for each node. */
+struct vg_op_env {
+    const struct vg_topology *topo;
+    struct vg_diag *diag;
+    struct vg_fields *fields;       /* the topology's slot table */
+    const struct vg_scope *in;      /* fields visible from the node's inputs (NULL: source) */
+    struct vg_scope *out;           /* what the node outputs; create may replace it */
+    struct vg_compiled *compiled;   /* engine-side registry of sources and outputs */
+};
+
+/* Build expression options for a YAML scalar holding an expression: resolution in env->in,
+ * the scalar's position (quote skipped). Thread: main. */
+void vg_op_env_expr_opts(const struct vg_op_env *env, const struct vg_ynode *y,
+                         enum vg_expr_want want, struct vg_expr_opts *opts);
+/* Compile the expression held by scalar y, or NULL after diagnostics. */
+struct vg_expr *vg_op_env_expr(const struct vg_op_env *env, const struct vg_ynode *y,
+                               enum vg_expr_want want);
+
+/* ---- run time ---- */
+
+struct vg_op_ctx {
+    struct vg_expr_ctx *expr;       /* this thread's evaluation context */
+    vg_time_ms now_ms;              /* wall clock when the batch was polled */
+    void *rt;                       /* engine's thread state, opaque */
+    /* Send the source record of ev to its source's dead-letter output with reason, and
+     * count it. The event must not be passed on. */
+    void (*dead_letter)(struct vg_op_ctx *ctx, const struct vg_event *ev, const char *reason);
+    /* Hand one encoded record to output out (from vg_op_env_output). Copies the data. For
+     * Kafka outputs delivery is tracked and the source offsets of ev are committed only after
+     * the broker acknowledged it. Returns 0 or a negative VG_E* (the engine retries outages
+     * itself; an error here means the record could not be accepted at all). */
+    int (*write)(struct vg_op_ctx *ctx, int out, const void *key, size_t key_len,
+                 const void *value, size_t len, const struct vg_event *ev);
+    /* Run fn(arg, i) for every i in [0, n) on the rule thread pool and return when all are
+     * done. fn must only touch data owned by index i. */
+    void (*parallel)(struct vg_op_ctx *ctx, void (*fn)(void *arg, size_t i), void *arg,
+                     size_t n);
+    /* Number of workers behind parallel (>= 1). */
+    size_t n_workers;
+};
+
+struct vg_op_type {
+    const char *name;                   /* the operator key in the topology */
+    const char *summary;                /* one line for docs */
+    unsigned flags;                     /* enum vg_op_flags */
+    const struct vg_key_spec *keys;     /* accepted node keys besides the operator key; {0} */
+    enum vg_key_type op_key_type;       /* type of the operator key's own value */
+    const char *op_key_values;          /* VG_K_ENUM values for the operator key */
+    const char *not_supported_yet;      /* non-NULL: parsed, then rejected with this note */
+    int (*create)(const struct vg_node *node, struct vg_op_env *env, void **conf);
+    int (*open)(const void *conf, struct vg_op_ctx *ctx, void **st);
+    int (*process)(void *st, struct vg_batch *b, const struct vg_sel *in, struct vg_sel *out,
+                   struct vg_op_ctx *ctx);
+    int (*flush)(void *st, struct vg_op_ctx *ctx);
+    void (*close)(void *st);
+    void (*destroy)(void *conf);
+};
+
+/* ---- registry (op_registry.c) ---- */
+
+/* The operator type for a topology key, or NULL. */
+const struct vg_op_type *vg_op_find(const char *name);
+/* All operator types, sorted by name. */
+size_t vg_op_all(const struct vg_op_type *const **types);
+
+#endif

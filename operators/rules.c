@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rules.c - the `rules` operator: evaluates detection rules and emits alerts.
+ *
+ * Dataflow: any stream in; alerts out. Rules come inline (a list) or from a YAML file
+ * (`rules: rules/auth.yaml`, a list or a mapping with a `rules` list). Each rule has an id,
+ * title, severity, a `when` condition, optional `suppress` span and tags. Every match
+ * becomes an alert event appended to the batch; `suppress` holds back repeats per rule and
+ * key, measured in event time so a replay suppresses exactly as the live run did.
+ *
+ * DESIGN: rules are split at load time into VG_RULES_TASKS shards; each shard has an index
+ * from (field, string literal) to the rules whose condition requires that field to equal
+ * that literal (vg_expr_index_term), plus the list of rules it cannot index. A batch is
+ * evaluated as one task per shard on the engine's rule pool (ctx->parallel); each task walks
+ * the events in order and, per event, only the rules its index selects, so most rules are
+ * skipped for most events. Each task records (event, rule) matches in order; the stream
+ * thread merges them by (event position, rule number), so the alert order for a partition is
+ * the same whatever the pool size. Suppression and alert building run on the stream thread.
+ *
+ * Thread: create on main (shards and indexes are immutable, shared); open/process/close on a
+ * stream thread; task bodies on pool threads, each touching only its own task state.
+ */
+#include "compile.h"
+#include "vg_op.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VG_RULES_TASKS 8
+
+static const struct vg_key_spec rules_keys[] = {
+    {.name = "input", .type = VG_K_INPUTS, .required = true, .doc = "upstream node(s)"},
+    {.name = "key", .type = VG_K_STRLIST,
+     .doc = "field(s) forming the alert key of single-event rules (windows bring their own)"},
+    {0},
+};
+
+static const struct vg_key_spec rule_keys[] = {
+    {.name = "id", .type = VG_K_STRING, .required = true, .doc = "unique rule id"},
+    {.name = "title", .type = VG_K_STRING, .required = true, .doc = "one line for the alert"},
+    {.name = "severity", .type = VG_K_ENUM, .required = true,
+     .enum_values = "info|low|medium|high|critical", .doc = "alert severity"},
+    {.name = "when", .type = VG_K_EXPR, .required = true, .doc = "the condition"},
+    {.name = "suppress", .type = VG_K_DURATION,
+     .doc = "at most one alert per rule and key in this span (event time)"},
+    {.name = "tags", .type = VG_K_STRLIST, .doc = "labels copied into the alert"},
+    {.name = "description", .type = VG_K_STRING, .doc = "free text"},
+    {.name = "enabled", .type = VG_K_BOOL, .defval = "true", .doc = "false skips the rule"},
+    {0},
+};
+
+struct rule {
+    char *id;
+    char *title;
+    char *severity;
+    char **tags;
+    size_t n_tags;
+    int64_t suppress_ms;
+    struct vg_expr *when;
+};
+
+/* One bucket of a shard's index: a literal and the rules (ascending) that require it. */
+struct bucket {
+    uint64_t hash;
+    const char *s;
+    uint32_t len;
+    uint32_t *rules;
+    size_t n;
+};
+
+struct slot_index {
+    int slot;
+    struct bucket *tab;     /* open addressing, power-of-two size */
+    size_t mask;
+};
+
+struct shard {
+    uint32_t *always;       /* rules evaluated for every event, ascending */
+    size_t n_always;
+    struct slot_index *idx;
+    size_t n_idx;
+};
+
+struct rules_conf {
+    const struct vg_topology *topo;
+    const struct vg_scope *in;
+    struct rule *rules;
+    size_t n_rules;
+    int *key_slots;
+    char **key_names;
+    size_t n_keys;
+    struct shard shards[VG_RULES_TASKS];
+    struct vg_ynode *file_tree;     /* rules file, when rules come from one */
+};
+
+struct match {
+    uint32_t pos;           /* position in the input selection */
+    uint32_t rule;
+};
+
+struct task {
+    struct vg_expr_ctx *expr;
+    struct match *m;
+    size_t n, cap;
+    uint32_t *cand;         /* scratch for candidate rules of one event */
+    size_t cand_cap;
+};
+
+struct suppress_entry {
+    char *key;              /* rule number + key text */
+    vg_time_ms until;
+};
+
+struct rules_state {
+    const struct rules_conf *conf;
+    struct task tasks[VG_RULES_TASKS];
+    struct suppress_entry *sup;     /* open addressing */
+    size_t sup_n, sup_cap;
+    struct vg_buf buf;
+    /* per batch, read by tasks */
+    const struct vg_batch *b;
+    const struct vg_sel *in;
+};
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* ---- load time ---- */
+
+static void index_add(struct shard *sh, int slot, const struct vg_value *lit, uint32_t rule)
+{
+    struct slot_index *si = NULL;
+    for (size_t i = 0; i < sh->n_idx; i++)
+        if (sh->idx[i].slot == slot)
+            si = &sh->idx[i];
+    if (!si) {
+        sh->idx = vg_xrealloc(sh->idx, (sh->n_idx + 1) * sizeof(*sh->idx));
+        si = &sh->idx[sh->n_idx++];
+        si->slot = slot;
+        si->mask = 255;
+        si->tab = vg_xcalloc(si->mask + 1, sizeof(*si->tab));
+    }
+    size_t used = 0;
+    for (size_t i = 0; i <= si->mask; i++)
+        used += si->tab[i].s != NULL;
+    if ((used + 1) * 2 > si->mask + 1) { /* grow at half full */
+        size_t old_mask = si->mask;
+        struct bucket *old = si->tab;
+        si->mask = old_mask * 2 + 1;
+        si->tab = vg_xcalloc(si->mask + 1, sizeof(*si->tab));
+        for (size_t i = 0; i <= old_mask; i++) {
+            if (!old[i].s)
+                continue;
+            size_t j = old[i].hash & si->mask;
+            while (si->tab[j].s)
+                j = (j + 1) & si->mask;
+            si->tab[j] = old[i];
+        }
+        vg_free(old);
+    }
+    uint64_t h = hash_bytes(lit->u.s, lit->len);
+    size_t j = h & si->mask;
+    while (si->tab[j].s &&
+           !(si->tab[j].hash == h && si->tab[j].len == lit->len &&
+             memcmp(si->tab[j].s, lit->u.s, lit->len) == 0))
+        j = (j + 1) & si->mask;
+    struct bucket *bk = &si->tab[j];
+    if (!bk->s) {
+        bk->hash = h;
+        bk->s = lit->u.s;
+        bk->len = lit->len;
+    }
+    if (bk->n && bk->rules[bk->n - 1] == rule)
+        return; /* the same literal twice in one list */
+    bk->rules = vg_xrealloc(bk->rules, (bk->n + 1) * sizeof(*bk->rules));
+    bk->rules[bk->n++] = rule;
+}
+
+static void build_shards(struct rules_conf *rc)
+{
+    for (uint32_t r = 0; r < rc->n_rules; r++) {
+        struct shard *sh = &rc->shards[r % VG_RULES_TASKS];
+        int slot;
+        const struct vg_value *lits;
+        size_t n_lits;
+        if (vg_expr_index_term(rc->rules[r].when, &slot, &lits, &n_lits) && n_lits > 0) {
+            for (size_t k = 0; k < n_lits; k++)
+                index_add(sh, slot, &lits[k], r);
+        } else {
+            sh->always = vg_xrealloc(sh->always, (sh->n_always + 1) * sizeof(uint32_t));
+            sh->always[sh->n_always++] = r;
+        }
+    }
+}
+
+static char *scalar_dup(const struct vg_ynode *y)
+{
+    return vg_xstrdup(y && y->type == VG_Y_SCALAR ? y->str : "");
+}
+
+static bool load_rule(struct rules_conf *rc, const struct vg_ynode *y, struct vg_op_env *env,
+                      const struct vg_node *node)
+{
+    char what[256];
+    const struct vg_ynode *id = vg_ynode_get(y, "id");
+    if (id && id->type == VG_Y_SCALAR)
+        snprintf(what, sizeof(what), "node '%s': rule '%s'", node->name, id->str);
+    else
+        snprintf(what, sizeof(what), "node '%s': rule %zu", node->name, rc->n_rules + 1);
+    if (y->type != VG_Y_MAP) {
+        vg_diag_add(env->diag, y->mark, NULL, "%s: expected a mapping with id, title, severity, when",
+                    what);
+        return false;
+    }
+    if (!vg_keys_check(y, rule_keys, NULL, what, env->diag))
+        return false;
+    const struct vg_ynode *en = vg_ynode_get(y, "enabled");
+    if (en && strcmp(en->str, "false") == 0)
+        return true;
+    for (size_t i = 0; i < rc->n_rules; i++)
+        if (strcmp(rc->rules[i].id, id->str) == 0) {
+            vg_diag_add(env->diag, id->mark, NULL, "node '%s': duplicate rule id '%s'",
+                        node->name, id->str);
+            return false;
+        }
+    struct vg_expr *when = vg_op_env_expr(env, vg_ynode_get(y, "when"), VG_EXPR_BOOL);
+    if (!when)
+        return false;
+    rc->rules = vg_xrealloc(rc->rules, (rc->n_rules + 1) * sizeof(*rc->rules));
+    struct rule *r = &rc->rules[rc->n_rules++];
+    memset(r, 0, sizeof(*r));
+    r->id = scalar_dup(id);
+    r->title = scalar_dup(vg_ynode_get(y, "title"));
+    r->severity = scalar_dup(vg_ynode_get(y, "severity"));
+    r->when = when;
+    const struct vg_ynode *sup = vg_ynode_get(y, "suppress");
+    if (sup)
+        vg_duration_parse(sup->str, sup->len, &r->suppress_ms);
+    const struct vg_ynode *tags = vg_ynode_get(y, "tags");
+    if (tags) {
+        size_t n = tags->type == VG_Y_SEQ ? tags->n : 1;
+        r->tags = vg_xcalloc(n, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+            r->tags[i] = scalar_dup(tags->type == VG_Y_SEQ ? tags->items[i] : tags);
+        r->n_tags = n;
+    }
+    return true;
+}
+
+static void rules_destroy(void *conf);
+
+static int rules_create(const struct vg_node *node, struct vg_op_env *env, void **confp)
+{
+    struct rules_conf *rc = vg_xcalloc(1, sizeof(*rc));
+    rc->topo = env->topo;
+    rc->in = env->in;
+    const struct vg_ynode *list = node->op;
+    bool ok = true;
+    if (list->type == VG_Y_SCALAR) { /* a rules file */
+        char *path = vg_compile_find_file(env->topo, list->str);
+        if (!path) {
+            vg_diag_add(env->diag, list->mark, NULL, "node '%s': rules file '%s' not found",
+                        node->name, list->str);
+            ok = false;
+        } else {
+            rc->file_tree = vg_yaml_load(path, env->diag);
+            vg_free(path);
+            list = rc->file_tree;
+            if (list && list->type == VG_Y_MAP)
+                list = vg_ynode_get(list, "rules");
+            if (!list || list->type != VG_Y_SEQ) {
+                if (rc->file_tree)
+                    vg_diag_add(env->diag, rc->file_tree->mark, NULL,
+                                "rules file: expected a list of rules or a 'rules' list");
+                ok = false;
+            }
+        }
+    } else if (list->type != VG_Y_SEQ) {
+        vg_diag_add(env->diag, list->mark, NULL,
+                    "node '%s': key 'rules': expected a list of rules or a rules file path",
+                    node->name);
+        ok = false;
+    }
+    for (size_t i = 0; ok && i < list->n; i++)
+        if (!load_rule(rc, list->items[i], env, node))
+            ok = false;
+    const struct vg_ynode *key = vg_ynode_get(node->body, "key");
+    if (key) {
+        size_t n = key->type == VG_Y_SEQ ? key->n : 1;
+        rc->key_slots = vg_xcalloc(n, sizeof(int));
+        rc->key_names = vg_xcalloc(n, sizeof(char *));
+        rc->n_keys = n;
+        for (size_t i = 0; i < n; i++) {
+            const struct vg_ynode *k = key->type == VG_Y_SEQ ? key->items[i] : key;
+            rc->key_names[i] = scalar_dup(k);
+            if ((rc->key_slots[i] = vg_compile_resolve(env, k->str, k)) < 0)
+                ok = false;
+        }
+    }
+    if (!ok) {
+        rules_destroy(rc);
+        return VG_ECONFIG;
+    }
+    build_shards(rc);
+    vg_compile_alert_scope(env);
+    *confp = rc;
+    return 0;
+}
+
+/* ---- run time ---- */
+
+static int rules_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
+{
+    (void)ctx;
+    struct rules_state *st = vg_xcalloc(1, sizeof(*st));
+    st->conf = conf;
+    for (size_t i = 0; i < VG_RULES_TASKS; i++)
+        st->tasks[i].expr = vg_expr_ctx_new();
+    vg_buf_init(&st->buf);
+    *stp = st;
+    return 0;
+}
+
+static const struct bucket *index_find(const struct slot_index *si, const struct vg_value *v)
+{
+    uint64_t h = hash_bytes(v->u.s, v->len);
+    for (size_t j = h & si->mask; si->tab[j].s; j = (j + 1) & si->mask)
+        if (si->tab[j].hash == h && si->tab[j].len == v->len &&
+            memcmp(si->tab[j].s, v->u.s, v->len) == 0)
+            return &si->tab[j];
+    return NULL;
+}
+
+static void task_match(struct task *t, uint32_t pos, uint32_t rule)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 256;
+        t->m = vg_xrealloc(t->m, t->cap * sizeof(*t->m));
+    }
+    t->m[t->n++] = (struct match){pos, rule};
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One shard over the whole input selection. Runs on a pool thread. */
+static void run_shard(void *arg, size_t i)
+{
+    struct rules_state *st = arg;
+    const struct rules_conf *rc = st->conf;
+    const struct shard *sh = &rc->shards[i];
+    struct task *t = &st->tasks[i];
+    t->n = 0;
+    if (sh->n_always == 0 && sh->n_idx == 0)
+        return;
+    for (uint32_t pos = 0; pos < st->in->n; pos++) {
+        const struct vg_value *slots = st->b->ev[st->in->idx[pos]].slots;
+        size_t nc = 0;
+        for (size_t k = 0; k < sh->n_idx; k++) {
+            const struct vg_value *v = &slots[sh->idx[k].slot];
+            if (v->type != VG_T_STR)
+                continue;
+            const struct bucket *bk = index_find(&sh->idx[k], v);
+            if (!bk)
+                continue;
+            if (t->cand_cap < nc + bk->n) {
+                t->cand_cap = (nc + bk->n) * 2;
+                t->cand = vg_xrealloc(t->cand, t->cand_cap * sizeof(uint32_t));
+            }
+            memcpy(t->cand + nc, bk->rules, bk->n * sizeof(uint32_t));
+            nc += bk->n;
+        }
+        if (nc > 1)
+            qsort(t->cand, nc, sizeof(uint32_t), cmp_u32);
+        /* merge the always-list and the candidates, both ascending */
+        size_t a = 0, c = 0;
+        while (a < sh->n_always || c < nc) {
+            uint32_t r;
+            if (c >= nc || (a < sh->n_always && sh->always[a] < t->cand[c]))
+                r = sh->always[a++];
+            else
+                r = t->cand[c++];
+            if (vg_expr_test(rc->rules[r].when, slots, t->expr))
+                task_match(t, pos, r);
+        }
+        vg_expr_ctx_reset(t->expr);
+    }
+}
+
+/* Suppression: true when (rule, key) alerted less than suppress_ms ago in event time. */
+static bool suppressed(struct rules_state *st, uint32_t rule, const char *key, vg_time_ms ts,
+                       int64_t span)
+{
+    char buf[1024];
+    int n = snprintf(buf, sizeof(buf), "%u\x1f%s", rule, key);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    if (st->sup_n * 2 >= st->sup_cap) {
+        /* grow, dropping entries that can no longer suppress anything */
+        size_t old_cap = st->sup_cap;
+        struct suppress_entry *old = st->sup;
+        st->sup_cap = old_cap ? old_cap * 2 : 1024;
+        st->sup = vg_xcalloc(st->sup_cap, sizeof(*st->sup));
+        st->sup_n = 0;
+        for (size_t i = 0; i < old_cap; i++) {
+            if (!old[i].key)
+                continue;
+            if (old[i].until <= ts) {
+                vg_free(old[i].key);
+                continue;
+            }
+            size_t j = hash_bytes(old[i].key, strlen(old[i].key)) & (st->sup_cap - 1);
+            while (st->sup[j].key)
+                j = (j + 1) & (st->sup_cap - 1);
+            st->sup[j] = old[i];
+            st->sup_n++;
+        }
+        vg_free(old);
+    }
+    size_t j = hash_bytes(buf, (size_t)n) & (st->sup_cap - 1);
+    while (st->sup[j].key && strcmp(st->sup[j].key, buf) != 0)
+        j = (j + 1) & (st->sup_cap - 1);
+    struct suppress_entry *e = &st->sup[j];
+    if (e->key && ts < e->until)
+        return true;
+    if (!e->key) {
+        e->key = vg_xstrndup(buf, (size_t)n);
+        st->sup_n++;
+    }
+    e->until = ts + span;
+    return false;
+}
+
+static void value_text(struct vg_buf *out, const struct vg_value *v)
+{
+    if (v->type == VG_T_STR)
+        vg_buf_append(out, v->u.s, v->len);
+    else
+        vg_json_write_value(out, v);
+}
+
+static const char *arena_copy(struct vg_batch *b, const struct vg_buf *buf, size_t from)
+{
+    return vg_arena_strndup(&b->arena, buf->data + from, buf->len - from);
+}
+
+static void make_alert(struct rules_state *st, struct vg_batch *b, uint32_t src_idx,
+                       const struct rule *r, struct vg_alert *a)
+{
+    const struct rules_conf *rc = st->conf;
+    const struct vg_event *ev = &b->ev[src_idx];
+    struct vg_buf *buf = &st->buf;
+    vg_buf_clear(buf);
+    /* key as text, then as JSON */
+    for (size_t k = 0; k < rc->n_keys; k++) {
+        if (k)
+            vg_buf_putc(buf, ',');
+        value_text(buf, &ev->slots[rc->key_slots[k]]);
+    }
+    a->key_text = arena_copy(b, buf, 0);
+    vg_buf_clear(buf);
+    if (rc->n_keys == 0) {
+        vg_buf_puts(buf, "null");
+    } else if (rc->n_keys == 1) {
+        size_t at = buf->len;
+        value_text(buf, &ev->slots[rc->key_slots[0]]);
+        char *text = vg_xstrndup(buf->data + at, buf->len - at);
+        buf->len = at;
+        vg_buf_json_str(buf, text, strlen(text));
+        vg_free(text);
+    } else {
+        vg_buf_putc(buf, '{');
+        for (size_t k = 0; k < rc->n_keys; k++) {
+            if (k)
+                vg_buf_putc(buf, ',');
+            vg_buf_json_str(buf, rc->key_names[k], strlen(rc->key_names[k]));
+            vg_buf_putc(buf, ':');
+            size_t at = buf->len;
+            value_text(buf, &ev->slots[rc->key_slots[k]]);
+            char *text = vg_xstrndup(buf->data + at, buf->len - at);
+            buf->len = at;
+            vg_buf_json_str(buf, text, strlen(text));
+            vg_free(text);
+        }
+        vg_buf_putc(buf, '}');
+    }
+    a->key_json = arena_copy(b, buf, 0);
+    vg_buf_clear(buf);
+    if (vg_scope_write_json(rc->in, ev, buf)) {
+        a->fields_json = arena_copy(b, buf, 0);
+        a->fields_len = buf->len;
+    } else if (ev->fields_json) {
+        a->fields_json = ev->fields_json;
+        a->fields_len = ev->fields_len;
+    } else {
+        a->fields_json = ev->payload;
+        a->fields_len = ev->len;
+    }
+    a->rule_id = r->id;
+    a->title = r->title;
+    a->severity = r->severity;
+    a->tags = (const char *const *)r->tags;
+    a->n_tags = r->n_tags;
+    a->topology = rc->topo->name;
+    a->window_start = a->window_end = -1;
+    a->event_time = ev->ts;
+    a->detected_at = vg_now_ms();
+    a->src_topic = ev->topic;
+    a->src_partition = ev->partition;
+    a->src_offset = ev->offset;
+    a->latency_ms = a->detected_at - ev->append_ms;
+    vg_alert_id(a, a->alert_id);
+}
+
+static int rules_process(void *stp, struct vg_batch *b, const struct vg_sel *in,
+                         struct vg_sel *out, struct vg_op_ctx *ctx)
+{
+    struct rules_state *st = stp;
+    const struct rules_conf *rc = st->conf;
+    if (in->n == 0)
+        return 0;
+    st->b = b;
+    st->in = in;
+    ctx->parallel(ctx, run_shard, st, VG_RULES_TASKS);
+    /* merge the tasks' ordered match lists by (position, rule) */
+    size_t head[VG_RULES_TASKS] = {0};
+    for (;;) {
+        int best = -1;
+        for (int t = 0; t < VG_RULES_TASKS; t++) {
+            if (head[t] >= st->tasks[t].n)
+                continue;
+            const struct match *m = &st->tasks[t].m[head[t]];
+            if (best < 0)
+                best = t;
+            else {
+                const struct match *bm = &st->tasks[best].m[head[best]];
+                if (m->pos < bm->pos || (m->pos == bm->pos && m->rule < bm->rule))
+                    best = t;
+            }
+        }
+        if (best < 0)
+            break;
+        struct match m = st->tasks[best].m[head[best]++];
+        const struct rule *r = &rc->rules[m.rule];
+        uint32_t src_idx = in->idx[m.pos];
+        struct vg_alert *a = vg_arena_alloc(&b->arena, sizeof(*a));
+        memset(a, 0, sizeof(*a));
+        make_alert(st, b, src_idx, r, a);
+        if (r->suppress_ms > 0 &&
+            suppressed(st, m.rule, a->key_text, b->ev[src_idx].ts, r->suppress_ms))
+            continue;
+        uint32_t idx = vg_batch_add(b);
+        struct vg_event *src = &b->ev[src_idx], *al = &b->ev[idx];
+        *al = *src; /* keeps the source position, times and payload for sinks and commits */
+        al->alert = a;
+        vg_sel_push(b, out, idx);
+    }
+    return 0;
+}
+
+static void rules_close(void *stp)
+{
+    struct rules_state *st = stp;
+    if (!st)
+        return;
+    for (size_t i = 0; i < VG_RULES_TASKS; i++) {
+        vg_expr_ctx_free(st->tasks[i].expr);
+        vg_free(st->tasks[i].m);
+        vg_free(st->tasks[i].cand);
+    }
+    for (size_t i = 0; i < st->sup_cap; i++)
+        vg_free(st->sup[i].key);
+    vg_free(st->sup);
+    vg_buf_fini(&st->buf);
+    vg_free(st);
+}
+
+static void rules_destroy(void *conf)
+{
+    struct rules_conf *rc = conf;
+    if (!rc)
+        return;
+    for (size_t i = 0; i < rc->n_rules; i++) {
+        struct rule *r = &rc->rules[i];
+        vg_free(r->id);
+        vg_free(r->title);
+        vg_free(r->severity);
+        for (size_t k = 0; k < r->n_tags; k++)
+            vg_free(r->tags[k]);
+        vg_free(r->tags);
+        vg_expr_free(r->when);
+    }
+    vg_free(rc->rules);
+    for (size_t k = 0; k < rc->n_keys; k++)
+        vg_free(rc->key_names[k]);
+    vg_free(rc->key_names);
+    vg_free(rc->key_slots);
+    for (size_t s = 0; s < VG_RULES_TASKS; s++) {
+        struct shard *sh = &rc->shards[s];
+        vg_free(sh->always);
+        for (size_t k = 0; k < sh->n_idx; k++) {
+            for (size_t j = 0; j <= sh->idx[k].mask; j++)
+                vg_free(sh->idx[k].tab[j].rules);
+            vg_free(sh->idx[k].tab);
+        }
+        vg_free(sh->idx);
+    }
+    vg_ynode_free(rc->file_tree);
+    vg_free(rc);
+}
+
+const struct vg_op_type vg_op_rules = {
+    .name = "rules",
+    .summary = "evaluate detection rules and emit alerts",
+    .flags = VG_OP_STATELESS,
+    .keys = rules_keys,
+    .op_key_type = VG_K_ANY,
+    .create = rules_create,
+    .open = rules_open,
+    .process = rules_process,
+    .close = rules_close,
+    .destroy = rules_destroy,
+};

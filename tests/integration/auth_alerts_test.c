@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * auth_alerts_test.c - the shipped auth-anomalies topology through the real `vigil` binary
+ * against a development broker over TCP: exact alerts out for given events in, malformed
+ * events to the dead-letter topic with reasons, SIGTERM then restart without loss or
+ * reprocessing, and a sink broker that is down for a while without loss.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "vg_test.h"
+
+#define ALERTS "it-alerts"
+#define EVENTS "it-auth-events"
+#define DLQ "it-auth-dlq"
+
+struct fixture {
+    struct vg_test_broker broker;
+    char *dir;
+    char *log;
+    char env_brokers[512];
+    const char *env[6];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (chdir(getenv("VG_SOURCE_DIR") ? getenv("VG_SOURCE_DIR") : ".") != 0)
+        return -1;
+    f->dir = vg_test_tmpdir();
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/vigil.log", f->dir);
+    f->log = strdup(path);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (f->log && access(f->log, R_OK) == 0) {
+        char *text = vg_test_read(f->log);
+        fprintf(stderr, "---- vigil log ----\n%s-------------------\n", text);
+        free(text);
+    }
+    vg_test_broker_stop(&f->broker);
+    vg_test_rmdir(f->dir);
+    free(f->log);
+    free(f);
+    return 0;
+}
+
+static void start_broker(struct fixture *f, int n_brokers)
+{
+    vg_test_broker_start(&f->broker, n_brokers);
+    vg_test_topic(&f->broker, EVENTS, 2);
+    vg_test_topic(&f->broker, ALERTS, 2);
+    vg_test_topic(&f->broker, DLQ, 1);
+    snprintf(f->env_brokers, sizeof(f->env_brokers), "KAFKA_BROKERS=%s", f->broker.bootstraps);
+    f->env[0] = f->env_brokers;
+    f->env[1] = "AUTH_TOPIC=" EVENTS;
+    f->env[2] = "ALERT_TOPIC=" ALERTS;
+    f->env[3] = "AUTH_DLQ=" DLQ;
+    f->env[4] = NULL;
+}
+
+static pid_t start_vigil(struct fixture *f)
+{
+    const char *args[] = {"run", "topologies/auth_anomalies.yaml", NULL};
+    return vg_test_vigil_start(args, f->env, f->log);
+}
+
+/* "RULE KEY EVENT_TIME" per alert, sorted, one per line; also checks each alert's shape. */
+static char *summarize(const struct vg_test_records *rs, size_t *n_unique)
+{
+    struct vg_paths *p = vg_paths_new();
+    const char *names[] = {"alert_id", "rule_id", "key", "event_time", "latency_ms",
+                           "source.topic", "source.offset", "topology", "fields.user",
+                           "severity", "tags", "window_start"};
+    for (int i = 0; i < 12; i++)
+        vg_paths_add(p, names[i], i, NULL);
+    struct vg_json_parser *jp = vg_json_parser_new();
+    struct vg_arena arena;
+    vg_arena_init(&arena, 0);
+    char **lines = calloc(rs->n + 1, sizeof(char *));
+    char **ids = calloc(rs->n + 1, sizeof(char *));
+    for (size_t i = 0; i < rs->n; i++) {
+        struct vg_value v[12];
+        struct vg_err err;
+        assert_int_equal(vg_json_decode(jp, p, rs->r[i].value, rs->r[i].len, &arena, v, &err), 0);
+        assert_int_equal(v[0].type, VG_T_STR);
+        assert_int_equal(v[0].len, 32);
+        assert_int_equal(v[1].type, VG_T_STR);
+        assert_int_equal(v[2].type, VG_T_STR);
+        assert_int_equal(v[3].type, VG_T_INT);
+        assert_int_equal(v[4].type, VG_T_INT);
+        assert_true(v[4].u.i >= 0);
+        assert_int_equal(v[5].type, VG_T_STR);
+        assert_memory_equal(v[5].u.s, EVENTS, strlen(EVENTS));
+        assert_int_equal(v[6].type, VG_T_INT);
+        assert_int_equal(v[7].len, strlen("auth-anomalies"));
+        assert_memory_equal(v[7].u.s, "auth-anomalies", v[7].len);
+        /* fields is the matched event itself; the key is its user */
+        assert_int_equal(v[8].type, VG_T_STR);
+        assert_int_equal(v[8].len, v[2].len);
+        assert_memory_equal(v[8].u.s, v[2].u.s, v[2].len);
+        assert_int_equal(v[10].type, VG_T_LIST);
+        assert_int_equal(v[11].type, VG_T_NULL);
+        /* the Kafka record key is the alert key */
+        assert_non_null(rs->r[i].key);
+        assert_memory_equal(rs->r[i].key, v[2].u.s, v[2].len);
+        char buf[512];
+        snprintf(buf, sizeof(buf), "%.*s %.*s %lld", (int)v[1].len, v[1].u.s, (int)v[2].len,
+                 v[2].u.s, (long long)v[3].u.i);
+        lines[i] = strdup(buf);
+        ids[i] = strndup(v[0].u.s, v[0].len);
+        vg_arena_reset(&arena);
+    }
+    qsort(lines, rs->n, sizeof(char *), (int (*)(const void *, const void *))strcmp);
+    qsort(ids, rs->n, sizeof(char *), (int (*)(const void *, const void *))strcmp);
+    *n_unique = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        if (i == 0 || strcmp(*(char **)&ids[i], *(char **)&ids[i - 1]) != 0)
+            (*n_unique)++;
+    size_t len = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        len += strlen(lines[i]) + 1;
+    char *out = calloc(len + 1, 1);
+    for (size_t i = 0; i < rs->n; i++) {
+        strcat(out, lines[i]);
+        strcat(out, "\n");
+        free(lines[i]);
+        free(ids[i]);
+    }
+    free(lines);
+    free(ids);
+    vg_arena_fini(&arena);
+    vg_json_parser_free(jp);
+    vg_paths_free(p);
+    return out;
+}
+
+/* Sort the lines of an expected file the way summarize sorts. */
+static char *expected(const char *rel)
+{
+    char *text = vg_test_read(vg_test_src(rel));
+    char *lines[256];
+    size_t n = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && n < 256;
+         l = strtok_r(NULL, "\n", &save))
+        lines[n++] = l;
+    qsort(lines, n, sizeof(char *), (int (*)(const void *, const void *))strcmp);
+    char *out = calloc(strlen(vg_test_src(rel)) + 8192, 1);
+    for (size_t i = 0; i < n; i++) {
+        strcat(out, lines[i]);
+        strcat(out, "\n");
+    }
+    free(text);
+    return out;
+}
+
+static void produce_file(struct fixture *f, const char *rel)
+{
+    char *text = vg_test_read(vg_test_src(rel));
+    vg_test_produce_lines_keyed(&f->broker, EVENTS, 2, text, "user");
+    free(text);
+}
+
+static void expect_alerts(struct fixture *f, const char *expected_rel, size_t n_expected)
+{
+    struct vg_test_records rs;
+    vg_test_consume(&f->broker, ALERTS, n_expected, 60000, 1500, &rs);
+    size_t unique;
+    char *got = summarize(&rs, &unique);
+    char *want = expected(expected_rel);
+    assert_string_equal(got, want);
+    assert_int_equal(rs.n, n_expected); /* no duplicates either */
+    assert_int_equal(unique, n_expected);
+    free(got);
+    free(want);
+    vg_test_records_free(&rs);
+}
+
+/* Events in -> exactly the expected alerts out; bad records -> dead letters with reasons. */
+static void test_auth_alerts_exact_and_dead_letters(void **state)
+{
+    struct fixture *f = *state;
+    start_broker(f, 1);
+    produce_file(f, "tests/cases/integration/auth_events.jsonl");
+    char *bad = vg_test_read(vg_test_src("tests/cases/integration/auth_bad.txt"));
+    vg_test_produce_lines(&f->broker, EVENTS, 1, bad);
+    free(bad);
+    static const unsigned char garbage[] = {0x00, 0xff, 0xfe, 0x7b, 0x22};
+    vg_test_produce(&f->broker, EVENTS, 0, garbage, sizeof(garbage));
+
+    pid_t pid = start_vigil(f);
+    expect_alerts(f, "tests/cases/integration/auth_events.expected", 7);
+
+    struct vg_test_records dl;
+    vg_test_consume(&f->broker, DLQ, 5, 30000, 500, &dl);
+    assert_int_equal(dl.n, 5);
+    const char *reasons[] = {
+        "vigil.reason=undecodable: invalid JSON",
+        "vigil.reason=undecodable: not a JSON object",
+        "vigil.reason=bad event time: field 'ts' is missing",
+        "vigil.reason=bad event time: field 'ts' is not an epoch number or RFC 3339 time",
+        "vigil.reason=undecodable: ",
+    };
+    for (size_t i = 0; i < dl.n; i++) {
+        assert_non_null(dl.r[i].headers);
+        assert_non_null(strstr(dl.r[i].headers, reasons[i]));
+        assert_non_null(strstr(dl.r[i].headers, "vigil.source.topic=" EVENTS "\n"));
+        assert_non_null(strstr(dl.r[i].headers, "vigil.source.partition=0\n"));
+        assert_non_null(strstr(dl.r[i].headers, "vigil.topology=auth-anomalies\n"));
+    }
+    assert_int_equal(dl.r[4].len, sizeof(garbage)); /* the original bytes, untouched */
+    assert_memory_equal(dl.r[4].value, garbage, sizeof(garbage));
+    vg_test_records_free(&dl);
+
+    int64_t t0 = vg_test_now_ms();
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    assert_true(vg_test_now_ms() - t0 < 5000 * vg_test_slow());
+}
+
+/* SIGTERM, more events, restart: the new events alert once, the old ones never again. */
+static void test_auth_restart_no_loss_no_reprocessing(void **state)
+{
+    struct fixture *f = *state;
+    start_broker(f, 1);
+    produce_file(f, "tests/cases/integration/auth_events.jsonl");
+    pid_t pid = start_vigil(f);
+    expect_alerts(f, "tests/cases/integration/auth_events.expected", 7);
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+
+    produce_file(f, "tests/cases/integration/auth_events_2.jsonl");
+    pid = start_vigil(f);
+    char *both = vg_test_write(f->dir, "both.expected", "");
+    char *a = vg_test_read(vg_test_src("tests/cases/integration/auth_events.expected"));
+    char *b = vg_test_read(vg_test_src("tests/cases/integration/auth_events_2.expected"));
+    char *all = malloc(strlen(a) + strlen(b) + 1);
+    strcpy(all, a);
+    strcat(all, b);
+    free(both);
+    both = vg_test_write(f->dir, "both.expected", all);
+    setenv("VG_SOURCE_DIR_SAVED", getenv("VG_SOURCE_DIR") ? getenv("VG_SOURCE_DIR") : ".", 1);
+    /* expected() reads relative to VG_SOURCE_DIR: point it at the temp dir for this file */
+    setenv("VG_SOURCE_DIR", f->dir, 1);
+    expect_alerts(f, "both.expected", 9);
+    setenv("VG_SOURCE_DIR", getenv("VG_SOURCE_DIR_SAVED"), 1);
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    free(a);
+    free(b);
+    free(all);
+    free(both);
+}
+
+/* The broker leading the alert topic goes down for a while: alerts wait, none is lost. */
+static void test_auth_sink_unavailable_no_loss(void **state)
+{
+    struct fixture *f = *state;
+    start_broker(f, 3);
+    for (int p = 0; p < 2; p++) {
+        rd_kafka_mock_partition_set_leader(f->broker.mc, EVENTS, p, 1);
+        rd_kafka_mock_partition_set_leader(f->broker.mc, ALERTS, p, 3);
+    }
+    rd_kafka_mock_partition_set_leader(f->broker.mc, DLQ, 0, 1);
+    rd_kafka_mock_coordinator_set(f->broker.mc, "group", "vigil.auth-anomalies", 1);
+    pid_t pid = start_vigil(f);
+    rd_kafka_mock_broker_set_down(f->broker.mc, 3);
+    produce_file(f, "tests/cases/integration/auth_events.jsonl");
+    sleep(4); /* the outage: vigil has the events and cannot deliver */
+    rd_kafka_mock_broker_set_up(f->broker.mc, 3);
+    expect_alerts(f, "tests/cases/integration/auth_events.expected", 7);
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_auth_alerts_exact_and_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_restart_no_loss_no_reprocessing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_auth_sink_unavailable_no_loss, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

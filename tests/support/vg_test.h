@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vg_test.h - helpers for integration tests: an in-process development broker (librdkafka's
+ * mock cluster, reachable over TCP), producing and consuming records, a redis-server on a
+ * free port, and running the real `vigil` binary as a child process.
+ *
+ * Every helper fails the running cmocka test (fail_msg) instead of returning errors, so tests
+ * read as the behaviour they check. Deadlines are multiplied by vg_test_slow() under the
+ * sanitizers, never replaced by sleeps.
+ *
+ * Thread: the test's main thread.
+ */
+#ifndef VG_TEST_H
+#define VG_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+/* Deadline multiplier: 3 under VG_SANITIZE=1, else 1. */
+int vg_test_slow(void);
+/* Path of a file in the source tree ($VG_SOURCE_DIR/rel) in a static buffer. */
+const char *vg_test_src(const char *rel);
+/* A fresh temporary directory (removed by vg_test_rmdir). */
+char *vg_test_tmpdir(void);
+void vg_test_rmdir(char *dir);
+/* The whole file (malloc'd, NUL-terminated); fails the test when unreadable. */
+char *vg_test_read(const char *path);
+/* Write text to dir/name; returns the malloc'd path. */
+char *vg_test_write(const char *dir, const char *name, const char *text);
+
+/* ---- broker ---- */
+
+struct vg_test_broker {
+    rd_kafka_t *rk;
+    rd_kafka_mock_cluster_t *mc;
+    const char *bootstraps;
+};
+
+void vg_test_broker_start(struct vg_test_broker *b, int n_brokers);
+void vg_test_broker_stop(struct vg_test_broker *b);
+void vg_test_topic(struct vg_test_broker *b, const char *topic, int partitions);
+
+/* Produce each line of text (one record per '\n'-terminated line) to topic, partition
+ * round-robin over n_partitions (or -1 for all to partition 0 when n_partitions == 1);
+ * waits for every delivery. */
+void vg_test_produce_lines(struct vg_test_broker *b, const char *topic, int n_partitions,
+                           const char *text);
+/* As vg_test_produce_lines, but each record's partition is chosen by the string value of
+ * "field":"..." in the line (FNV-1a of the value modulo n_partitions; lines without it go to
+ * partition 0), so all events of one key land in one partition, as a keyed producer does. */
+void vg_test_produce_lines_keyed(struct vg_test_broker *b, const char *topic, int n_partitions,
+                                 const char *text, const char *field);
+/* Produce one record (binary allowed) to a partition. */
+void vg_test_produce(struct vg_test_broker *b, const char *topic, int partition,
+                     const void *value, size_t len);
+
+struct vg_test_record {
+    char *value;        /* NUL-terminated copy */
+    size_t len;
+    char *key;
+    int32_t partition;
+    int64_t offset;
+    char *headers;      /* "name=value\n" lines, or NULL */
+};
+
+struct vg_test_records {
+    struct vg_test_record *r;
+    size_t n;
+};
+
+/* Read every record of topic from the beginning (all partitions) until at least `expect`
+ * arrived and then `settle_ms` passed without more, or until timeout_ms. */
+void vg_test_consume(struct vg_test_broker *b, const char *topic, size_t expect, int timeout_ms,
+                     int settle_ms, struct vg_test_records *out);
+void vg_test_records_free(struct vg_test_records *rs);
+
+/* ---- the vigil binary ---- */
+
+/* Start `vigil args...` (NULL-terminated) with extra environment "K=V" strings (NULL-
+ * terminated, may be NULL); stdout and stderr go to log_path (appended). Returns the pid. */
+pid_t vg_test_vigil_start(const char *const *args, const char *const *env, const char *log_path);
+/* Send sig and wait up to timeout_ms for the exit; returns the exit status (0-255), or fails
+ * the test when it did not exit in time (the child is then killed). */
+int vg_test_vigil_stop(pid_t pid, int sig, int timeout_ms);
+/* Run `vigil args...` to completion capturing stdout+stderr into *output (malloc'd); returns
+ * the exit status. */
+int vg_test_vigil_run(const char *const *args, char **output);
+
+/* ---- redis ---- */
+
+struct vg_test_redis {
+    pid_t pid;
+    int port;
+    char *dir;
+};
+
+void vg_test_redis_start(struct vg_test_redis *r);
+void vg_test_redis_stop(struct vg_test_redis *r);
+
+/* Milliseconds on a monotonic clock. */
+int64_t vg_test_now_ms(void);
+
+#endif
