@@ -202,7 +202,8 @@ static void flatten(struct vg_paths *p, struct tnode *root)
         }
         if (t->slot >= 0)
             p->slots[p->n_slots++] = t->slot;
-        qsort(t->kids, t->n_kids, sizeof(*t->kids), kid_cmp);
+        if (t->n_kids > 1)
+            qsort(t->kids, t->n_kids, sizeof(*t->kids), kid_cmp);
         n->first_key = n->first_index = tail;
         for (size_t i = 0; i < t->n_kids; i++) {
             if (t->kids[i]->seg.name)

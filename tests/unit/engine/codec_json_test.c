@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * codec_json_test.c - unit tests of engine/codec_json.c and engine/json_simd.cpp: the
+ * path-driven JSON decode (escapes, UTF-8, numbers, lists, raw containers, duplicates,
+ * malformed and truncated input) and vg_json_write_value.
+ *
+ * Thread: the test's only thread.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+
+#define N_SLOTS 32
+
+struct fx {
+    struct vg_paths *p;
+    struct vg_json_parser *jp;
+    struct vg_arena arena;
+    struct vg_value slots[N_SLOTS];
+    struct vg_err err;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = vg_xcalloc(1, sizeof(*f));
+    f->p = vg_paths_new();
+    f->jp = vg_json_parser_new();
+    vg_arena_init(&f->arena, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    vg_paths_free(f->p);
+    vg_json_parser_free(f->jp);
+    vg_arena_fini(&f->arena);
+    vg_free(f);
+    return 0;
+}
+
+static void add(struct fx *f, const char *path, int slot)
+{
+    assert_int_equal(vg_paths_add(f->p, path, slot, &f->err), 0);
+}
+
+static int decode(struct fx *f, const char *json)
+{
+    memset(&f->err, 0, sizeof(f->err));
+    return vg_json_decode(f->jp, f->p, json, strlen(json), &f->arena, f->slots, &f->err);
+}
+
+static void assert_vstr(const struct vg_value *v, const char *want)
+{
+    assert_int_equal(v->type, VG_T_STR);
+    assert_int_equal(v->len, strlen(want));
+    assert_memory_equal(v->u.s, want, v->len);
+}
+
+static void assert_vnull(const struct vg_value *v)
+{
+    assert_int_equal(v->type, VG_T_NULL);
+}
+
+static void assert_error(struct fx *f, const char *json, const char *reason_prefix)
+{
+    int rc = decode(f, json);
+    if (rc != VG_EINVAL || f->err.code != VG_EINVAL)
+        fail_msg("'%.60s': rc %d, expected VG_EINVAL", json, rc);
+    if (strncmp(f->err.msg, reason_prefix, strlen(reason_prefix)) != 0)
+        fail_msg("reason '%s' does not start with '%s'", f->err.msg, reason_prefix);
+}
+
+static const char sample[] =
+    "{\"ts\":1700000000123,\"user\":\"alice\",\"src_ip\":\"10.0.0.1\",\"outcome\":\"failure\","
+    "\"host\":\"web-1\",\"geo\":{\"country\":\"FR\",\"city\":\"Paris\"},"
+    "\"tags\":[\"a\",\"b\"],\"msg\":\"line1\\nline2 \\\"q\\\"\"}";
+
+static void test_json_decode_extracts_flat_and_nested_fields(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    add(f, "src_ip", 1);
+    add(f, "outcome", 2);
+    add(f, "geo.country", 3);
+    add(f, "ts", 4);
+    assert_int_equal(decode(f, sample), 0);
+    assert_vstr(&f->slots[0], "alice");
+    assert_vstr(&f->slots[1], "10.0.0.1");
+    assert_vstr(&f->slots[2], "failure");
+    assert_vstr(&f->slots[3], "FR");
+    assert_int_equal(f->slots[4].type, VG_T_INT);
+    assert_int_equal(f->slots[4].u.i, 1700000000123LL);
+}
+
+static void test_json_decode_plain_string_points_into_input(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    assert_int_equal(decode(f, sample), 0);
+    assert_ptr_equal(f->slots[0].u.s, strstr(sample, "alice"));
+}
+
+static void test_json_decode_input_need_not_be_terminated(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    /* the payload is followed by garbage that is not part of it */
+    const char buf[] = "{\"user\":\"bob\"}{{{{";
+    assert_int_equal(vg_json_decode(f->jp, f->p, buf, 14, &f->arena, f->slots, &f->err), 0);
+    assert_vstr(&f->slots[0], "bob");
+}
+
+static void test_json_decode_unescapes_into_arena(void **state)
+{
+    struct fx *f = *state;
+    add(f, "msg", 0);
+    const char *json = "{\"msg\":\"a\\nb\\\"c\\\\d\\u00e9\\/\\t\"}";
+    assert_int_equal(decode(f, json), 0);
+    assert_vstr(&f->slots[0], "a\nb\"c\\d\xc3\xa9/\t");
+    assert_true(f->slots[0].u.s < json || f->slots[0].u.s > json + strlen(json));
+}
+
+static void test_json_decode_surrogate_pair_to_utf8(void **state)
+{
+    struct fx *f = *state;
+    add(f, "s", 0);
+    assert_int_equal(decode(f, "{\"s\":\"x\\ud83d\\ude00y\"}"), 0);
+    assert_vstr(&f->slots[0], "x\xf0\x9f\x98\x80y");
+}
+
+static void test_json_decode_lone_surrogate_is_error(void **state)
+{
+    struct fx *f = *state;
+    add(f, "s", 0);
+    assert_error(f, "{\"s\":\"\\ud83d\"}", "invalid JSON: STRING_ERROR");
+    assert_error(f, "{\"s\":\"\\ude00x\"}", "invalid JSON: STRING_ERROR");
+    assert_error(f, "{\"s\":\"\\u12\"}", "invalid JSON: STRING_ERROR");
+    assert_error(f, "{\"s\":\"\\q\"}", "invalid JSON: STRING_ERROR");
+}
+
+static void test_json_decode_raw_utf8_passes_through(void **state)
+{
+    struct fx *f = *state;
+    add(f, "city", 0);
+    const char *json = "{\"city\":\"Z\xc3\xbcrich \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\"}";
+    assert_int_equal(decode(f, json), 0);
+    assert_vstr(&f->slots[0], "Z\xc3\xbcrich \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80");
+}
+
+static void test_json_decode_invalid_utf8_is_error(void **state)
+{
+    struct fx *f = *state;
+    add(f, "s", 0);
+    assert_error(f, "{\"s\":\"\xff\"}", "invalid JSON: UTF8_ERROR");
+    assert_error(f, "{\"s\":\"\xc3\"}", "invalid JSON: UTF8_ERROR");           /* cut short */
+    assert_error(f, "{\"s\":\"\xc0\xaf\"}", "invalid JSON: UTF8_ERROR");       /* overlong */
+    assert_error(f, "{\"s\":\"\xed\xa0\x80\"}", "invalid JSON: UTF8_ERROR");   /* surrogate */
+    /* also in a value no path reads: stage 1 checks the whole document */
+    assert_error(f, "{\"other\":\"\xff\",\"s\":\"x\"}", "invalid JSON: UTF8_ERROR");
+}
+
+static void test_json_decode_control_char_in_string_is_error(void **state)
+{
+    struct fx *f = *state;
+    add(f, "s", 0);
+    assert_error(f, "{\"s\":\"a\nb\"}", "invalid JSON: UNESCAPED_CHARS");
+}
+
+static void test_json_decode_key_with_escape_matches(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    assert_int_equal(decode(f, "{\"us\\u0065r\":\"carol\"}"), 0);
+    assert_vstr(&f->slots[0], "carol");
+}
+
+static void test_json_decode_duplicate_key_first_wins(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    add(f, "geo.country", 1);
+    assert_int_equal(decode(f, "{\"user\":\"first\",\"user\":\"second\","
+                               "\"geo\":{\"country\":\"FR\"},\"geo\":{\"country\":\"DE\"}}"),
+                     0);
+    assert_vstr(&f->slots[0], "first");
+    assert_vstr(&f->slots[1], "FR");
+    /* inside one object too */
+    assert_int_equal(decode(f, "{\"geo\":{\"country\":\"IT\",\"country\":\"ES\"}}"), 0);
+    assert_vstr(&f->slots[1], "IT");
+    assert_vnull(&f->slots[0]);
+}
+
+static void test_json_decode_missing_path_is_null(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    add(f, "geo.city", 1);
+    add(f, "tags[5]", 2);
+    f->slots[0] = vg_value_int(99); /* stale value from a previous event */
+    assert_int_equal(decode(f, "{\"host\":\"h\",\"geo\":{\"country\":\"FR\"},\"tags\":[1]}"), 0);
+    assert_vnull(&f->slots[0]);
+    assert_vnull(&f->slots[1]);
+    assert_vnull(&f->slots[2]);
+}
+
+static void test_json_decode_path_through_non_object_is_null(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user.name", 0);
+    add(f, "geo.country.code", 1);
+    add(f, "n[0]", 2);
+    add(f, "tags.x", 3);
+    assert_int_equal(decode(f, "{\"user\":\"alice\",\"geo\":{\"country\":\"FR\"},\"n\":{\"0\":1},"
+                               "\"tags\":[\"a\"]}"),
+                     0);
+    for (int i = 0; i < 4; i++)
+        assert_vnull(&f->slots[i]);
+}
+
+static void test_json_decode_leaves_other_slots_alone(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 3);
+    f->slots[2] = vg_value_int(7);
+    assert_int_equal(decode(f, "{\"user\":\"u\"}"), 0);
+    assert_int_equal(f->slots[2].type, VG_T_INT);
+    assert_int_equal(f->slots[2].u.i, 7);
+}
+
+static void test_json_decode_numbers(void **state)
+{
+    struct fx *f = *state;
+    const char *names[] = {"i", "neg", "fl", "exp", "max", "over", "big", "min", "under", "z",
+                           "negexp"};
+    for (int i = 0; i < (int)VG_ARRAY_LEN(names); i++)
+        add(f, names[i], i);
+    assert_int_equal(decode(f, "{\"i\":42,\"neg\":-7,\"fl\":1.5,\"exp\":1e3,"
+                               "\"max\":9223372036854775807,\"over\":9223372036854775808,"
+                               "\"big\":123456789012345678901234567890,"
+                               "\"min\":-9223372036854775808,\"under\":-9223372036854775809,"
+                               "\"z\":0,\"negexp\":-2.5E-3}"),
+                     0);
+    assert_int_equal(f->slots[0].type, VG_T_INT);
+    assert_int_equal(f->slots[0].u.i, 42);
+    assert_int_equal(f->slots[1].type, VG_T_INT);
+    assert_int_equal(f->slots[1].u.i, -7);
+    assert_int_equal(f->slots[2].type, VG_T_FLOAT);
+    assert_true(f->slots[2].u.f == 1.5);
+    assert_int_equal(f->slots[3].type, VG_T_FLOAT);
+    assert_true(f->slots[3].u.f == 1000.0);
+    assert_int_equal(f->slots[4].type, VG_T_INT);
+    assert_true(f->slots[4].u.i == INT64_MAX);
+    assert_int_equal(f->slots[5].type, VG_T_FLOAT);
+    assert_true(f->slots[5].u.f == 9223372036854775808.0);
+    assert_int_equal(f->slots[6].type, VG_T_FLOAT);
+    assert_true(f->slots[6].u.f == 123456789012345678901234567890.0);
+    assert_int_equal(f->slots[7].type, VG_T_INT);
+    assert_true(f->slots[7].u.i == INT64_MIN);
+    assert_int_equal(f->slots[8].type, VG_T_FLOAT);
+    assert_true(f->slots[8].u.f == -9223372036854775809.0);
+    assert_int_equal(f->slots[9].type, VG_T_INT);
+    assert_int_equal(f->slots[9].u.i, 0);
+    assert_int_equal(f->slots[10].type, VG_T_FLOAT);
+    assert_true(f->slots[10].u.f == -2.5e-3);
+}
+
+static void test_json_decode_bad_numbers_are_errors(void **state)
+{
+    struct fx *f = *state;
+    add(f, "n", 0);
+    assert_error(f, "{\"n\":01}", "invalid JSON: ");
+    assert_error(f, "{\"n\":1.}", "invalid JSON: ");
+    assert_error(f, "{\"n\":-}", "invalid JSON: ");
+    assert_error(f, "{\"n\":1e}", "invalid JSON: ");
+    assert_error(f, "{\"n\":0x10}", "invalid JSON: ");
+    assert_error(f, "{\"n\":1e999}", "invalid JSON: ");
+    assert_error(f, "{\"n\":12345678901234567890123a}", "invalid JSON: ");
+}
+
+static void test_json_decode_literals(void **state)
+{
+    struct fx *f = *state;
+    add(f, "t", 0);
+    add(f, "f", 1);
+    add(f, "n", 2);
+    f->slots[2] = vg_value_int(1);
+    assert_int_equal(decode(f, "{\"t\":true,\"f\":false,\"n\":null}"), 0);
+    assert_int_equal(f->slots[0].type, VG_T_BOOL);
+    assert_true(f->slots[0].u.b);
+    assert_int_equal(f->slots[1].type, VG_T_BOOL);
+    assert_false(f->slots[1].u.b);
+    assert_vnull(&f->slots[2]);
+    assert_error(f, "{\"t\":tru}", "invalid JSON: ");
+    assert_error(f, "{\"n\":nul}", "invalid JSON: ");
+}
+
+static void test_json_decode_array_of_scalars_is_list(void **state)
+{
+    struct fx *f = *state;
+    add(f, "tags", 0);
+    add(f, "tags[1]", 1);
+    add(f, "empty", 2);
+    assert_int_equal(decode(f, "{\"tags\":[\"a\",2,null,true,1.5,\"\\u00e9\"],\"empty\":[]}"), 0);
+    const struct vg_value *v = &f->slots[0];
+    assert_int_equal(v->type, VG_T_LIST);
+    assert_int_equal(v->len, 6);
+    assert_vstr(&v->u.list[0], "a");
+    assert_int_equal(v->u.list[1].type, VG_T_INT);
+    assert_int_equal(v->u.list[1].u.i, 2);
+    assert_vnull(&v->u.list[2]);
+    assert_int_equal(v->u.list[3].type, VG_T_BOOL);
+    assert_int_equal(v->u.list[4].type, VG_T_FLOAT);
+    assert_vstr(&v->u.list[5], "\xc3\xa9");
+    assert_int_equal(f->slots[1].type, VG_T_INT);
+    assert_int_equal(f->slots[1].u.i, 2);
+    assert_int_equal(f->slots[2].type, VG_T_LIST);
+    assert_int_equal(f->slots[2].len, 0);
+}
+
+static void test_json_decode_index_paths(void **state)
+{
+    struct fx *f = *state;
+    add(f, "tags[0]", 0);
+    add(f, "list[2].name", 1);
+    add(f, "m[1][0]", 2);
+    assert_int_equal(decode(f, "{\"list\":[{\"name\":\"x\"},7,{\"name\":\"z\",\"name\":\"w\"}],"
+                               "\"tags\":[\"first\",\"second\"],\"m\":[[1],[2,3]]}"),
+                     0);
+    assert_vstr(&f->slots[0], "first");
+    assert_vstr(&f->slots[1], "z");
+    assert_int_equal(f->slots[2].type, VG_T_INT);
+    assert_int_equal(f->slots[2].u.i, 2);
+}
+
+static void test_json_decode_object_at_path_is_raw_text(void **state)
+{
+    struct fx *f = *state;
+    add(f, "geo", 0);
+    add(f, "geo.country", 1);
+    add(f, "list", 2);
+    add(f, "list[1].k", 3);
+    add(f, "last", 4);
+    assert_int_equal(decode(f, "{\"geo\" : { \"country\" : \"FR\", \"n\": [1, {}] } ,"
+                               "\"list\":[{\"k\":1}, {\"k\":\"v\"}]\n,"
+                               "\"last\":{\"a\":[]}  }"),
+                     0);
+    assert_vstr(&f->slots[0], "{ \"country\" : \"FR\", \"n\": [1, {}] }");
+    assert_vstr(&f->slots[1], "FR");
+    assert_vstr(&f->slots[2], "[{\"k\":1}, {\"k\":\"v\"}]");
+    assert_vstr(&f->slots[3], "v");
+    assert_vstr(&f->slots[4], "{\"a\":[]}");
+}
+
+static void test_json_decode_mixed_array_is_raw_text(void **state)
+{
+    struct fx *f = *state;
+    add(f, "a", 0);
+    add(f, "a[2]", 1);
+    assert_int_equal(decode(f, "{\"a\":[1,\"x\",[2,3],4]}"), 0);
+    assert_vstr(&f->slots[0], "[1,\"x\",[2,3],4]");
+    assert_int_equal(f->slots[1].type, VG_T_LIST);
+    assert_int_equal(f->slots[1].len, 2);
+    assert_int_equal(f->slots[1].u.list[1].u.i, 3);
+}
+
+static void test_json_decode_top_level_not_object(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    assert_error(f, "[{\"user\":\"a\"}]", "not a JSON object");
+    assert_error(f, "42", "not a JSON object");
+    assert_error(f, "\"user\"", "not a JSON object");
+    assert_error(f, "null", "not a JSON object");
+    assert_error(f, "", "invalid JSON: EMPTY");
+    assert_error(f, "   \n", "invalid JSON: EMPTY");
+}
+
+static void test_json_decode_trailing_content_is_error(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    assert_error(f, "{\"user\":\"a\"} {\"user\":\"b\"}", "invalid JSON: ");
+    assert_error(f, "{\"user\":\"a\"}}", "invalid JSON: ");
+    assert_error(f, "{\"user\":\"a\"} x", "invalid JSON: ");
+    assert_int_equal(decode(f, "  {\"user\":\"a\"}  \r\n"), 0);
+}
+
+static void test_json_decode_structure_errors(void **state)
+{
+    struct fx *f = *state;
+    add(f, "a", 0);
+    add(f, "b.c", 1);
+    assert_error(f, "{\"a\":1,}", "invalid JSON: ");
+    assert_error(f, "{\"a\" 1}", "invalid JSON: ");
+    assert_error(f, "{\"a\":1 \"b\":2}", "invalid JSON: ");
+    assert_error(f, "{a:1}", "invalid JSON: ");
+    assert_error(f, "{\"a\":[1,2}", "invalid JSON: ");
+    assert_error(f, "{\"b\":{\"c\":1]}", "invalid JSON: ");
+}
+
+static void test_json_decode_truncated_at_every_prefix(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    add(f, "geo.country", 1);
+    add(f, "tags", 2);
+    add(f, "msg", 3);
+    add(f, "ts", 4);
+    size_t n = strlen(sample);
+    for (size_t len = 0; len < n; len++) {
+        /* a heap copy of exactly len bytes, so ASan sees any read past the end */
+        char *buf = vg_xmalloc(len ? len : 1);
+        memcpy(buf, sample, len);
+        memset(&f->err, 0, sizeof(f->err));
+        int rc = vg_json_decode(f->jp, f->p, buf, len, &f->arena, f->slots, &f->err);
+        if (rc != VG_EINVAL || strncmp(f->err.msg, "invalid JSON: ", 14) != 0)
+            fail_msg("prefix of %zu bytes: rc %d, reason '%s'", len, rc, f->err.msg);
+        vg_free(buf);
+    }
+    assert_int_equal(vg_json_decode(f->jp, f->p, sample, n, &f->arena, f->slots, &f->err), 0);
+}
+
+static char *nested(size_t depth, char open, char close, const char *prefix, const char *suffix)
+{
+    size_t np = strlen(prefix), ns = strlen(suffix);
+    char *s = vg_xmalloc(np + 2 * depth + ns + 1);
+    memcpy(s, prefix, np);
+    memset(s + np, open, depth);
+    memset(s + np + depth, close, depth);
+    memcpy(s + np + 2 * depth, suffix, ns + 1);
+    return s;
+}
+
+static void test_json_decode_deep_nesting(void **state)
+{
+    struct fx *f = *state;
+    add(f, "a", 0);
+    add(f, "user", 1);
+    /* 1000 nested arrays at a path: within simdjson's depth limit (1024), raw text */
+    char *s = nested(1000, '[', ']', "{\"a\":", ",\"user\":\"u\"}");
+    assert_int_equal(decode(f, s), 0);
+    assert_int_equal(f->slots[0].type, VG_T_STR);
+    assert_int_equal(f->slots[0].len, 2000);
+    assert_vstr(&f->slots[1], "u");
+    vg_free(s);
+    /* the same under a key no path reads: skipped */
+    s = nested(1000, '[', ']', "{\"zz\":", ",\"user\":\"u\"}");
+    assert_int_equal(decode(f, s), 0);
+    assert_vstr(&f->slots[1], "u");
+    vg_free(s);
+    /* far beyond the limit: an error, never a stack overflow */
+    s = nested(100000, '[', ']', "{\"a\":", "}");
+    assert_error(f, s, "invalid JSON: DEPTH_ERROR");
+    vg_free(s);
+    char *objs = vg_xmalloc(100000 * 6 + 16);
+    size_t n = 0;
+    n += (size_t)sprintf(objs, "{");
+    for (int i = 0; i < 100000; i++)
+        n += (size_t)sprintf(objs + n, "\"a\":{");
+    for (int i = 0; i < 100001; i++)
+        objs[n++] = '}';
+    objs[n] = '\0';
+    assert_error(f, objs, "invalid JSON: DEPTH_ERROR");
+    vg_free(objs);
+}
+
+static void test_json_decode_reuses_parser_across_sizes(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    add(f, "pad", 1);
+    size_t big = 200000;
+    char *json = vg_xmalloc(big + 64);
+    int n = sprintf(json, "{\"pad\":\"");
+    memset(json + n, 'x', big);
+    sprintf(json + n + big, "\",\"user\":\"big\"}");
+    assert_int_equal(decode(f, json), 0);
+    assert_vstr(&f->slots[0], "big");
+    assert_int_equal(f->slots[1].len, big);
+    vg_free(json);
+    assert_int_equal(decode(f, "{\"user\":\"small\"}"), 0);
+    assert_vstr(&f->slots[0], "small");
+    assert_vnull(&f->slots[1]);
+}
+
+static void test_json_decode_no_paths(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(decode(f, sample), 0);
+    assert_error(f, "{\"a\":", "invalid JSON: ");
+}
+
+/* ---- vg_json_write_value ---- */
+
+static const char *write(struct vg_buf *b, struct vg_value v)
+{
+    vg_buf_clear(b);
+    vg_json_write_value(b, &v);
+    return vg_buf_cstr(b);
+}
+
+static void test_json_write_value_scalars(void **state)
+{
+    (void)state;
+    struct vg_buf b;
+    vg_buf_init(&b);
+    assert_string_equal(write(&b, VG_NULL_VALUE), "null");
+    assert_string_equal(write(&b, vg_value_bool(true)), "true");
+    assert_string_equal(write(&b, vg_value_bool(false)), "false");
+    assert_string_equal(write(&b, vg_value_int(-42)), "-42");
+    assert_string_equal(write(&b, vg_value_int(INT64_MIN)), "-9223372036854775808");
+    assert_string_equal(write(&b, vg_value_float(1.5)), "1.5");
+    assert_string_equal(write(&b, vg_value_float(2.0)), "2.0");
+    assert_string_equal(write(&b, vg_value_float(0.1)), "0.1");
+    assert_string_equal(write(&b, vg_value_float(1e300)), "1e+300");
+    assert_string_equal(write(&b, vg_value_float(-0.0)), "-0.0");
+    assert_string_equal(write(&b, vg_value_float(1.0 / 0.0)), "null");
+    assert_string_equal(write(&b, vg_value_float(0.0 / 0.0)), "null");
+    assert_string_equal(write(&b, vg_value_str("a\"b\\c\n\x01\xc3\xa9", 9)),
+                        "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
+    assert_string_equal(write(&b, vg_value_str(NULL, 0)), "\"\"");
+    vg_buf_fini(&b);
+}
+
+static void test_json_write_value_floats_round_trip(void **state)
+{
+    (void)state;
+    struct vg_buf b;
+    vg_buf_init(&b);
+    const double xs[] = {0.1 + 0.2, 1.0 / 3.0, 123456789.123456789, 5e-324, 1.7976931348623157e308,
+                         -2.5e-3, 9007199254740993.0};
+    for (size_t i = 0; i < VG_ARRAY_LEN(xs); i++) {
+        const char *s = write(&b, vg_value_float(xs[i]));
+        assert_true(strtod(s, NULL) == xs[i]);
+    }
+    assert_string_equal(write(&b, vg_value_float(0.1 + 0.2)), "0.30000000000000004");
+    vg_buf_fini(&b);
+}
+
+static void test_json_write_value_list(void **state)
+{
+    (void)state;
+    struct vg_buf b;
+    vg_buf_init(&b);
+    struct vg_value items[] = {vg_value_str("a", 1), vg_value_int(2), VG_NULL_VALUE,
+                               vg_value_bool(false)};
+    struct vg_value l = {.type = VG_T_LIST, .len = 4};
+    l.u.list = items;
+    assert_string_equal(write(&b, l), "[\"a\",2,null,false]");
+    l.len = 0;
+    assert_string_equal(write(&b, l), "[]");
+    vg_buf_fini(&b);
+}
+
+static void test_json_decode_then_write_round_trips(void **state)
+{
+    struct fx *f = *state;
+    add(f, "v", 0);
+    const char *cases[][2] = {
+        {"{\"v\":\"x\\u00e9\\n\"}", "\"x\xc3\xa9\\n\""},
+        {"{\"v\":[1,-2.5,\"s\",true,null]}", "[1,-2.5,\"s\",true,null]"},
+        {"{\"v\":3.0}", "3.0"},
+        {"{\"v\":1e2}", "100.0"},
+        {"{\"v\":-12}", "-12"},
+    };
+    struct vg_buf b;
+    vg_buf_init(&b);
+    for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+        assert_int_equal(decode(f, cases[i][0]), 0);
+        assert_string_equal(write(&b, f->slots[0]), cases[i][1]);
+    }
+    vg_buf_fini(&b);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_json_decode_extracts_flat_and_nested_fields),
+        T(test_json_decode_plain_string_points_into_input),
+        T(test_json_decode_input_need_not_be_terminated),
+        T(test_json_decode_unescapes_into_arena),
+        T(test_json_decode_surrogate_pair_to_utf8),
+        T(test_json_decode_lone_surrogate_is_error),
+        T(test_json_decode_raw_utf8_passes_through),
+        T(test_json_decode_invalid_utf8_is_error),
+        T(test_json_decode_control_char_in_string_is_error),
+        T(test_json_decode_key_with_escape_matches),
+        T(test_json_decode_duplicate_key_first_wins),
+        T(test_json_decode_missing_path_is_null),
+        T(test_json_decode_path_through_non_object_is_null),
+        T(test_json_decode_leaves_other_slots_alone),
+        T(test_json_decode_numbers),
+        T(test_json_decode_bad_numbers_are_errors),
+        T(test_json_decode_literals),
+        T(test_json_decode_array_of_scalars_is_list),
+        T(test_json_decode_index_paths),
+        T(test_json_decode_object_at_path_is_raw_text),
+        T(test_json_decode_mixed_array_is_raw_text),
+        T(test_json_decode_top_level_not_object),
+        T(test_json_decode_trailing_content_is_error),
+        T(test_json_decode_structure_errors),
+        T(test_json_decode_truncated_at_every_prefix),
+        T(test_json_decode_deep_nesting),
+        T(test_json_decode_reuses_parser_across_sizes),
+        T(test_json_decode_no_paths),
+        T(test_json_write_value_scalars),
+        T(test_json_write_value_floats_round_trip),
+        T(test_json_write_value_list),
+        T(test_json_decode_then_write_round_trips),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
