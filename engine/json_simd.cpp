@@ -145,42 +145,75 @@ bool string_body(std::string_view tok, const char **s, size_t *n)
     return true;
 }
 
-/* A number token that simdjson would not convert (an integer over 20 digits): validate it
- * as a JSON number and read it as a double. */
-bool big_number(std::string_view tok, double *out)
+bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Length of the number token at the start of tok if it follows the JSON grammar
+ * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? and ends at a delimiter, else 0.
+ * simdjson's own number parser accepts a few non-JSON forms such as "1."; this check runs
+ * first so they are errors. */
+size_t number_len(std::string_view tok)
+{
+    size_t i = 0, n = tok.size();
+    if (i < n && tok[i] == '-')
+        i++;
+    if (i >= n || !is_digit(tok[i]))
+        return 0;
+    if (tok[i] == '0')
+        i++;
+    else
+        while (i < n && is_digit(tok[i]))
+            i++;
+    if (i < n && tok[i] == '.') {
+        size_t start = ++i;
+        while (i < n && is_digit(tok[i]))
+            i++;
+        if (i == start)
+            return 0;
+    }
+    if (i < n && (tok[i] == 'e' || tok[i] == 'E')) {
+        i++;
+        if (i < n && (tok[i] == '+' || tok[i] == '-'))
+            i++;
+        size_t start = i;
+        while (i < n && is_digit(tok[i]))
+            i++;
+        if (i == start)
+            return 0;
+    }
+    if (i < n && !is_ws(tok[i]) && tok[i] != ',' && tok[i] != '}' && tok[i] != ']')
+        return 0;
+    return i;
+}
+
+/* A valid number token that simdjson would not convert (an integer over 20 digits): read it
+ * as a double. */
+bool big_number(std::string_view tok, size_t n, double *out)
 {
     char tmp[512];
-    size_t n = 0;
-    while (n < tok.size() && !is_ws(tok[n]) && tok[n] != ',' && tok[n] != '}' && tok[n] != ']')
-        n++;
-    if (n == 0 || n >= sizeof(tmp))
+    if (n >= sizeof(tmp))
         return false;
-    size_t i = tok[0] == '-' ? 1 : 0;
-    if (i >= n || tok[i] < '0' || tok[i] > '9' || (tok[i] == '0' && n > i + 1 &&
-                                                   tok[i + 1] >= '0' && tok[i + 1] <= '9'))
-        return false;
-    for (size_t k = i; k < n; k++) {
-        char c = tok[k];
-        if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))
-            return false;
-    }
     std::memcpy(tmp, tok.data(), n);
     tmp[n] = '\0';
     char *end;
     *out = std::strtod(tmp, &end);
-    return end == tmp + n;
+    return end == tmp + n && std::isfinite(*out);
 }
 
 /* A number value: int64 when the token is an integer that fits, else double. */
 int read_number(ondemand::value &v, vg_value *out, vg_err *err)
 {
+    std::string_view tok = v.raw_json_token();
+    size_t n = number_len(tok);
+    if (n == 0)
+        return fail(err, NUMBER_ERROR);
     ondemand::number num;
     error_code e = v.get_number().get(num);
     if (e) {
-        std::string_view tok;
         double d;
-        tok = v.raw_json_token();
-        if (big_number(tok, &d) && std::isfinite(d)) {
+        if (big_number(tok, n, &d)) {
             *out = vg_value_float(d);
             return 0;
         }
@@ -433,8 +466,11 @@ int decode(vg_json_simd *js, const vg_paths *p, const char *buf, size_t len, vg_
 
 /* ---- whole-document trees ---- */
 
+/* Deepest nesting vg_json_simd_tree accepts (its walk recurses once per level). */
+const int tree_max_depth = 512;
+
 int tree_value(vg_json_simd *js, ondemand::value v, vg_arena *arena, vg_json_node *out,
-               vg_err *err);
+               int depth, vg_err *err);
 
 int tree_string(std::string_view sv, vg_arena *arena, const char **s, size_t *n)
 {
@@ -458,12 +494,14 @@ vg_json_node *tree_grow(vg_arena *arena, vg_json_node *items, size_t n, size_t *
 }
 
 int tree_value(vg_json_simd *js, ondemand::value v, vg_arena *arena, vg_json_node *out,
-               vg_err *err)
+               int depth, vg_err *err)
 {
     ondemand::json_type t;
     error_code e = v.type().get(t);
     if (e)
         return fail(err, e);
+    if (depth > tree_max_depth)
+        return fail(err, DEPTH_ERROR);
     std::memset(out, 0, sizeof(*out));
     switch (t) {
     case ondemand::json_type::object: {
@@ -479,7 +517,7 @@ int tree_value(vg_json_simd *js, ondemand::value v, vg_arena *arena, vg_json_nod
                 return fail(err, e);
             out->items = tree_grow(arena, out->items, out->n, &cap);
             vg_json_node *item = &out->items[out->n];
-            int rc = tree_value(js, field.value(), arena, item, err);
+            int rc = tree_value(js, field.value(), arena, item, depth + 1, err);
             if (rc)
                 return rc;
             tree_string(key, arena, &item->key, &item->key_len);
@@ -498,7 +536,7 @@ int tree_value(vg_json_simd *js, ondemand::value v, vg_arena *arena, vg_json_nod
             if ((e = std::move(res).get(ev)))
                 return fail(err, e);
             out->items = tree_grow(arena, out->items, out->n, &cap);
-            int rc = tree_value(js, ev, arena, &out->items[out->n], err);
+            int rc = tree_value(js, ev, arena, &out->items[out->n], depth + 1, err);
             if (rc)
                 return rc;
             out->n++;
@@ -561,7 +599,7 @@ int tree(vg_json_simd *js, const char *buf, size_t len, vg_arena *arena, vg_json
     ondemand::value v;
     if ((e = doc.get_value().get(v)))
         return fail(err, e);
-    if ((rc = tree_value(js, v, arena, root, err)))
+    if ((rc = tree_value(js, v, arena, root, 1, err)))
         return rc;
     const char *loc;
     if (!doc.current_location().get(loc))
