@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# cli_test.sh - the vigil command line as a user meets it: help, version, exit codes,
+# validate on every shipped topology and on broken ones (exact diagnostics), graph formats,
+# and the development broker reachable by another client (kcat) over TCP.
+set -uo pipefail
+cd "${VG_SOURCE_DIR:?}"
+vigil=${VG_VIGIL:?}
+fails=0
+work=$(mktemp -d /tmp/vigil-cli-XXXXXX)
+trap 'rm -rf "$work"; [ -n "${broker_pid:-}" ] && kill "$broker_pid" 2>/dev/null' EXIT
+
+check() { # name, expected status, actual status
+  if [ "$2" != "$3" ]; then echo "FAIL $1: exit $3, expected $2"; fails=$((fails + 1)); else echo "ok   $1"; fi
+}
+check_out() { # name, expected text, actual text
+  if [ "$2" != "$3" ]; then
+    echo "FAIL $1"; diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | head -40; fails=$((fails + 1))
+  else echo "ok   $1"; fi
+}
+
+out=$("$vigil" --version); check "version exit" 0 $?
+[[ "$out" == "vigil 0.1.0 (librdkafka 2.0.2)" ]]; check "version text" 0 $?
+"$vigil" --help | grep -q '^  run TOPOLOGY.yaml'; check "help lists run" 0 $?
+for c in run validate graph broker; do
+  "$vigil" $c --help | grep -q "^usage: vigil $c"; check "$c --help" 0 $?
+done
+"$vigil" frobnicate 2>/dev/null; check "unknown command" 2 $?
+"$vigil" 2>/dev/null; check "no command" 2 $?
+"$vigil" validate 2>/dev/null; check "validate without file" 2 $?
+"$vigil" graph --format svg topologies/auth_anomalies.yaml 2>/dev/null; check "graph bad format" 2 $?
+
+out=$("$vigil" validate topologies/*.yaml bench/scenarios/*.yaml 2>&1); st=$?
+check "validate shipped topologies" 0 $st
+[ $st -eq 0 ] || echo "$out"
+
+for f in tests/cases/cli/bad_*.yaml; do
+  out=$("$vigil" validate "$f" 2>&1); st=$?
+  check "validate $f exit" 1 $st
+  check_out "validate $f output" "$(cat "${f%.yaml}.expected")" "$out"
+done
+
+"$vigil" graph topologies/auth_anomalies.yaml >"$work/g.txt"; check "graph text" 0 $?
+"$vigil" graph --format dot topologies/auth_anomalies.yaml | grep -q '^digraph'; check "graph dot" 0 $?
+"$vigil" graph --format mermaid topologies/auth_anomalies.yaml | grep -q '^flowchart LR'; check "graph mermaid" 0 $?
+
+# the development broker, used by another client over TCP
+"$vigil" broker --partitions 3 --topic probe --bootstrap-file "$work/boot" >"$work/broker.out" 2>"$work/broker.err" &
+broker_pid=$!
+for _ in $(seq 100); do [ -s "$work/boot" ] && break; sleep 0.1; done
+boot=$(cat "$work/boot" 2>/dev/null)
+[[ "$boot" == 127.0.0.1:* ]]; check "broker bootstrap file" 0 $?
+[ "$(head -n1 "$work/broker.out")" == "$boot" ]; check "broker prints bootstrap" 0 $?
+if command -v kcat >/dev/null; then
+  kcat -b "$boot" -L -t probe 2>&1 | grep -q '3 partitions'; check "kcat sees 3 partitions" 0 $?
+  printf 'one\ntwo\n' | kcat -b "$boot" -P -t probe -p 1; check "kcat produce" 0 $?
+  got=$(kcat -b "$boot" -C -t probe -p 1 -o beginning -e -q 2>/dev/null | tr '\n' ' ')
+  [ "$got" == "one two " ]; check "kcat consume back" 0 $?
+fi
+kill -TERM "$broker_pid"; wait "$broker_pid"; check "broker exits 0 on SIGTERM" 0 $?
+broker_pid=
+[ ! -e "$work/boot" ]; check "broker removes bootstrap file" 0 $?
+
+echo "$fails failure(s)"
+[ "$fails" -eq 0 ]
