@@ -242,7 +242,10 @@ int read_string(walk &w, ondemand::value &v, vg_value *out)
     size_t n;
     if (!string_body(tok, &s, &n))
         return fail(w.err, STRING_ERROR);
-    if (!std::memchr(s, '\\', n)) {
+    bool plain = true;
+    for (size_t i = 0; i < n && plain; i++)
+        plain = s[i] != '\\';
+    if (plain) {
         *out = vg_value_str(w.orig + (s - w.base), n);
         return 0;
     }
@@ -299,22 +302,41 @@ void set_raw(walk &w, int slot, const char *start)
 
 int walk_value(walk &w, ondemand::value v, const vg_paths_node *node);
 
+/* Length of a raw key (the bytes after its opening quote up to the closing one), and
+ * whether it holds a backslash. Stage 1 has checked that the string is closed; keys are
+ * short, so a plain loop beats a call to memchr. */
+size_t raw_key_len(const char *k, bool *escaped)
+{
+    size_t n = 0;
+    *escaped = false;
+    for (;;) {
+        char c = k[n];
+        if (c == '"')
+            return n;
+        if (c == '\0')
+            return n; /* cannot happen after stage 1; bounds the loop anyway */
+        if (c == '\\') {
+            *escaped = true;
+            n++; /* skip the escaped character (it may be a quote) */
+        }
+        n++;
+    }
+}
+
 int walk_object(walk &w, ondemand::object obj, const vg_paths_node *node)
 {
-    const char *limit = w.base + w.len;
     for (auto res : obj) {
-        ondemand::field field;
-        error_code e = std::move(res).get(field);
+        /* use the field in place: copying the field object out of the result costs a
+         * store-forwarding stall per field */
+        ondemand::raw_json_string rk;
+        error_code e = res.key().get(rk);
         if (e)
             return fail(w.err, e);
         if (node->n_keys == 0)
             continue; /* the value is skipped by the next step of the iteration */
-        const char *k = field.key().raw();
-        const char *q = static_cast<const char *>(std::memchr(k, '"', limit - k));
-        if (!q)
-            return fail(w.err, UNCLOSED_STRING);
-        std::string_view key(k, static_cast<size_t>(q - k));
-        if (std::memchr(k, '\\', key.size()) && (e = field.unescaped_key().get(key)))
+        bool escaped;
+        std::string_view key(rk.raw(), raw_key_len(rk.raw(), &escaped));
+        if (escaped && (e = res.unescaped_key().get(key)))
             return fail(w.err, e);
         const vg_paths_node *child = vg_paths_child_key(w.p, node, key.data(), key.size());
         if (!child)
@@ -323,7 +345,10 @@ int walk_object(walk &w, ondemand::object obj, const vg_paths_node *node)
         if (w.js->seen[id] == w.js->gen)
             continue; /* duplicate key: the first one wins */
         w.js->seen[id] = w.js->gen;
-        int rc = walk_value(w, field.value(), child);
+        ondemand::value v;
+        if ((e = res.value().get(v)))
+            return fail(w.err, e);
+        int rc = walk_value(w, v, child);
         if (rc)
             return rc;
     }

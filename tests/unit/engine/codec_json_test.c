@@ -182,6 +182,9 @@ static void test_json_decode_key_with_escape_matches(void **state)
     add(f, "user", 0);
     assert_int_equal(decode(f, "{\"us\\u0065r\":\"carol\"}"), 0);
     assert_vstr(&f->slots[0], "carol");
+    /* keys holding an escaped quote or ending in a backslash do not confuse the key scan */
+    assert_int_equal(decode(f, "{\"a\\\"user\":1,\"b\\\\\":2,\"user\":\"dan\"}"), 0);
+    assert_vstr(&f->slots[0], "dan");
 }
 
 static void test_json_decode_duplicate_key_first_wins(void **state)
