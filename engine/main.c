@@ -233,11 +233,14 @@ static int cmd_run(int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             struct vg_rt_stats s;
             vg_rt_stats(rt, i, &s);
+            double secs = s.last_ns > s.first_ns ? (double)(s.last_ns - s.first_ns) / 1e9 : 0;
             vg_log(VG_LOG_INFO,
                    "%s: summary: %llu records, %llu events, %llu alerts, %llu dead letters, "
+                   "%.0f records/s over %.3f s, "
                    "latency p50 %.1f ms p99 %.1f ms max %.1f ms, %llu over budget",
                    topos[i]->name, (unsigned long long)s.records, (unsigned long long)s.events,
                    (unsigned long long)s.alerts, (unsigned long long)s.dead_letters,
+                   secs > 0 ? (double)s.records / secs : 0.0, secs,
                    vg_hist_quantile(&s.latency_us, 0.5) / 1000.0,
                    vg_hist_quantile(&s.latency_us, 0.99) / 1000.0,
                    vg_hist_quantile(&s.latency_us, 1.0) / 1000.0,

@@ -28,6 +28,8 @@ struct vg_rt_stats {
     uint64_t dead_letters;
     uint64_t over_budget;   /* alerts whose latency exceeded the topology's budget */
     struct vg_hist latency_us; /* alert latency: source append time -> hand-off */
+    vg_time_ns first_ns;    /* monotonic: first record polled (0: none yet) */
+    vg_time_ns last_ns;     /* monotonic: last batch processed or record acknowledged */
 };
 
 /* Start running every compiled topology (owned by the caller, must outlive the runtime).

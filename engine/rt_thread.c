@@ -169,6 +169,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (!m->err) {
         if (t)
             t->pending--;
+        th->stats.last_ns = vg_mono_ns();
         if (th->delivery_failing) {
             th->delivery_failing = false;
             vg_log(VG_LOG_INFO, "%s: deliveries succeed again", th->tp->c->topo->name);
@@ -458,6 +459,8 @@ static int process_batch(struct rt_thread *th, size_t n)
         vg_sel_push(&th->b, &th->src_sels[src], idx);
     }
     th->stats.records += n;
+    if (!th->stats.first_ns)
+        th->stats.first_ns = vg_mono_ns();
     int rc = 0;
     for (size_t i = 0; i < c->n_nodes && rc == 0; i++) {
         const struct vg_compiled_node *cn = &c->nodes[i];
@@ -478,6 +481,7 @@ static int process_batch(struct rt_thread *th, size_t n)
             fflush(th->tp->outs[o].fp);
             pthread_mutex_unlock(&th->tp->outs[o].mu);
         }
+    th->stats.last_ns = vg_mono_ns();
     t->sealed = true;
     t->failed = rc != 0;
     if (th->tail)
@@ -754,6 +758,10 @@ void vg_rt_stats(struct vg_rt *rt, size_t i, struct vg_rt_stats *out)
         out->written += s->written;
         out->dead_letters += s->dead_letters;
         out->over_budget += s->over_budget;
+        if (s->first_ns && (!out->first_ns || s->first_ns < out->first_ns))
+            out->first_ns = s->first_ns;
+        if (s->last_ns > out->last_ns)
+            out->last_ns = s->last_ns;
         vg_hist_merge(&out->latency_us, &s->latency_us);
     }
 }
