@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "kafka.h"
+#include "dag.h"
 #include "log.h"
 #include "rt_pool.h"
 
@@ -80,10 +81,7 @@ struct rt_thread {
     rd_kafka_t *producer;
     rd_kafka_topic_t **out_rkt;     /* per output (Kafka ones) */
     rd_kafka_topic_t **dlq_rkt;     /* per source (NULL: none) */
-    void **st;                      /* per node */
-    struct vg_sel *sels;            /* per node output */
-    struct vg_sel *src_sels;        /* per source */
-    struct vg_batch b;
+    struct vg_dag dag;              /* the topology's operators for this thread */
     struct vg_op_ctx ctx;
     rd_kafka_message_t **msgs;
     struct ticket *head, *tail, *cur;
@@ -399,41 +397,10 @@ static size_t poll_batch(struct rt_thread *th)
     return n;
 }
 
-/* Merge the sorted index lists of a node's inputs into in. */
-static void merge_inputs(struct rt_thread *th, const struct vg_node *node, struct vg_sel *in)
-{
-    if (node->n_inputs == 1) {
-        *in = th->sels[node->inputs[0]->index];
-        return;
-    }
-    memset(in, 0, sizeof(*in));
-    size_t total = 0;
-    for (size_t k = 0; k < node->n_inputs; k++)
-        total += th->sels[node->inputs[k]->index].n;
-    vg_sel_reserve(&th->b, in, total);
-    size_t heads[64] = {0};
-    size_t n_in = VG_MIN(node->n_inputs, (size_t)64);
-    for (;;) {
-        int best = -1;
-        for (size_t k = 0; k < n_in; k++) {
-            const struct vg_sel *s = &th->sels[node->inputs[k]->index];
-            if (heads[k] < s->n &&
-                (best < 0 || s->idx[heads[k]] <
-                                 th->sels[node->inputs[best]->index].idx[heads[best]]))
-                best = (int)k;
-        }
-        if (best < 0)
-            break;
-        in->idx[in->n++] = th->sels[node->inputs[best]->index].idx[heads[best]++];
-    }
-}
-
 static int process_batch(struct rt_thread *th, size_t n)
 {
     const struct vg_compiled *c = th->tp->c;
-    vg_batch_reset(&th->b);
-    memset(th->src_sels, 0, c->n_sources * sizeof(*th->src_sels));
-    memset(th->sels, 0, c->n_nodes * sizeof(*th->sels));
+    vg_dag_begin(&th->dag);
     struct ticket *t = ticket_new();
     th->cur = t;
     th->ctx.now_ms = vg_now_ms();
@@ -444,35 +411,17 @@ static int process_batch(struct rt_thread *th, size_t n)
         int src = source_of(th, m->rkt);
         if (src < 0)
             continue;
-        uint32_t idx = vg_batch_add(&th->b);
-        struct vg_event *ev = &th->b.ev[idx];
-        ev->topic = topic;
-        ev->partition = m->partition;
-        ev->offset = m->offset;
-        ev->payload = m->payload ? (const char *)m->payload : "";
-        ev->len = (uint32_t)m->len;
-        ev->source = (uint16_t)src;
         rd_kafka_timestamp_type_t tst;
-        ev->append_ms = rd_kafka_message_timestamp(m, &tst);
-        if (ev->append_ms < 0)
-            ev->append_ms = th->ctx.now_ms;
-        vg_sel_push(&th->b, &th->src_sels[src], idx);
+        vg_time_ms append_ms = rd_kafka_message_timestamp(m, &tst);
+        vg_dag_add(&th->dag, src, topic, m->partition, m->offset, m->payload, m->len,
+                   append_ms < 0 ? th->ctx.now_ms : append_ms);
     }
     th->stats.records += n;
     if (!th->stats.first_ns)
         th->stats.first_ns = vg_mono_ns();
-    int rc = 0;
-    for (size_t i = 0; i < c->n_nodes && rc == 0; i++) {
-        const struct vg_compiled_node *cn = &c->nodes[i];
-        struct vg_sel in;
-        if (cn->source_id >= 0)
-            in = th->src_sels[cn->source_id];
-        else
-            merge_inputs(th, cn->node, &in);
-        rc = cn->type->process(th->st[i], &th->b, &in, &th->sels[i], &th->ctx);
-        if (cn->source_id >= 0)
-            th->stats.events += th->sels[i].n;
-    }
+    uint64_t events_before = th->dag.events;
+    int rc = vg_dag_run(&th->dag);
+    th->stats.events += th->dag.events - events_before;
     for (size_t i = 0; i < n; i++)
         rd_kafka_message_destroy(th->msgs[i]);
     for (size_t o = 0; o < c->n_outputs; o++)
@@ -604,36 +553,21 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
     if (e)
         return VG_ERR_SET(err, VG_EKAFKA, "kafka subscribe: %s", rd_kafka_err2str(e));
 
-    vg_batch_init(&th->b, c->n_slots);
     th->msgs = vg_xcalloc(VG_RT_BATCH, sizeof(*th->msgs));
-    th->sels = vg_xcalloc(c->n_nodes, sizeof(*th->sels));
-    th->src_sels = vg_xcalloc(c->n_sources + 1, sizeof(*th->src_sels));
-    th->st = vg_xcalloc(c->n_nodes, sizeof(*th->st));
     th->ctx.expr = vg_expr_ctx_new();
     th->ctx.rt = th;
     th->ctx.dead_letter = ctx_dead_letter;
     th->ctx.write = ctx_write;
     th->ctx.parallel = ctx_parallel;
     th->ctx.n_workers = vg_rt_pool_size(tp->rt->pool);
-    for (size_t i = 0; i < c->n_nodes; i++) {
-        const struct vg_compiled_node *cn = &c->nodes[i];
-        if (!cn->type->open) {
-            th->st[i] = cn->conf;
-            continue;
-        }
-        int rc = cn->type->open(cn->conf, &th->ctx, &th->st[i]);
-        if (rc != 0)
-            return VG_ERR_SET(err, rc, "node '%s': cannot start", cn->node->name);
-    }
-    return 0;
+    return vg_dag_open(&th->dag, c, &th->ctx, err);
 }
 
 static void thread_close(struct rt_thread *th)
 {
     const struct vg_compiled *c = th->tp->c;
-    for (size_t i = 0; th->st && i < c->n_nodes; i++)
-        if (c->nodes[i].type->open && c->nodes[i].type->close)
-            c->nodes[i].type->close(th->st[i]);
+    vg_dag_flush(&th->dag);
+    vg_dag_close(&th->dag);
     while (th->head) {
         struct ticket *t = th->head;
         th->head = t->next;
@@ -663,11 +597,7 @@ static void thread_close(struct rt_thread *th)
     if (th->consumer)
         rd_kafka_destroy(th->consumer);
     vg_expr_ctx_free(th->ctx.expr);
-    vg_batch_fini(&th->b);
     vg_free(th->msgs);
-    vg_free(th->sels);
-    vg_free(th->src_sels);
-    vg_free(th->st);
     vg_free(th->out_rkt);
     vg_free(th->dlq_rkt);
 }

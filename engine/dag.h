@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dag.h - one running instance of a compiled topology: every node's operator state, the
+ * current batch, and each node's output selection; runs a batch through the nodes in
+ * topological order (the fused chain).
+ *
+ * The stream threads (rt_thread.c) drive it from Kafka; tests and the bench harness drive it
+ * from memory with their own struct vg_op_ctx. Records are added with vg_dag_add, then
+ * vg_dag_run hands them to their source nodes and every later node reads the merged outputs
+ * of its inputs (sorted by event index, so per-partition order is kept through unions).
+ *
+ * Thread: one owner; ctx must outlive the instance (operators may keep it from open).
+ */
+#ifndef VG_DAG_H
+#define VG_DAG_H
+
+#include "compile.h"
+
+struct vg_dag {
+    const struct vg_compiled *c;
+    struct vg_op_ctx *ctx;
+    void **st;              /* per node: the operator's thread state (or its conf) */
+    struct vg_sel *sels;    /* per node: its output in the current batch */
+    struct vg_sel *src_sels; /* per source: the records added for it */
+    struct vg_batch b;
+    uint64_t events;        /* events output by source nodes, all batches */
+};
+
+/* Open every node's state. Returns 0, or a negative VG_E* with err naming the node (the
+ * nodes opened so far are closed again). */
+int vg_dag_open(struct vg_dag *d, const struct vg_compiled *c, struct vg_op_ctx *ctx,
+                struct vg_err *err);
+void vg_dag_close(struct vg_dag *d);
+
+/* Start a new batch: drop the previous batch's events and selections. */
+void vg_dag_begin(struct vg_dag *d);
+/* Add one polled record for source id src (payload borrowed until the next vg_dag_begin). */
+uint32_t vg_dag_add(struct vg_dag *d, int src, const char *topic, int32_t partition,
+                    int64_t offset, const void *payload, size_t len, vg_time_ms append_ms);
+/* Run the batch through every node. Returns 0 or the first operator failure. */
+int vg_dag_run(struct vg_dag *d);
+/* Call every node's flush (before commits and at shutdown). */
+int vg_dag_flush(struct vg_dag *d);
+
+#endif

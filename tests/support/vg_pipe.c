@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vg_pipe.c - in-memory runs of a topology for tests (vg_pipe.h).
+ *
+ * Thread: the test's main thread.
+ */
+#include "vg_pipe.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dag.h"
+#include "rt_pool.h"
+#include "topo.h"
+
+struct vg_pipe {
+    struct vg_topology *topo;
+    struct vg_compiled *c;
+    struct vg_rt_pool *pool;
+    struct vg_op_ctx ctx;
+    struct vg_dag dag;
+    struct vg_pipe_rec *recs;
+    size_t n, cap;
+    struct vg_buf dead;
+    int64_t offset;
+};
+
+static int pipe_write(struct vg_op_ctx *ctx, int out, const void *key, size_t key_len,
+                      const void *value, size_t len, const struct vg_event *ev)
+{
+    (void)ev;
+    struct vg_pipe *p = ctx->rt;
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 16;
+        p->recs = vg_xrealloc(p->recs, p->cap * sizeof(*p->recs));
+    }
+    struct vg_pipe_rec *r = &p->recs[p->n++];
+    r->out = out;
+    const char *target = p->c->outputs[out].target;
+    r->target = vg_xstrdup(target ? target : "");
+    r->key = vg_xstrndup(key ? key : "", key ? key_len : 0);
+    r->value = vg_xstrndup(value, len);
+    r->len = len;
+    return 0;
+}
+
+static void pipe_dead_letter(struct vg_op_ctx *ctx, const struct vg_event *ev, const char *why)
+{
+    struct vg_pipe *p = ctx->rt;
+    char line[64];
+    snprintf(line, sizeof(line), "%lld: ", (long long)ev->offset);
+    vg_buf_append(&p->dead, line, strlen(line));
+    vg_buf_append(&p->dead, why, strlen(why));
+    vg_buf_append(&p->dead, "\n", 1);
+}
+
+static void pipe_parallel(struct vg_op_ctx *ctx, void (*fn)(void *arg, size_t i), void *arg,
+                          size_t n)
+{
+    struct vg_pipe *p = ctx->rt;
+    if (p->pool) {
+        vg_rt_pool_run(p->pool, fn, arg, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        fn(arg, i);
+}
+
+static struct vg_compiled *pipe_compile(const char *text, struct vg_diag *diag,
+                                        struct vg_topology **topo)
+{
+    *topo = vg_topo_load_string("t.yaml", text, strlen(text), diag);
+    if (!*topo)
+        return NULL;
+    struct vg_compiled *c = vg_compile(*topo, diag);
+    if (!c) {
+        vg_topo_free(*topo);
+        *topo = NULL;
+    }
+    return c;
+}
+
+static char *diag_text(struct vg_diag *d)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    vg_diag_print(d, f);
+    fclose(f);
+    return buf;
+}
+
+char *vg_pipe_errors(const char *text)
+{
+    struct vg_diag d;
+    vg_diag_init(&d);
+    struct vg_topology *topo;
+    struct vg_compiled *c = pipe_compile(text, &d, &topo);
+    char *out = diag_text(&d);
+    vg_diag_fini(&d);
+    if (c) {
+        vg_compiled_free(c);
+        vg_topo_free(topo);
+    }
+    return out;
+}
+
+struct vg_pipe *vg_pipe_new(const char *text, int workers)
+{
+    struct vg_pipe *p = vg_xcalloc(1, sizeof(*p));
+    struct vg_diag d;
+    vg_diag_init(&d);
+    p->c = pipe_compile(text, &d, &p->topo);
+    if (!p->c) {
+        char *errs = diag_text(&d);
+        fail_msg("topology does not compile:\n%s", errs);
+    }
+    vg_diag_fini(&d);
+    if (workers > 1)
+        p->pool = vg_rt_pool_new((size_t)workers);
+    p->ctx.expr = vg_expr_ctx_new();
+    p->ctx.rt = p;
+    p->ctx.write = pipe_write;
+    p->ctx.dead_letter = pipe_dead_letter;
+    p->ctx.parallel = pipe_parallel;
+    p->ctx.n_workers = workers > 1 ? (size_t)workers : 1;
+    vg_buf_init(&p->dead);
+    struct vg_err err = {0};
+    if (vg_dag_open(&p->dag, p->c, &p->ctx, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    return p;
+}
+
+static int source_id(struct vg_pipe *p, const char *source)
+{
+    for (size_t s = 0; s < p->c->n_sources; s++)
+        if (!source || strcmp(p->c->sources[s].node->name, source) == 0)
+            return (int)s;
+    fail_msg("no source node '%s'", source);
+    return -1;
+}
+
+void vg_pipe_feed_raw(struct vg_pipe *p, const char *source, const void *v, size_t len,
+                      int64_t now_ms)
+{
+    int src = source_id(p, source);
+    p->ctx.now_ms = now_ms;
+    vg_dag_begin(&p->dag);
+    vg_dag_add(&p->dag, src, p->c->sources[src].topic, 0, p->offset++, v, len, now_ms);
+    assert_int_equal(vg_dag_run(&p->dag), 0);
+    vg_expr_ctx_reset(p->ctx.expr);
+}
+
+void vg_pipe_feed(struct vg_pipe *p, const char *source, const char *jsonl, int64_t now_ms)
+{
+    int src = source_id(p, source);
+    p->ctx.now_ms = now_ms;
+    vg_dag_begin(&p->dag);
+    const char *s = jsonl;
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        vg_dag_add(&p->dag, src, p->c->sources[src].topic, 0, p->offset++, s, len, now_ms);
+        s += len + (nl ? 1 : 0);
+    }
+    assert_int_equal(vg_dag_run(&p->dag), 0);
+    vg_expr_ctx_reset(p->ctx.expr);
+}
+
+size_t vg_pipe_n_out(const struct vg_pipe *p)
+{
+    return p->n;
+}
+
+const struct vg_pipe_rec *vg_pipe_out(const struct vg_pipe *p, size_t i)
+{
+    return i < p->n ? &p->recs[i] : NULL;
+}
+
+char *vg_pipe_out_text(const struct vg_pipe *p)
+{
+    struct vg_buf b;
+    vg_buf_init(&b);
+    for (size_t i = 0; i < p->n; i++) {
+        vg_buf_append(&b, p->recs[i].value, p->recs[i].len);
+        vg_buf_append(&b, "\n", 1);
+    }
+    char *s = vg_xstrndup(b.data ? b.data : "", b.len);
+    vg_buf_fini(&b);
+    return s;
+}
+
+char *vg_pipe_dead_text(const struct vg_pipe *p)
+{
+    return vg_xstrndup(p->dead.data ? p->dead.data : "", p->dead.len);
+}
+
+void vg_pipe_free(struct vg_pipe *p)
+{
+    if (!p)
+        return;
+    vg_dag_close(&p->dag);
+    if (p->pool)
+        vg_rt_pool_free(p->pool);
+    vg_expr_ctx_free(p->ctx.expr);
+    for (size_t i = 0; i < p->n; i++) {
+        vg_free(p->recs[i].target);
+        vg_free(p->recs[i].key);
+        vg_free(p->recs[i].value);
+    }
+    vg_free(p->recs);
+    vg_buf_fini(&p->dead);
+    vg_compiled_free(p->c);
+    vg_topo_free(p->topo);
+    vg_free(p);
+}

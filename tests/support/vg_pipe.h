@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vg_pipe.h - run a topology in memory for operator and compiler tests: load and compile YAML
+ * text, feed JSON lines as one batch, and collect what the sinks wrote and what went to
+ * dead letters. No Kafka, no threads unless workers > 1 (then the real rule pool).
+ *
+ * Thread: the test's main thread.
+ */
+#ifndef VG_PIPE_H
+#define VG_PIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vg_pipe_rec {
+    int out;            /* output id */
+    char *target;       /* topic or path ("" for stdout) */
+    char *key;          /* NUL-terminated copy (may be "") */
+    char *value;        /* NUL-terminated copy */
+    size_t len;
+};
+
+struct vg_pipe;
+
+/* Load and compile text (named "t.yaml" in diagnostics) with `workers` rule-pool threads;
+ * fails the test with the diagnostics when it does not compile. */
+struct vg_pipe *vg_pipe_new(const char *text, int workers);
+/* Compile text and return the diagnostics printed (malloc'd, "" when it compiled). */
+char *vg_pipe_errors(const char *text);
+/* Feed each '\n'-terminated line of jsonl as a record of source node `source` (its
+ * partition, offsets counting from 0 per pipe), all in one batch; the clock is now_ms. */
+void vg_pipe_feed(struct vg_pipe *p, const char *source, const char *jsonl, int64_t now_ms);
+/* As vg_pipe_feed with one record of any bytes. */
+void vg_pipe_feed_raw(struct vg_pipe *p, const char *source, const void *v, size_t len,
+                      int64_t now_ms);
+/* What was written so far, in order. */
+size_t vg_pipe_n_out(const struct vg_pipe *p);
+const struct vg_pipe_rec *vg_pipe_out(const struct vg_pipe *p, size_t i);
+/* All written values joined with '\n' (each followed by '\n'); malloc'd. */
+char *vg_pipe_out_text(const struct vg_pipe *p);
+/* Dead-letter reasons so far, each followed by '\n'; malloc'd. */
+char *vg_pipe_dead_text(const struct vg_pipe *p);
+void vg_pipe_free(struct vg_pipe *p);
+
+#endif
