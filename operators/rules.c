@@ -405,10 +405,15 @@ static bool suppressed(struct rules_state *st, uint32_t rule, const char *key, v
     if (n < 0 || (size_t)n >= sizeof(buf))
         n = sizeof(buf) - 1;
     if (st->sup_n * 2 >= st->sup_cap) {
-        /* grow, dropping entries that can no longer suppress anything */
-        size_t old_cap = st->sup_cap;
+        /* rehash, dropping entries that can no longer suppress anything; the new size
+         * follows the live entries, so keys seen once long ago do not hold memory */
+        size_t old_cap = st->sup_cap, live = 0;
         struct suppress_entry *old = st->sup;
-        st->sup_cap = old_cap ? old_cap * 2 : 1024;
+        for (size_t i = 0; i < old_cap; i++)
+            live += old[i].key && old[i].until > ts;
+        st->sup_cap = 1024;
+        while (st->sup_cap < 4 * (live + 1))
+            st->sup_cap *= 2;
         st->sup = vg_xcalloc(st->sup_cap, sizeof(*st->sup));
         st->sup_n = 0;
         for (size_t i = 0; i < old_cap; i++) {
