@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -74,6 +75,10 @@ static void pipe_parallel(struct vg_op_ctx *ctx, void (*fn)(void *arg, size_t i)
 static struct vg_compiled *pipe_compile(const char *text, struct vg_diag *diag,
                                         struct vg_topology **topo)
 {
+    /* relative paths in topologies (schemas/...) resolve against the source tree */
+    const char *src = getenv("VG_SOURCE_DIR");
+    if (src && chdir(src) != 0)
+        fail_msg("chdir %s failed", src);
     *topo = vg_topo_load_string("t.yaml", text, strlen(text), diag);
     if (!*topo)
         return NULL;
