@@ -100,6 +100,9 @@ struct vg_topology *vg_topo_load(const char *path, struct vg_diag *diag);
 struct vg_topology *vg_topo_load_string(const char *file, const char *text, size_t len,
                                         struct vg_diag *diag);
 void vg_topo_free(struct vg_topology *topo);
+/* The checks on a parsed tree (topo_check.c); takes ownership of root, NULL after
+ * diagnostics. Used by the loaders above. */
+struct vg_topology *vg_topo_check(const char *file, struct vg_ynode *root, struct vg_diag *diag);
 
 /* Find a node by name, or NULL. */
 struct vg_node *vg_topo_node(const struct vg_topology *topo, const char *name);
