@@ -16,7 +16,9 @@ struct vg_fields {
     size_t n;
 };
 
-enum scope_kind { SCOPE_SOURCE, SCOPE_NAMED, SCOPE_ALERTS, SCOPE_UNION };
+/* SCOPE_BROKEN: a node whose create failed; it accepts every field, so the nodes after it
+ * are still checked without a cascade of follow-on errors. */
+enum scope_kind { SCOPE_SOURCE, SCOPE_NAMED, SCOPE_ALERTS, SCOPE_UNION, SCOPE_BROKEN };
 
 struct vg_scope {
     enum scope_kind kind;
@@ -113,6 +115,9 @@ static int scope_resolve(const struct vg_scope *s, const char *path, int *slot, 
     case SCOPE_ALERTS:
         snprintf(hint, hint_size, "alerts carry no fields for expressions");
         return -1;
+    case SCOPE_BROKEN:
+        *slot = fields_slot(s->c->fields, "broken:");
+        return 0;
     case SCOPE_UNION: {
         int first = -1;
         for (size_t i = 0; i < s->n_parts; i++) {
@@ -311,6 +316,7 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
         size_t src_before = c->n_sources;
         if (node->type->create(node, &env, &cn->conf) != 0) {
             cn->conf = NULL;
+            cn->scope = scope_make(c, SCOPE_BROKEN);
             continue;
         }
         if (c->n_sources > src_before)

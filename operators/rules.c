@@ -83,6 +83,7 @@ struct shard {
 };
 
 struct rules_conf {
+    bool broken;                    /* create: a rule did not check */
     const struct vg_topology *topo;
     const struct vg_scope *in;
     struct rule *rules;
@@ -287,9 +288,10 @@ static int rules_create(const struct vg_node *node, struct vg_op_env *env, void 
                     node->name);
         ok = false;
     }
-    for (size_t i = 0; ok && i < list->n; i++)
+    for (size_t i = 0; ok && list && i < list->n; i++)
         if (!load_rule(rc, list->items[i], env, node))
-            ok = false;
+            rc->broken = true; /* keep checking the other rules */
+    ok = ok && !rc->broken;
     const struct vg_ynode *key = vg_ynode_get(node->body, "key");
     if (key) {
         size_t n = key->type == VG_Y_SEQ ? key->n : 1;
