@@ -45,7 +45,9 @@ static int pipe_write(struct vg_op_ctx *ctx, int out, const void *key, size_t ke
     const char *target = p->c->outputs[out].target;
     r->target = vg_xstrdup(target ? target : "");
     r->key = vg_xstrndup(key ? key : "", key ? key_len : 0);
-    r->value = vg_xstrndup(value, len);
+    r->value = vg_xmalloc(len + 1); /* binary (Avro) values may hold NUL bytes */
+    memcpy(r->value, value, len);
+    r->value[len] = '\0';
     r->len = len;
     return 0;
 }

@@ -31,7 +31,7 @@ static void test_map_writes_exactly_its_fields(void **state)
     assert_string_equal(out,
                         "{\"user\":\"alice\",\"kb\":8,\"big\":true,\"who\":\"Alice@h1\"}\n"
                         "{\"user\":\"bob\",\"kb\":0,\"big\":false,\"who\":null}\n"
-                        "{\"user\":null,\"kb\":null,\"big\":null,\"who\":null}\n");
+                        "{\"user\":null,\"kb\":null,\"big\":false,\"who\":null}\n");
     free(out);
     vg_pipe_free(p);
 }

@@ -6,6 +6,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,7 +174,8 @@ static void test_rules_duplicate_id_and_bad_severity(void **state)
                                 "  detect:\n"
                                 "    rules:\n"
                                 "      - {id: X-1, title: a, severity: high, when: 'true'}\n"
-                                "      - {id: X-1, title: b, severity: urgent, when: 'true'}\n"
+                                "      - {id: X-1, title: b, severity: low, when: 'true'}\n"
+                                "      - {id: X-2, title: c, severity: urgent, when: 'true'}\n"
                                 "    input: in\n"
                                 "  out: {sink: stdout, input: detect}\n");
     assert_non_null(strstr(errs, "duplicate rule id 'X-1'"));

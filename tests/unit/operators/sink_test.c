@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "codec.h"
 #include "vg_pipe.h"
 
 static void test_sink_kafka_keys_alerts_by_their_key(void **state)
@@ -76,7 +77,20 @@ static void test_sink_avro_alerts(void **state)
     const struct vg_pipe_rec *r = vg_pipe_out(p, 0);
     /* Avro binary: the alert_id string comes first, length 32 as a zig-zag varint (64) */
     assert_int_equal((unsigned char)r->value[0], 64);
-    assert_true(r->len > 100);
+    /* and it decodes back with the alert schema */
+    struct vg_err err = {0};
+    struct vg_avro_schema *schema = vg_avro_schema_load("schemas/alert.avsc", &err);
+    assert_non_null(schema);
+    struct vg_avro_encoder *enc = vg_avro_encoder_new(schema, &err);
+    struct vg_buf json;
+    vg_buf_init(&json);
+    assert_int_equal(vg_avro_alert_to_json(enc, r->value, r->len, &json, &err), 0);
+    const char *text = vg_buf_cstr(&json);
+    assert_non_null(strstr(text, "\"rule_id\":\"A\",\"title\":\"a\",\"severity\":\"low\""));
+    assert_non_null(strstr(text, "\"source\":{\"topic\":\"e\",\"partition\":0,\"offset\":0}"));
+    vg_buf_fini(&json);
+    vg_avro_encoder_free(enc);
+    vg_avro_schema_free(schema);
     vg_pipe_free(p);
 }
 

@@ -42,7 +42,7 @@ static void test_source_dead_letters_with_reasons(void **state)
     assert_non_null(strstr(dead, "3: bad event time: field 'ts' is missing\n"));
     assert_non_null(
         strstr(dead, "4: bad event time: field 'ts' is not an epoch number or RFC 3339 time\n"));
-    assert_non_null(strstr(dead, "5: oversize: 91 bytes > max_event_bytes 64\n"));
+    assert_non_null(strstr(dead, "5: oversize: 90 bytes > max_event_bytes 64\n"));
     free(dead);
     free(out);
     vg_pipe_free(p);
