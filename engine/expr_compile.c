@@ -258,8 +258,12 @@ static void check_arith(struct compiler *c, struct vg_expr_node *n)
             return;
         }
     }
-    n->ty = (a == TY_INT && b == TY_INT) ? TY_INT : (a == TY_ANY || b == TY_ANY) ? TY_ANY
-                                                                                  : TY_FLOAT;
+    if (a == TY_INT && b == TY_INT)
+        n->ty = TY_INT;
+    else if (a == TY_ANY && b == TY_ANY && n->op == E_ADD)
+        n->ty = TY_ANY; /* two fields: numbers or strings */
+    else
+        n->ty = TY_FLOAT; /* a number */
 }
 
 static bool all_const(const struct vg_expr_node *n)
