@@ -340,11 +340,6 @@ static void check_node(struct checker *c, const struct vg_ynode *key, const stru
         c->failed = true;
     if (!vg_keys_check(body, type->keys, type->name, what, c->d))
         c->failed = true;
-    if ((type->flags & VG_OP_SOURCE) && vg_ynode_get(body, "input")) {
-        vg_diag_add(c->d, vg_ynode_get(body, "input")->mark, NULL,
-                    "%s: a source has no input", what);
-        c->failed = true;
-    }
     if (type->not_supported_yet) {
         vg_diag_add(c->d, opkey->mark, NULL, "%s: %s", what, type->not_supported_yet);
         c->failed = true;
@@ -354,8 +349,8 @@ static void check_node(struct checker *c, const struct vg_ynode *key, const stru
 static void resolve_inputs(struct checker *c, struct vg_node *n)
 {
     const struct vg_ynode *in = vg_ynode_get(n->body, "input");
-    if (!in || !n->type || !is_list_of_scalars(in))
-        return;
+    if (!in || !n->type || (n->type->flags & VG_OP_SOURCE) || !is_list_of_scalars(in))
+        return; /* a source's `input` is already an unknown key */
     size_t count = in->type == VG_Y_SEQ ? in->n : 1;
     n->inputs = vg_xcalloc(count + 1, sizeof(*n->inputs));
     const char **names = vg_xcalloc(c->n_all + 1, sizeof(*names));

@@ -101,7 +101,7 @@ static bool interpolate(struct vg_ynode *y, struct vg_diag *diag)
         memcpy(var, name, name_len);
         var[name_len] = '\0';
         const char *val = getenv(var);
-        if (val) {
+        if (val && (*val || !dflt)) { /* as in sh: the default also replaces "" */
             vg_buf_puts(&b, val);
         } else if (dflt) {
             vg_buf_append(&b, dflt + 2, (size_t)(close - dflt - 2));
