@@ -41,6 +41,15 @@ echo "   broker $KAFKA_BROKERS, redis $REDIS_URL"
 vigil_pid=$!
 pids+=($vigil_pid)
 
+# wait until every stream thread has its partitions (the first group join takes a few
+# seconds), so the latencies below are the steady state, not the start-up
+threads=$((2 + $(nproc)))
+for _ in $(seq 150); do
+  [ "$(grep -o '[a-z-]*: thread [0-9]* assigned' "$work/vigil.log" 2>/dev/null | sort -u | wc -l)" -ge "$threads" ] && break
+  kill -0 "$vigil_pid" 2>/dev/null || break
+  sleep 0.1
+done
+
 # 3. alerts as they arrive, one line each
 "$bench" tail --topic security-alerts --duration $((duration + 6)) >"$work/tail.out" &
 tail_pid=$!

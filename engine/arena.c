@@ -88,7 +88,8 @@ void *vg_arena_alloc(struct vg_arena *a, size_t n)
 char *vg_arena_strndup(struct vg_arena *a, const char *s, size_t n)
 {
     char *d = vg_arena_alloc(a, n + 1);
-    memcpy(d, s, n);
+    if (n)
+        memcpy(d, s, n);
     d[n] = '\0';
     return d;
 }

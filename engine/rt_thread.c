@@ -348,7 +348,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     struct rt_thread *th = opaque;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        vg_log(VG_LOG_DEBUG, "%s: thread %d assigned %d partitions", th->tp->c->topo->name,
+        vg_log(VG_LOG_INFO, "%s: thread %d assigned %d partitions", th->tp->c->topo->name,
                th->index, parts->cnt);
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
