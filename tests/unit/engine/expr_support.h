@@ -56,4 +56,21 @@ __attribute__((unused)) static struct vg_expr *test_compile(const char *src, enu
     return vg_expr_compile(src, strlen(src), &o, d);
 }
 
+/* Compile src and require exactly one diagnostic, formatted as want (fails the test). */
+__attribute__((unused)) static void test_expect_error(const char *src, enum vg_expr_want want_type,
+                                                      const char *want)
+{
+    struct vg_diag d;
+    vg_diag_init(&d);
+    struct vg_expr *e = test_compile(src, want_type, &d);
+    if (e)
+        fail_msg("%s: accepted", src);
+    assert_int_equal(vg_diag_count(&d), 1);
+    char buf[512];
+    vg_diag_format(&d, 0, buf, sizeof(buf));
+    if (strcmp(buf, want) != 0)
+        fail_msg("%s:\n got  %s\n want %s", src, buf, want);
+    vg_diag_fini(&d);
+}
+
 #endif
