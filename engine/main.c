@@ -47,12 +47,14 @@ static const char *const usage_main =
     "exit codes: 0 ok, 1 invalid topology, 2 bad usage, 3 runtime failure\n";
 
 static const char *const usage_run =
-    "usage: vigil run TOPOLOGY.yaml...\n"
+    "usage: vigil run [--exit-idle S] TOPOLOGY.yaml...\n"
     "\n"
     "Validate and run the topologies until SIGTERM or SIGINT. On a signal, finish the\n"
     "batch in flight, wait up to 3 s for the broker to acknowledge every alert, commit the\n"
     "source offsets they cover, print a summary on stderr and exit 0. Offsets are committed\n"
     "only for events whose alerts were acknowledged, so a restart resumes where it stopped.\n"
+    "--exit-idle S: stop the same way once records were read and none came for S seconds\n"
+    "(for draining a backlog, e.g. in benchmarks).\n"
     "Environment: ${VAR} / ${VAR:-default} in the file; VIGIL_LOG=debug|info|warn|error.\n"
     "Exit codes: 0 ok, 1 invalid topology, 2 bad usage, 3 runtime failure.\n";
 
@@ -192,11 +194,53 @@ static void block_signals(sigset_t *set)
     pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
+/* Wait for SIGTERM/SIGINT (returns it) or, with exit_idle > 0, for records to stop
+ * arriving for exit_idle seconds after the first (returns 0). */
+static int wait_for_stop(struct vg_rt *rt, size_t n, const sigset_t *set, double exit_idle)
+{
+    uint64_t last_records = 0;
+    vg_time_ns last_change = vg_mono_ns();
+    for (;;) {
+        struct timespec tick = {0, 200 * 1000000};
+        int sig = sigtimedwait(set, NULL, &tick);
+        if (sig > 0)
+            return sig;
+        if (vg_rt_stopping(rt))
+            return 0; /* a stream thread failed and asked for the stop */
+        if (exit_idle <= 0)
+            continue;
+        uint64_t records = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct vg_rt_stats s;
+            vg_rt_stats(rt, i, &s);
+            records += s.records;
+        }
+        vg_time_ns now = vg_mono_ns();
+        if (records != last_records) {
+            last_records = records;
+            last_change = now;
+        } else if (records > 0 && (double)(now - last_change) / 1e9 >= exit_idle) {
+            return 0;
+        }
+    }
+}
+
 static int cmd_run(int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
         fputs(usage_run, stdout);
         return 0;
+    }
+    double exit_idle = 0;
+    if (argc >= 3 && strcmp(argv[1], "--exit-idle") == 0) {
+        char *end;
+        exit_idle = strtod(argv[2], &end);
+        if (*end || !(exit_idle > 0)) {
+            fprintf(stderr, "vigil run: --exit-idle: expected seconds > 0, got '%s'\n", argv[2]);
+            return EXIT_USAGE;
+        }
+        argc -= 2;
+        argv += 2;
     }
     if (argc < 2) {
         fputs(usage_run, stderr);
@@ -224,9 +268,11 @@ static int cmd_run(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             vg_log(VG_LOG_INFO, "%s: running %s (%zu nodes, parallelism %d)", topos[i]->name,
                    argv[i + 1], topos[i]->n_nodes, topos[i]->parallelism);
-        int sig = 0;
-        sigwait(&set, &sig);
-        vg_log(VG_LOG_INFO, "%s: stopping", strsignal(sig));
+        int sig = wait_for_stop(rt, n, &set, exit_idle);
+        if (sig)
+            vg_log(VG_LOG_INFO, "%s: stopping", strsignal(sig));
+        else if (!vg_rt_stopping(rt))
+            vg_log(VG_LOG_INFO, "no records for %.1f s: stopping", exit_idle);
         vg_rt_stop(rt);
         if (vg_rt_wait(rt) != 0)
             rc = EXIT_RUNTIME;

@@ -37,6 +37,8 @@ struct vg_rt_stats {
 struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_err *err);
 /* Ask all threads to stop (idempotent). */
 void vg_rt_stop(struct vg_rt *rt);
+/* True once a stop was asked for, also by a stream thread that failed. */
+bool vg_rt_stopping(struct vg_rt *rt);
 /* Join all threads; returns 0, or a negative VG_E* when a thread failed. */
 int vg_rt_wait(struct vg_rt *rt);
 /* Sum of the stats of topology i's threads. */

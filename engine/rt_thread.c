@@ -103,6 +103,8 @@ struct rt_topo {
     struct rt_output *outs;
     struct rt_thread *threads;
     int n_threads;
+    pthread_barrier_t closing;      /* every thread commits before any leaves the group */
+    bool barrier_ready;
     char group[300];
 };
 
@@ -480,12 +482,21 @@ static void *thread_main(void *arg)
             break;
         }
     }
+    if (th->rc)
+        vg_rt_stop(th->tp->rt); /* one failed thread stops the process, cleanly */
     drain(th, VG_RT_FLUSH_MS);
     if (th->head)
         vg_log(VG_LOG_WARN,
                "%s: thread %d stops with unacknowledged records; their source offsets stay "
                "uncommitted and will be read again",
                c->topo->name, th->index);
+    /* Commit what was acknowledged while the group is still stable: a thread that left
+     * first would start a rebalance, and the others' commits would then be refused. */
+    rd_kafka_resp_err_t e = rd_kafka_commit(th->consumer, NULL, 0);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        vg_log(VG_LOG_WARN, "%s: thread %d: final commit: %s", c->topo->name, th->index,
+               rd_kafka_err2str(e));
+    pthread_barrier_wait(&th->tp->closing);
     rd_kafka_consumer_close(th->consumer);
     return NULL;
 }
@@ -645,6 +656,10 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_
         vg_rt_free(rt);
         return NULL;
     }
+    for (size_t i = 0; i < n; i++) {
+        pthread_barrier_init(&rt->topos[i].closing, NULL, (unsigned)rt->topos[i].n_threads);
+        rt->topos[i].barrier_ready = true;
+    }
     for (size_t i = 0; i < n; i++)
         for (int k = 0; k < rt->topos[i].n_threads; k++)
             if (pthread_create(&rt->topos[i].threads[k].tid, NULL, thread_main,
@@ -658,6 +673,11 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_
 void vg_rt_stop(struct vg_rt *rt)
 {
     ck_pr_store_int(&rt->stop, 1);
+}
+
+bool vg_rt_stopping(struct vg_rt *rt)
+{
+    return ck_pr_load_int(&rt->stop) != 0;
 }
 
 int vg_rt_wait(struct vg_rt *rt)
@@ -714,6 +734,8 @@ void vg_rt_free(struct vg_rt *rt)
             pthread_mutex_destroy(&tp->outs[o].mu);
         }
         vg_free(tp->outs);
+        if (tp->barrier_ready)
+            pthread_barrier_destroy(&tp->closing);
     }
     vg_free(rt->topos);
     vg_free(rt);
