@@ -133,6 +133,7 @@ int vg_bench_measure_main(int argc, char **argv)
     vg_hist_init(&all);
     struct second *series = NULL;
     size_t n_series = 0;
+    long long base_sec = 0;
     long long alerts = 0, unparsed = 0;
     vg_time_ns start = vg_mono_ns(), last = start;
     while (!measure_stop) {
@@ -162,16 +163,25 @@ int vg_bench_measure_main(int argc, char **argv)
         if (lat < 0)
             lat = 0;
         vg_hist_record(&all, (uint64_t)lat);
+        /* one bucket per second of append time; alerts of different partitions arrive
+         * interleaved, so buckets are found by their second, not appended in order */
         long long sec = append / 1000;
-        if (n_series == 0 || series[n_series - 1].t != sec) {
-            series = vg_xrealloc(series, (n_series + 1) * sizeof(*series));
-            series[n_series].t = sec;
-            series[n_series].alerts = 0;
-            vg_hist_init(&series[n_series].h);
-            n_series++;
+        if (n_series == 0)
+            base_sec = sec - 60;
+        if (sec >= base_sec && sec - base_sec < 100000) {
+            size_t at = (size_t)(sec - base_sec);
+            if (at >= n_series) {
+                series = vg_xrealloc(series, (at + 1) * sizeof(*series));
+                for (size_t k = n_series; k <= at; k++) {
+                    series[k].t = base_sec + (long long)k;
+                    series[k].alerts = 0;
+                    vg_hist_init(&series[k].h);
+                }
+                n_series = at + 1;
+            }
+            series[at].alerts++;
+            vg_hist_record(&series[at].h, (uint64_t)lat);
         }
-        series[n_series - 1].alerts++;
-        vg_hist_record(&series[n_series - 1].h, (uint64_t)lat);
         alerts++;
         last = vg_mono_ns();
         rd_kafka_message_destroy(m);
@@ -192,11 +202,16 @@ int vg_bench_measure_main(int argc, char **argv)
             (unsigned long long)vg_hist_quantile(&all, 0.99),
             (unsigned long long)vg_hist_quantile(&all, 0.999),
             (unsigned long long)vg_hist_quantile(&all, 1.0));
-    for (size_t i = 0; i < n_series; i++)
-        fprintf(f, "%s{\"t\":%lld,\"alerts\":%lld,\"p50\":%llu,\"p99\":%llu}", i ? "," : "",
+    bool first = true;
+    for (size_t i = 0; i < n_series; i++) {
+        if (series[i].alerts == 0 && (first || i + 1 == n_series))
+            continue; /* the margin before the first alert */
+        fprintf(f, "%s{\"t\":%lld,\"alerts\":%lld,\"p50\":%llu,\"p99\":%llu}", first ? "" : ",",
                 series[i].t, series[i].alerts,
                 (unsigned long long)vg_hist_quantile(&series[i].h, 0.5),
                 (unsigned long long)vg_hist_quantile(&series[i].h, 0.99));
+        first = false;
+    }
     fprintf(f, "]}\n");
     if (out)
         fclose(f);

@@ -71,11 +71,12 @@ static const char *const usage_graph =
     "Print the topology's dataflow graph (default text). Exit 1 if the file is invalid.\n";
 
 static const char *const usage_broker =
-    "usage: vigil broker [--partitions N] [--brokers N] [--topic T]... [--bootstrap-file F]\n"
+    "usage: vigil broker [--partitions N] [--brokers N] [--topic T[:N]]... [--bootstrap-file F]\n"
     "\n"
     "Start a development Kafka broker (librdkafka's mock cluster) reachable over TCP on\n"
     "127.0.0.1, print its bootstrap address on stdout (and into F), and serve until SIGTERM\n"
-    "or SIGINT. Topics named with --topic are created with N partitions (default 4); other\n"
+    "or SIGINT. Topics named with --topic are created with N partitions (default 4; T:N\n"
+    "gives one topic its own count); other\n"
     "topics are created on first use with the mock cluster's default of 4 partitions.\n"
     "Limits of the mock: at most 5 MiB are kept per partition (older data is dropped\n"
     "silently), data lives in memory only.\n";
@@ -372,9 +373,26 @@ static int cmd_broker(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     for (int i = 0; i < n_topics; i++) {
-        rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, topics[i], partitions, 1);
+        char name[512];
+        snprintf(name, sizeof(name), "%s", topics[i]);
+        int parts = partitions;
+        char *colon = strrchr(name, ':');
+        if (colon) {
+            char *end;
+            long v = strtol(colon + 1, &end, 10);
+            if (*end || v < 1 || v > 10000) {
+                fprintf(stderr, "vigil broker: --topic %s: expected NAME or NAME:PARTITIONS\n",
+                        topics[i]);
+                rd_kafka_mock_cluster_destroy(mc);
+                rd_kafka_destroy(rk);
+                return EXIT_USAGE;
+            }
+            *colon = '\0';
+            parts = (int)v;
+        }
+        rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, name, parts, 1);
         if (e)
-            fprintf(stderr, "vigil broker: topic '%s': %s\n", topics[i], rd_kafka_err2str(e));
+            fprintf(stderr, "vigil broker: topic '%s': %s\n", name, rd_kafka_err2str(e));
     }
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
     printf("%s\n", boot);

@@ -42,6 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    vg_test_vigil_kill_all();
     if (f->log && access(f->log, R_OK) == 0) {
         char *text = vg_test_read(f->log);
         fprintf(stderr, "---- vigil log ----\n%s-------------------\n", text);

@@ -318,6 +318,9 @@ static const char *vigil_path(void)
     return p ? p : "vigil";
 }
 
+/* Children started and not yet reaped, so a failing test does not leave them running. */
+static pid_t children[32];
+
 pid_t vg_test_vigil_start(const char *const *args, const char *const *env, const char *log_path)
 {
     pid_t pid = fork();
@@ -342,7 +345,31 @@ pid_t vg_test_vigil_start(const char *const *args, const char *const *env, const
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
+    for (size_t i = 0; i < 32; i++)
+        if (children[i] == 0) {
+            children[i] = pid;
+            break;
+        }
     return pid;
+}
+
+
+static void child_forget(pid_t pid)
+{
+    for (size_t i = 0; i < 32; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+}
+
+void vg_test_vigil_kill_all(void)
+{
+    for (size_t i = 0; i < 32; i++)
+        if (children[i] > 0) {
+            int status;
+            kill(children[i], SIGKILL);
+            waitpid(children[i], &status, 0);
+            children[i] = 0;
+        }
 }
 
 int vg_test_vigil_stop(pid_t pid, int sig, int timeout_ms)
@@ -353,11 +380,14 @@ int vg_test_vigil_stop(pid_t pid, int sig, int timeout_ms)
     for (;;) {
         int status;
         pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
+        if (r == pid) {
+            child_forget(pid);
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
         if (vg_test_now_ms() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
+            child_forget(pid);
             fail_msg("vigil (pid %d) did not exit within %d ms", (int)pid, timeout_ms);
         }
         usleep(10 * 1000);

@@ -90,6 +90,9 @@ pid_t vg_test_vigil_start(const char *const *args, const char *const *env, const
 /* Send sig and wait up to timeout_ms for the exit; returns the exit status (0-255), or fails
  * the test when it did not exit in time (the child is then killed). */
 int vg_test_vigil_stop(pid_t pid, int sig, int timeout_ms);
+/* Kill (SIGKILL) and reap every vigil started by vg_test_vigil_start and not stopped yet;
+ * for teardowns, so a failed test leaves no process behind. */
+void vg_test_vigil_kill_all(void);
 /* Run `vigil args...` to completion capturing stdout+stderr into *output (malloc'd); returns
  * the exit status. */
 int vg_test_vigil_run(const char *const *args, char **output);
