@@ -52,6 +52,16 @@ for sc in order + [s for s in reports if s not in order]:
         f"{r.get('ratio_to_baseline', '')} | {lat.get('p50', '')} | {lat.get('p99', '')} | "
         f"{lat.get('max', '')} | {a.get('expected', '')}/{a.get('got', '')} | {r.get('rss_mb', '')} | "
         f"{r.get('commit', '')} | {r.get('date', '')[:10]} |")
+for sc, r in reports.items():
+    d = r.get("drift")
+    if d:
+        lines += [
+            "",
+            f"**{sc} drift** (`bench/run.sh {sc} --duration {round(r.get('duration_s', 0))}`): RSS "
+            f"{d['rss_mb_after_warmup']} MiB after warm-up, {d['rss_mb_end']} MiB at the end; median "
+            f"per-second p99 {d['p99_ms_first_third']} ms in the first third of the run, "
+            f"{d['p99_ms_last_third']} ms in the last.",
+        ]
 r = reports.get("rules-1000")
 if r:
     lines += [

@@ -156,6 +156,21 @@ rep = {
     "series": m.get("series", []),
     "rss_series_mb": [[round(s[0] - samples[0][0], 1), round(s[1] / 1024, 1)] for s in samples],
 }
+# drift: RSS after warm-up (20% of the run) against the end; the median per-second p99 of the
+# first third against the last third
+ser = [p for p in rep["series"] if p["alerts"] > 0]
+def med(v):
+    v = sorted(v)
+    return v[len(v) // 2] if v else None
+if len(ser) >= 6 and len(samples) >= 5:
+    k = len(ser) // 3
+    w = len(samples) // 5
+    rep["drift"] = {
+        "rss_mb_after_warmup": round(samples[w][1] / 1024, 1),
+        "rss_mb_end": round(samples[-1][1] / 1024, 1),
+        "p99_ms_first_third": med([p["p99"] for p in ser[:k]]),
+        "p99_ms_last_third": med([p["p99"] for p in ser[-k:]]),
+    }
 json.dump(rep, open(out, "w"), indent=1)
 print(json.dumps({k: v for k, v in rep.items() if k not in ("series", "rss_series_mb")}))
 PY
