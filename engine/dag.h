@@ -15,6 +15,7 @@
 #define VG_DAG_H
 
 #include "compile.h"
+#include "wm.h"
 
 struct vg_dag {
     const struct vg_compiled *c;
@@ -24,6 +25,11 @@ struct vg_dag {
     struct vg_sel *src_sels; /* per source: the records added for it */
     struct vg_batch b;
     uint64_t events;        /* events output by source nodes, all batches */
+    uint64_t late;          /* events sent to dead letters as late */
+    bool keyed;             /* a window (or join) is downstream: event time matters */
+    struct vg_wm wm;        /* per-partition event time of this instance */
+    int64_t *lateness_ms;   /* per source */
+    int64_t *idle_ms;       /* per source */
 };
 
 /* Open every node's state. Returns 0, or a negative VG_E* with err naming the node (the
@@ -37,7 +43,8 @@ void vg_dag_begin(struct vg_dag *d);
 /* Add one polled record for source id src (payload borrowed until the next vg_dag_begin). */
 uint32_t vg_dag_add(struct vg_dag *d, int src, const char *topic, int32_t partition,
                     int64_t offset, const void *payload, size_t len, vg_time_ms append_ms);
-/* Run the batch through every node. Returns 0 or the first operator failure. */
+/* Run the batch through every node (an empty batch lets windows close on idle partitions).
+ * Returns 0 or the first operator failure. */
 int vg_dag_run(struct vg_dag *d);
 /* Call every node's flush (before commits and at shutdown). */
 int vg_dag_flush(struct vg_dag *d);

@@ -6,6 +6,7 @@
  */
 #include "dag.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int vg_dag_open(struct vg_dag *d, const struct vg_compiled *c, struct vg_op_ctx *ctx,
@@ -18,6 +19,16 @@ int vg_dag_open(struct vg_dag *d, const struct vg_compiled *c, struct vg_op_ctx 
     d->sels = vg_xcalloc(c->n_nodes + 1, sizeof(*d->sels));
     d->src_sels = vg_xcalloc(c->n_sources + 1, sizeof(*d->src_sels));
     d->st = vg_xcalloc(c->n_nodes + 1, sizeof(*d->st));
+    d->lateness_ms = vg_xcalloc(c->n_sources + 1, sizeof(*d->lateness_ms));
+    d->idle_ms = vg_xcalloc(c->n_sources + 1, sizeof(*d->idle_ms));
+    for (size_t s = 0; s < c->n_sources; s++) {
+        d->lateness_ms[s] = vg_node_duration_ms(c->sources[s].node, "lateness", 0);
+        d->idle_ms[s] = vg_node_duration_ms(c->sources[s].node, "idle_timeout", 30000);
+    }
+    vg_wm_init(&d->wm, d->lateness_ms, d->idle_ms);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        d->keyed |= (c->nodes[i].type->flags & VG_OP_KEYED) != 0;
+    ctx->watermark = VG_TIME_NONE;
     for (size_t i = 0; i < c->n_nodes; i++) {
         const struct vg_compiled_node *cn = &c->nodes[i];
         if (!cn->type->open) {
@@ -46,6 +57,9 @@ void vg_dag_close(struct vg_dag *d)
         if (d->c->nodes[i].type->open && d->c->nodes[i].type->close)
             d->c->nodes[i].type->close(d->st[i]);
     vg_batch_fini(&d->b);
+    vg_wm_fini(&d->wm);
+    vg_free(d->lateness_ms);
+    vg_free(d->idle_ms);
     vg_free(d->st);
     vg_free(d->sels);
     vg_free(d->src_sels);
@@ -104,6 +118,32 @@ static void merge_inputs(struct vg_dag *d, const struct vg_node *node, struct vg
     }
 }
 
+/* Event time: drop the source's late events to dead letters (older than their own
+ * partition's watermark), then advance the partitions' event time with the rest. */
+static void observe_time(struct vg_dag *d, struct vg_sel *out)
+{
+    vg_time_ns now = vg_mono_ns();
+    size_t kept = 0;
+    for (size_t k = 0; k < out->n; k++) {
+        const struct vg_event *ev = &d->b.ev[out->idx[k]];
+        vg_time_ms wm = vg_wm_partition(&d->wm, ev->source, ev->partition);
+        if (wm != INT64_MIN && ev->ts < wm) {
+            char why[200];
+            snprintf(why, sizeof(why),
+                     "late: event time %lld is %lld ms behind the watermark of its partition "
+                     "(lateness %lld ms)",
+                     (long long)ev->ts, (long long)(wm - ev->ts),
+                     (long long)d->lateness_ms[ev->source]);
+            d->ctx->dead_letter(d->ctx, ev, why);
+            d->late++;
+            continue;
+        }
+        vg_wm_observe(&d->wm, ev->source, ev->partition, ev->ts, now);
+        out->idx[kept++] = out->idx[k];
+    }
+    out->n = kept;
+}
+
 int vg_dag_run(struct vg_dag *d)
 {
     const struct vg_compiled *c = d->c;
@@ -115,9 +155,14 @@ int vg_dag_run(struct vg_dag *d)
             in = d->src_sels[cn->source_id];
         else
             merge_inputs(d, cn->node, &in);
+        if (d->keyed && cn->source_id < 0)
+            d->ctx->watermark = vg_wm_current(&d->wm, vg_mono_ns());
         rc = cn->type->process(d->st[i], &d->b, &in, &d->sels[i], d->ctx);
-        if (cn->source_id >= 0)
+        if (cn->source_id >= 0) {
+            if (d->keyed)
+                observe_time(d, &d->sels[i]);
             d->events += d->sels[i].n;
+        }
     }
     return rc;
 }

@@ -46,6 +46,9 @@ struct vg_event {
     const struct vg_alert *alert; /* non-NULL: this event is an alert made by a rules node */
     const char *fields_json;    /* the event as a JSON object, when an operator made one */
     uint32_t fields_len;
+    bool windowed;              /* a window's result: win_start/win_end are set */
+    vg_time_ms win_start;       /* tumbling/sliding: [start, end); session: first/last event */
+    vg_time_ms win_end;
 };
 
 struct vg_batch {
@@ -110,9 +113,15 @@ struct vg_expr *vg_op_env_expr(const struct vg_op_env *env, const struct vg_ynod
 
 /* ---- run time ---- */
 
+#define VG_TIME_NONE INT64_MIN
+
 struct vg_op_ctx {
     struct vg_expr_ctx *expr;       /* this thread's evaluation context */
     vg_time_ms now_ms;              /* wall clock when the batch was polled */
+    /* Event time of this stage after the batch's source events: the minimum over the
+     * partitions feeding this thread (idle ones excluded) of max event time - lateness;
+     * VG_TIME_NONE before any event. Windows close when it passes their end. */
+    vg_time_ms watermark;
     void *rt;                       /* engine's thread state, opaque */
     /* Send the source record of ev to its source's dead-letter output with reason, and
      * count it. The event must not be passed on. */

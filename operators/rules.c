@@ -518,7 +518,8 @@ static void make_alert(struct rules_state *st, struct vg_batch *b, uint32_t src_
     a->tags = (const char *const *)r->tags;
     a->n_tags = r->n_tags;
     a->topology = rc->topo->name;
-    a->window_start = a->window_end = -1;
+    a->window_start = ev->windowed ? ev->win_start : -1;
+    a->window_end = ev->windowed ? ev->win_end : -1;
     a->event_time = ev->ts;
     a->detected_at = vg_now_ms();
     a->src_topic = ev->topic;

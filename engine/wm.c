@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * wm.c - event-time watermarks of one stream thread (wm.h). A handful of partitions per
+ * thread: linear scans.
+ *
+ * Thread: the owning stream thread.
+ */
+#include "wm.h"
+
+#include <string.h>
+
+void vg_wm_init(struct vg_wm *wm, const int64_t *lateness_ms, const int64_t *idle_ms)
+{
+    memset(wm, 0, sizeof(*wm));
+    wm->lateness_ms = lateness_ms;
+    wm->idle_ms = idle_ms;
+}
+
+void vg_wm_fini(struct vg_wm *wm)
+{
+    vg_free(wm->parts);
+    memset(wm, 0, sizeof(*wm));
+}
+
+static struct vg_wm_part *find(const struct vg_wm *wm, uint16_t source, int32_t partition)
+{
+    for (size_t i = 0; i < wm->n; i++)
+        if (wm->parts[i].source == source && wm->parts[i].partition == partition)
+            return &wm->parts[i];
+    return NULL;
+}
+
+vg_time_ms vg_wm_partition(const struct vg_wm *wm, uint16_t source, int32_t partition)
+{
+    const struct vg_wm_part *p = find(wm, source, partition);
+    return p ? p->max_ts - wm->lateness_ms[source] : INT64_MIN;
+}
+
+void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms ts,
+                   vg_time_ns now_ns)
+{
+    struct vg_wm_part *p = find(wm, source, partition);
+    if (!p) {
+        if (wm->n == wm->cap) {
+            wm->cap = wm->cap ? 2 * wm->cap : 16;
+            wm->parts = vg_xrealloc(wm->parts, wm->cap * sizeof(*wm->parts));
+        }
+        p = &wm->parts[wm->n++];
+        p->source = source;
+        p->partition = partition;
+        p->max_ts = ts;
+    }
+    if (ts > p->max_ts)
+        p->max_ts = ts;
+    p->seen_ns = now_ns;
+}
+
+void vg_wm_forget(struct vg_wm *wm, uint16_t source, int32_t partition)
+{
+    struct vg_wm_part *p = find(wm, source, partition);
+    if (p)
+        *p = wm->parts[--wm->n];
+}
+
+vg_time_ms vg_wm_current(const struct vg_wm *wm, vg_time_ns now_ns)
+{
+    vg_time_ms active = INT64_MAX, any = INT64_MIN;
+    for (size_t i = 0; i < wm->n; i++) {
+        const struct vg_wm_part *p = &wm->parts[i];
+        vg_time_ms w = p->max_ts - wm->lateness_ms[p->source];
+        if (w > any)
+            any = w;
+        bool idle = now_ns - p->seen_ns > wm->idle_ms[p->source] * 1000000;
+        if (!idle && w < active)
+            active = w;
+    }
+    return active != INT64_MAX ? active : any;
+}

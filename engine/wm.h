@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * wm.h - event-time watermarks of one stream thread.
+ *
+ * Per (source, partition): the largest event time seen and when (wall clock) the partition
+ * last delivered an event. A partition's watermark is its largest event time minus its
+ * source's lateness; an event is late when it is older than its own partition's watermark
+ * (so whether an event is late depends only on the order within its partition, never on how
+ * fast other partitions are read). The stage watermark is the minimum over the partitions
+ * that are not idle (no event for the source's idle_timeout); when all are idle it is the
+ * largest of them, so results are not held back forever by a quiet topic.
+ *
+ * Thread: the owning stream thread.
+ */
+#ifndef VG_WM_H
+#define VG_WM_H
+
+#include "vg_common.h"
+
+struct vg_wm_part {
+    uint16_t source;
+    int32_t partition;
+    vg_time_ms max_ts;
+    vg_time_ns seen_ns;
+};
+
+struct vg_wm {
+    struct vg_wm_part *parts;
+    size_t n, cap;
+    const int64_t *lateness_ms;     /* per source */
+    const int64_t *idle_ms;         /* per source */
+};
+
+void vg_wm_init(struct vg_wm *wm, const int64_t *lateness_ms, const int64_t *idle_ms);
+void vg_wm_fini(struct vg_wm *wm);
+/* The partition's watermark before ts is observed, or INT64_MIN when it has none yet. */
+vg_time_ms vg_wm_partition(const struct vg_wm *wm, uint16_t source, int32_t partition);
+/* Record an event (ts) of a partition at now_ns. */
+void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms ts,
+                   vg_time_ns now_ns);
+/* Forget a partition (revoked from this thread). */
+void vg_wm_forget(struct vg_wm *wm, uint16_t source, int32_t partition);
+/* The stage watermark at now_ns (INT64_MIN when no partition has an event). */
+vg_time_ms vg_wm_current(const struct vg_wm *wm, vg_time_ns now_ns);
+
+#endif
