@@ -1,26 +1,597 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * window.c - the `window` operator: keyed tumbling, sliding and session windows.
+ * window.c - the `window` operator: keyed tumbling, sliding and session windows over event
+ * time, with aggregates.
  *
- * Parsed and key-checked now so topologies that use it get precise errors; rejected with
- * "not supported yet" until event-time state with Redis lands.
+ * Dataflow: any stream in; one record per closed window out, holding the key fields, the
+ * aggregates, window_start and window_end (the output scope has exactly those names). A
+ * tumbling or sliding window covers [start, start + size) with starts aligned to multiples
+ * of the slide since the epoch and closes once the stage watermark (ctx->watermark, kept by
+ * the engine per partition) reaches its end; a session window holds events at most `gap`
+ * apart and closes once the watermark passes its last event + gap. An event that arrives for
+ * a window that has already closed (possible only when idle partitions let event time move
+ * on) goes to the dead letters as late.
  *
- * Thread: main (load time) only, for now.
+ * DESIGN: the working state lives in this thread's memory: a hash table from the key's text
+ * to its open windows, and a min-heap of (close time, window) so a batch only touches the
+ * windows that close. Windows closing in one batch are emitted ordered by (close time, key,
+ * start), so output does not depend on how the batch was cut. Each result carries the source
+ * position and append time of the latest event in it (for the alert's `source` and latency).
+ * Persisting this state to Redis with the offsets it covers is the next step (see
+ * docs/architecture.md); until then a restart rebuilds windows only from uncommitted input.
+ *
+ * Thread: create on main; open/process/close on a stream thread.
  */
+#include "compile.h"
 #include "vg_op.h"
+#include "window_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const struct vg_key_spec window_keys[] = {
     {.name = "input", .type = VG_K_INPUTS, .required = true, .doc = "upstream node(s)"},
-    {.name = "key", .type = VG_K_STRLIST, .doc = "key field(s)"},
+    {.name = "key", .type = VG_K_STRLIST, .doc = "key field(s); absent: one global key"},
     {.name = "aggregate", .type = VG_K_MAP, .required = true, .doc = "name: function(...) pairs"},
     {0},
 };
 
+struct window_conf {
+    struct vg_win_spec spec;
+    char **key_names;
+    int *key_in;            /* input slots */
+    int *key_out;           /* output slots */
+    size_t n_keys;
+    struct vg_agg_def *aggs;
+    size_t n_aggs;
+    int start_slot, end_slot;
+};
+
+/* ---- state ---- */
+
+struct win {
+    struct win *next;               /* the key's other windows */
+    vg_time_ms start, end;          /* session: first and last event time */
+    uint32_t gen;                   /* bumped when the window changes its close time */
+    uint32_t refs;                  /* heap entries pointing here */
+    bool closed;
+    bool dead;                      /* folded into another session: freed with its last entry */
+    /* latest event in the window */
+    vg_time_ms last_ts;
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    vg_time_ms append_ms;
+    struct vg_agg_state aggs[];
+};
+
+struct keyent {
+    struct keyent *hnext;
+    uint64_t hash;
+    char *text;
+    struct vg_value *vals;          /* owned copies of the key values */
+    struct win *wins;
+};
+
+struct heap_item {
+    vg_time_ms close_at;
+    struct keyent *k;
+    struct win *w;
+    uint32_t gen;
+};
+
+struct window_state {
+    const struct window_conf *conf;
+    struct keyent **table;
+    size_t n_keys, cap;
+    struct heap_item *heap;
+    size_t n_heap, heap_cap;
+    struct vg_buf keybuf;
+    char **topics;                  /* interned topic names (event strings are per batch) */
+    size_t n_topics;
+};
+
+static uint64_t hash_text(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static const char *intern_topic(struct window_state *st, const char *t)
+{
+    for (size_t i = 0; i < st->n_topics; i++)
+        if (!strcmp(st->topics[i], t))
+            return st->topics[i];
+    st->topics = vg_xrealloc(st->topics, (st->n_topics + 1) * sizeof(*st->topics));
+    return st->topics[st->n_topics++] = vg_xstrdup(t);
+}
+
+static void heap_push(struct window_state *st, struct heap_item it)
+{
+    it.w->refs++;
+    if (st->n_heap == st->heap_cap) {
+        st->heap_cap = st->heap_cap ? 2 * st->heap_cap : 256;
+        st->heap = vg_xrealloc(st->heap, st->heap_cap * sizeof(*st->heap));
+    }
+    size_t i = st->n_heap++;
+    while (i > 0 && st->heap[(i - 1) / 2].close_at > it.close_at) {
+        st->heap[i] = st->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    st->heap[i] = it;
+}
+
+static struct heap_item heap_pop(struct window_state *st)
+{
+    struct heap_item top = st->heap[0], last = st->heap[--st->n_heap];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= st->n_heap)
+            break;
+        if (c + 1 < st->n_heap && st->heap[c + 1].close_at < st->heap[c].close_at)
+            c++;
+        if (st->heap[c].close_at >= last.close_at)
+            break;
+        st->heap[i] = st->heap[c];
+        i = c;
+    }
+    if (st->n_heap)
+        st->heap[i] = last;
+    return top;
+}
+
+static vg_time_ms close_time(const struct window_conf *c, const struct win *w)
+{
+    return c->spec.kind == VG_WIN_SESSION ? w->end + c->spec.gap_ms : w->end;
+}
+
+static struct win *win_new(const struct window_conf *c, vg_time_ms start, vg_time_ms end)
+{
+    struct win *w = vg_xcalloc(1, sizeof(*w) + c->n_aggs * sizeof(struct vg_agg_state));
+    w->start = start;
+    w->end = end;
+    w->last_ts = INT64_MIN;
+    return w;
+}
+
+static void win_free(const struct window_conf *c, struct win *w)
+{
+    for (size_t a = 0; a < c->n_aggs; a++)
+        vg_agg_free(&c->aggs[a], &w->aggs[a]);
+    vg_free(w);
+}
+
+static void key_text(struct vg_buf *b, const struct vg_value *v)
+{
+    if (v->type == VG_T_STR)
+        vg_buf_append(b, v->u.s, v->len);
+    else
+        vg_json_write_value(b, v);
+}
+
+static struct keyent *key_find(struct window_state *st, const struct vg_event *ev)
+{
+    const struct window_conf *c = st->conf;
+    struct vg_buf *b = &st->keybuf;
+    vg_buf_clear(b);
+    for (size_t k = 0; k < c->n_keys; k++) {
+        if (k)
+            vg_buf_putc(b, '\x1f');
+        key_text(b, &ev->slots[c->key_in[k]]);
+    }
+    uint64_t h = hash_text(b->data ? b->data : "", b->len);
+    if (st->cap) {
+        for (struct keyent *e = st->table[h & (st->cap - 1)]; e; e = e->hnext)
+            if (e->hash == h && strlen(e->text) == b->len && !memcmp(e->text, b->data, b->len))
+                return e;
+    }
+    if (st->n_keys * 2 >= st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 1024;
+        struct keyent **t = vg_xcalloc(cap, sizeof(*t));
+        for (size_t i = 0; i < st->cap; i++)
+            for (struct keyent *e = st->table[i], *next; e; e = next) {
+                next = e->hnext;
+                e->hnext = t[e->hash & (cap - 1)];
+                t[e->hash & (cap - 1)] = e;
+            }
+        vg_free(st->table);
+        st->table = t;
+        st->cap = cap;
+    }
+    struct keyent *e = vg_xcalloc(1, sizeof(*e));
+    e->hash = h;
+    e->text = vg_xstrndup(b->data ? b->data : "", b->len);
+    e->vals = vg_xcalloc(c->n_keys + 1, sizeof(*e->vals));
+    for (size_t k = 0; k < c->n_keys; k++) {
+        e->vals[k] = ev->slots[c->key_in[k]];
+        if (e->vals[k].type == VG_T_STR)
+            e->vals[k].u.s = vg_xstrndup(e->vals[k].len ? e->vals[k].u.s : "", e->vals[k].len);
+        else if (e->vals[k].type == VG_T_LIST)
+            e->vals[k] = VG_NULL_VALUE;
+    }
+    e->hnext = st->table[h & (st->cap - 1)];
+    st->table[h & (st->cap - 1)] = e;
+    st->n_keys++;
+    return e;
+}
+
+static void key_remove(struct window_state *st, struct keyent *e)
+{
+    struct keyent **pp = &st->table[e->hash & (st->cap - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    for (size_t k = 0; k < st->conf->n_keys; k++)
+        if (e->vals[k].type == VG_T_STR)
+            vg_free((char *)e->vals[k].u.s);
+    vg_free(e->vals);
+    vg_free(e->text);
+    vg_free(e);
+    st->n_keys--;
+}
+
+static void win_take(struct window_state *st, struct win *w, const struct vg_event *ev)
+{
+    const struct window_conf *c = st->conf;
+    for (size_t a = 0; a < c->n_aggs; a++)
+        vg_agg_update(&c->aggs[a], &w->aggs[a],
+                      c->aggs[a].in_slot >= 0 ? &ev->slots[c->aggs[a].in_slot] : NULL, ev->ts);
+    if (ev->ts >= w->last_ts) {
+        w->last_ts = ev->ts;
+        w->topic = intern_topic(st, ev->topic ? ev->topic : "");
+        w->partition = ev->partition;
+        w->offset = ev->offset;
+        w->append_ms = ev->append_ms;
+    }
+}
+
+static void schedule(struct window_state *st, struct keyent *k, struct win *w)
+{
+    w->gen++;
+    heap_push(st, (struct heap_item){close_time(st->conf, w), k, w, w->gen});
+}
+
+/* Put ev into its session: the sessions it touches (within gap) merge into one. */
+static void session_take(struct window_state *st, struct keyent *k, const struct vg_event *ev)
+{
+    const struct window_conf *c = st->conf;
+    vg_time_ms gap = c->spec.gap_ms;
+    struct win *into = NULL;
+    for (struct win **pp = &k->wins; *pp;) {
+        struct win *w = *pp;
+        if (ev->ts + gap >= w->start && ev->ts - gap <= w->end) {
+            if (!into) {
+                into = w;
+                pp = &w->next;
+                continue;
+            }
+            /* a second session within reach: fold it into the first */
+            for (size_t a = 0; a < c->n_aggs; a++)
+                vg_agg_merge(&c->aggs[a], &into->aggs[a], &w->aggs[a]);
+            into->start = VG_MIN(into->start, w->start);
+            into->end = VG_MAX(into->end, w->end);
+            if (w->last_ts > into->last_ts) {
+                into->last_ts = w->last_ts;
+                into->topic = w->topic;
+                into->partition = w->partition;
+                into->offset = w->offset;
+                into->append_ms = w->append_ms;
+            }
+            *pp = w->next;
+            w->dead = true; /* its heap entries are stale now; freed with the last of them */
+            w->next = NULL;
+            continue;
+        }
+        pp = &w->next;
+    }
+    if (!into) {
+        into = win_new(c, ev->ts, ev->ts);
+        into->next = k->wins;
+        k->wins = into;
+    }
+    into->start = VG_MIN(into->start, ev->ts);
+    into->end = VG_MAX(into->end, ev->ts);
+    win_take(st, into, ev);
+    schedule(st, k, into);
+}
+
+/* ---- operator ---- */
+
+static void window_destroy(void *conf);
+
+static int window_create(const struct vg_node *node, struct vg_op_env *env, void **confp)
+{
+    struct window_conf *c = vg_xcalloc(1, sizeof(*c));
+    char err[300];
+    bool ok = true;
+    if (vg_win_spec_parse(node->op->str, &c->spec, err, sizeof(err)) != 0) {
+        vg_diag_add(env->diag, node->op->mark, NULL, "node '%s': window: %s", node->name, err);
+        ok = false;
+    }
+    const struct vg_ynode *key = vg_ynode_get(node->body, "key");
+    if (key) {
+        c->n_keys = key->type == VG_Y_SEQ ? key->n : 1;
+        c->key_names = vg_xcalloc(c->n_keys, sizeof(char *));
+        c->key_in = vg_xcalloc(c->n_keys, sizeof(int));
+        c->key_out = vg_xcalloc(c->n_keys, sizeof(int));
+        for (size_t k = 0; k < c->n_keys; k++) {
+            const struct vg_ynode *y = key->type == VG_Y_SEQ ? key->items[k] : key;
+            c->key_names[k] = vg_xstrdup(y->str);
+            if ((c->key_in[k] = vg_compile_resolve(env, y->str, y)) < 0)
+                ok = false;
+        }
+    }
+    const struct vg_ynode *agg = vg_ynode_get(node->body, "aggregate");
+    c->n_aggs = agg ? agg->n : 0;
+    c->aggs = vg_xcalloc(c->n_aggs + 1, sizeof(*c->aggs));
+    if (agg && agg->n == 0) {
+        vg_diag_add(env->diag, agg->mark, NULL, "node '%s': aggregate: define at least one",
+                    node->name);
+        ok = false;
+    }
+    for (size_t a = 0; agg && a < agg->n; a++) {
+        struct vg_agg_def *d = &c->aggs[a];
+        d->name = vg_xstrdup(agg->keys[a]->str);
+        d->in_slot = -1;
+        const struct vg_ynode *v = agg->items[a];
+        if (v->type != VG_Y_SCALAR) {
+            vg_diag_add(env->diag, v->mark, NULL, "node '%s': aggregate '%s': expected a function "
+                        "like count()", node->name, d->name);
+            ok = false;
+            continue;
+        }
+        if (vg_agg_parse(v->str, d, err, sizeof(err)) != 0) {
+            vg_diag_add(env->diag, v->mark, NULL, "node '%s': aggregate '%s': %s", node->name,
+                        d->name, err);
+            ok = false;
+            continue;
+        }
+        if (d->arg && (d->in_slot = vg_compile_resolve(env, d->arg, v)) < 0)
+            ok = false;
+        for (size_t k = 0; k < c->n_keys; k++)
+            if (!strcmp(c->key_names[k], d->name)) {
+                vg_diag_add(env->diag, agg->keys[a]->mark, NULL,
+                            "node '%s': aggregate '%s' has the name of a key field", node->name,
+                            d->name);
+                ok = false;
+            }
+        if (!strcmp(d->name, "window_start") || !strcmp(d->name, "window_end")) {
+            vg_diag_add(env->diag, agg->keys[a]->mark, NULL,
+                        "node '%s': '%s' is set by the window itself", node->name, d->name);
+            ok = false;
+        }
+    }
+    if (!ok) {
+        window_destroy(c);
+        return VG_ECONFIG;
+    }
+    /* the output: key fields, aggregates, window bounds */
+    for (size_t k = 0; k < c->n_keys; k++)
+        c->key_out[k] = vg_compile_define(env, c->key_names[k]);
+    for (size_t a = 0; a < c->n_aggs; a++)
+        c->aggs[a].out_slot = vg_compile_define(env, c->aggs[a].name);
+    c->start_slot = vg_compile_define(env, "window_start");
+    c->end_slot = vg_compile_define(env, "window_end");
+    *confp = c;
+    return 0;
+}
+
+static int window_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
+{
+    (void)ctx;
+    struct window_state *st = vg_xcalloc(1, sizeof(*st));
+    st->conf = conf;
+    vg_buf_init(&st->keybuf);
+    *stp = st;
+    return 0;
+}
+
+struct closing {
+    vg_time_ms close_at;
+    struct keyent *k;
+    struct win *w;
+};
+
+static int cmp_closing(const void *a, const void *b)
+{
+    const struct closing *x = a, *y = b;
+    if (x->close_at != y->close_at)
+        return x->close_at < y->close_at ? -1 : 1;
+    int r = strcmp(x->k->text, y->k->text);
+    if (r)
+        return r;
+    return (x->w->start > y->w->start) - (x->w->start < y->w->start);
+}
+
+static void emit(struct window_state *st, struct vg_batch *b, struct vg_sel *out,
+                 const struct closing *cl)
+{
+    const struct window_conf *c = st->conf;
+    uint32_t idx = vg_batch_add(b);
+    struct vg_event *ev = &b->ev[idx];
+    const struct win *w = cl->w;
+    for (size_t k = 0; k < c->n_keys; k++) {
+        struct vg_value v = cl->k->vals[k];
+        if (v.type == VG_T_STR)
+            v.u.s = vg_arena_strndup(&b->arena, v.u.s, v.len);
+        ev->slots[c->key_out[k]] = v;
+    }
+    for (size_t a = 0; a < c->n_aggs; a++)
+        vg_agg_result(&c->aggs[a], &w->aggs[a], &b->arena, &ev->slots[c->aggs[a].out_slot]);
+    ev->slots[c->start_slot] = vg_value_int(w->start);
+    ev->slots[c->end_slot] = vg_value_int(w->end);
+    ev->windowed = true;
+    ev->win_start = w->start;
+    ev->win_end = w->end;
+    ev->ts = c->spec.kind == VG_WIN_SESSION ? w->end : w->end - 1;
+    ev->topic = w->topic;
+    ev->partition = w->partition;
+    ev->offset = w->offset;
+    ev->append_ms = w->append_ms;
+    ev->payload = "";
+    ev->len = 0;
+    vg_sel_push(b, out, idx);
+}
+
+static void close_windows(struct window_state *st, struct vg_batch *b, struct vg_sel *out,
+                          vg_time_ms wm)
+{
+    struct closing *cl = NULL;
+    size_t n = 0, cap = 0;
+    while (st->n_heap && st->heap[0].close_at <= wm) {
+        struct heap_item it = heap_pop(st);
+        it.w->refs--;
+        if (it.w->dead) {
+            if (it.w->refs == 0)
+                win_free(st->conf, it.w);
+            continue;
+        }
+        if (it.w->closed || it.gen != it.w->gen)
+            continue; /* stale: the window moved its close time */
+        it.w->closed = true;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            cl = vg_xrealloc(cl, cap * sizeof(*cl));
+        }
+        cl[n++] = (struct closing){it.close_at, it.k, it.w};
+    }
+    if (!n)
+        return;
+    qsort(cl, n, sizeof(*cl), cmp_closing);
+    for (size_t i = 0; i < n; i++)
+        emit(st, b, out, &cl[i]);
+    /* unlink and free the closed windows; drop keys left without windows */
+    for (size_t i = 0; i < n; i++) {
+        struct keyent *k = cl[i].k;
+        for (struct win **pp = &k->wins; *pp;) {
+            if ((*pp)->closed) {
+                struct win *w = *pp;
+                *pp = w->next;
+                if (w->refs) /* still named by a heap entry: freed when that pops */
+                    w->dead = true;
+                else
+                    win_free(st->conf, w);
+            } else {
+                pp = &(*pp)->next;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct keyent *k = cl[i].k;
+        if (k && !k->wins) {
+            for (size_t j = i + 1; j < n; j++)
+                if (cl[j].k == k)
+                    cl[j].k = NULL;
+            key_remove(st, k);
+        }
+    }
+    vg_free(cl);
+}
+
+static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in,
+                          struct vg_sel *out, struct vg_op_ctx *ctx)
+{
+    struct window_state *st = stp;
+    const struct window_conf *c = st->conf;
+    vg_time_ms wm = ctx->watermark;
+    vg_time_ms starts[1000];
+    for (size_t i = 0; i < in->n; i++) {
+        const struct vg_event *ev = &b->ev[in->idx[i]];
+        bool late = c->spec.kind == VG_WIN_SESSION
+                        ? wm != VG_TIME_NONE && ev->ts + c->spec.gap_ms <= wm
+                        : wm != VG_TIME_NONE && ev->ts < wm &&
+                              vg_win_assign(&c->spec, ev->ts, starts, 1) &&
+                              starts[0] + c->spec.size_ms <= wm;
+        if (late) {
+            ctx->dead_letter(ctx, ev, "late: its window already closed (event time moved on "
+                                      "while partitions were idle)");
+            continue;
+        }
+        struct keyent *k = key_find(st, ev);
+        if (c->spec.kind == VG_WIN_SESSION) {
+            session_take(st, k, ev);
+            continue;
+        }
+        size_t n = vg_win_assign(&c->spec, ev->ts, starts, 1000);
+        for (size_t s = 0; s < n; s++) {
+            vg_time_ms end = starts[s] + c->spec.size_ms;
+            if (wm != VG_TIME_NONE && end <= wm)
+                continue; /* that one closed already (sliding, older starts) */
+            struct win *w = k->wins;
+            while (w && w->start != starts[s])
+                w = w->next;
+            if (!w) {
+                w = win_new(c, starts[s], end);
+                w->next = k->wins;
+                k->wins = w;
+                schedule(st, k, w);
+            }
+            win_take(st, w, ev);
+        }
+    }
+    if (wm != VG_TIME_NONE)
+        close_windows(st, b, out, wm);
+    return 0;
+}
+
+static void window_close(void *stp)
+{
+    struct window_state *st = stp;
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_heap; i++)
+        if (st->heap[i].w->dead && --st->heap[i].w->refs == 0)
+            win_free(st->conf, st->heap[i].w);
+    for (size_t i = 0; i < st->cap; i++)
+        for (struct keyent *e = st->table[i], *next; e; e = next) {
+            next = e->hnext;
+            for (struct win *w = e->wins, *wn; w; w = wn) {
+                wn = w->next;
+                win_free(st->conf, w);
+            }
+            e->wins = NULL;
+            key_remove(st, e);
+        }
+    vg_free(st->table);
+    vg_free(st->heap);
+    for (size_t i = 0; i < st->n_topics; i++)
+        vg_free(st->topics[i]);
+    vg_free(st->topics);
+    vg_buf_fini(&st->keybuf);
+    vg_free(st);
+}
+
+static void window_destroy(void *conf)
+{
+    struct window_conf *c = conf;
+    if (!c)
+        return;
+    for (size_t k = 0; k < c->n_keys; k++)
+        vg_free(c->key_names[k]);
+    vg_free(c->key_names);
+    vg_free(c->key_in);
+    vg_free(c->key_out);
+    for (size_t a = 0; a < c->n_aggs; a++) {
+        vg_free(c->aggs[a].name);
+        vg_free(c->aggs[a].arg);
+    }
+    vg_free(c->aggs);
+    vg_free(c);
+}
+
 const struct vg_op_type vg_op_window = {
     .name = "window",
-    .summary = "keyed tumbling, sliding or session window with aggregates",
+    .summary = "keyed tumbling, sliding or session window with aggregates, over event time",
     .flags = VG_OP_KEYED,
     .keys = window_keys,
     .op_key_type = VG_K_STRING,
-    .not_supported_yet = "windows are not supported yet",
+    .create = window_create,
+    .open = window_open,
+    .process = window_process,
+    .close = window_close,
+    .destroy = window_destroy,
 };

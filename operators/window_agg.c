@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * window_agg.c - window specifications and aggregates (window_int.h).
+ *
+ * Aggregates keep O(1) state per window, except distinct (an exact set of 64-bit value hashes
+ * up to VG_DISTINCT_EXACT values, then a HyperLogLog of 2^16 one-byte registers, 64 KiB:
+ * standard error 1.04/sqrt(65536) = 0.41%, so estimates stay within 1% at 2.5 sigma) and collect (up to N values). first/last follow event time, not
+ * arrival order, so results do not depend on how partitions interleave. Nulls are skipped by
+ * every aggregate but count(); sum/avg/min/max take numbers (min/max also strings, compared
+ * bytewise, when no number was seen).
+ *
+ * Thread: parsing at load time; states on the stream thread that owns the window.
+ */
+#include "window_int.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- window specifications ---- */
+
+int vg_win_spec_parse(const char *text, struct vg_win_spec *w, char *err, size_t err_size)
+{
+    char kind[16] = "", a[32] = "", every[16] = "", b[32] = "", extra[8] = "";
+    int n = sscanf(text, "%15s %31s %15s %31s %7s", kind, a, every, b, extra);
+    memset(w, 0, sizeof(*w));
+    const char *want = "expected 'tumbling SIZE', 'sliding SIZE every SLIDE' or 'session GAP' "
+                       "with durations like 5m";
+    if (!strcmp(kind, "tumbling") && n == 2 &&
+        vg_duration_parse(a, strlen(a), &w->size_ms) == 0 && w->size_ms > 0) {
+        w->kind = VG_WIN_TUMBLING;
+        w->slide_ms = w->size_ms;
+        return 0;
+    }
+    if (!strcmp(kind, "session") && n == 2 && vg_duration_parse(a, strlen(a), &w->gap_ms) == 0 &&
+        w->gap_ms > 0) {
+        w->kind = VG_WIN_SESSION;
+        return 0;
+    }
+    if (!strcmp(kind, "sliding") && n == 4 && !strcmp(every, "every") &&
+        vg_duration_parse(a, strlen(a), &w->size_ms) == 0 &&
+        vg_duration_parse(b, strlen(b), &w->slide_ms) == 0 && w->size_ms > 0 && w->slide_ms > 0) {
+        if (w->slide_ms > w->size_ms) {
+            snprintf(err, err_size, "the slide (%s) must not exceed the size (%s)", b, a);
+            return -1;
+        }
+        if (w->size_ms / w->slide_ms > 1000) {
+            snprintf(err, err_size, "size / slide is %lld; at most 1000 windows per event",
+                     (long long)(w->size_ms / w->slide_ms));
+            return -1;
+        }
+        w->kind = VG_WIN_SLIDING;
+        return 0;
+    }
+    snprintf(err, err_size, "%s, got '%s'", want, text);
+    return -1;
+}
+
+static vg_time_ms floor_div(vg_time_ms a, vg_time_ms b)
+{
+    vg_time_ms q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+size_t vg_win_assign(const struct vg_win_spec *w, vg_time_ms ts, vg_time_ms *starts, size_t max)
+{
+    size_t n = 0;
+    vg_time_ms last = floor_div(ts, w->slide_ms) * w->slide_ms;
+    for (vg_time_ms s = last; s > ts - w->size_ms && n < max; s -= w->slide_ms)
+        starts[n++] = s;
+    return n;
+}
+
+/* ---- aggregates ---- */
+
+static const struct {
+    const char *name;
+    enum vg_agg_fn fn;
+    int args; /* 0, 1, or 2 (collect) */
+} agg_fns[] = {
+    {"count", VG_AGG_COUNT, 0}, {"sum", VG_AGG_SUM, 1},     {"min", VG_AGG_MIN, 1},
+    {"max", VG_AGG_MAX, 1},     {"avg", VG_AGG_AVG, 1},     {"first", VG_AGG_FIRST, 1},
+    {"last", VG_AGG_LAST, 1},   {"distinct", VG_AGG_DISTINCT, 1}, {"collect", VG_AGG_COLLECT, 2},
+};
+
+int vg_agg_parse(const char *text, struct vg_agg_def *def, char *err, size_t err_size)
+{
+    char name[32], arg[256] = "", num[32] = "";
+    const char *p = text;
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t k = 0;
+    while ((isalpha((unsigned char)*p) || *p == '_') && k < sizeof(name) - 1)
+        name[k++] = *p++;
+    name[k] = '\0';
+    while (isspace((unsigned char)*p))
+        p++;
+    const char *open = p, *close = strrchr(p, ')');
+    bool shape = *open == '(' && close && close > open;
+    for (const char *q = close ? close + 1 : p; shape && *q; q++)
+        shape = isspace((unsigned char)*q);
+    int fn = -1;
+    for (size_t i = 0; i < sizeof(agg_fns) / sizeof(agg_fns[0]); i++)
+        if (!strcmp(name, agg_fns[i].name))
+            fn = (int)i;
+    if (!shape || fn < 0) {
+        snprintf(err, err_size,
+                 "expected an aggregate: count(), sum(x), min(x), max(x), avg(x), first(x), "
+                 "last(x), distinct(x) or collect(x, N), got '%s'",
+                 text);
+        return -1;
+    }
+    /* arguments: x or x, N */
+    size_t inner = (size_t)(close - open - 1);
+    char args[300];
+    if (inner >= sizeof(args)) {
+        snprintf(err, err_size, "aggregate argument too long in '%s'", text);
+        return -1;
+    }
+    memcpy(args, open + 1, inner);
+    args[inner] = '\0';
+    char *comma = strchr(args, ',');
+    if (comma) {
+        *comma = '\0';
+        sscanf(comma + 1, " %31s", num);
+    }
+    sscanf(args, " %255s", arg);
+    int want = agg_fns[fn].args;
+    int got = arg[0] ? (comma ? 2 : 1) : 0;
+    if (got != want) {
+        snprintf(err, err_size, "%s takes %s, got '%s'", name,
+                 want == 0 ? "no argument: count()"
+                 : want == 1 ? "one field, like sum(bytes)"
+                             : "a field and a count, like collect(src_ip, 5)",
+                 text);
+        return -1;
+    }
+    def->fn = agg_fns[fn].fn;
+    def->arg = arg[0] ? vg_xstrdup(arg) : NULL;
+    def->in_slot = -1;
+    if (want == 2) {
+        char *end;
+        def->n = strtol(num, &end, 10);
+        if (!num[0] || *end || def->n < 1 || def->n > 1000) {
+            vg_free(def->arg);
+            def->arg = NULL;
+            snprintf(err, err_size, "collect: N must be an integer from 1 to 1000, got '%s'", num);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+uint64_t vg_agg_hash(const struct vg_value *v)
+{
+    uint64_t h = 1469598103934665603ull;
+    unsigned char buf[9];
+    const unsigned char *p = buf;
+    size_t n;
+    if (v->type == VG_T_FLOAT && v->u.f == (double)(int64_t)v->u.f) {
+        struct vg_value i = vg_value_int((int64_t)v->u.f);
+        return vg_agg_hash(&i);
+    }
+    switch (v->type) {
+    case VG_T_STR:
+        buf[0] = 's';
+        h = (h ^ buf[0]) * 1099511628211ull;
+        p = (const unsigned char *)v->u.s;
+        n = v->len;
+        break;
+    case VG_T_INT:
+        buf[0] = 'i';
+        memcpy(buf + 1, &v->u.i, 8);
+        n = 9;
+        break;
+    case VG_T_FLOAT:
+        buf[0] = 'f';
+        memcpy(buf + 1, &v->u.f, 8);
+        n = 9;
+        break;
+    case VG_T_BOOL:
+        buf[0] = v->u.b ? 'T' : 'F';
+        n = 1;
+        break;
+    default:
+        buf[0] = 'n';
+        n = 1;
+        break;
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    /* finalise (splitmix64) so the HyperLogLog sees well-mixed bits */
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return h;
+}
+
+/* distinct: open-addressing set of hashes (0 marks empty; a hash of 0 is stored as 1), then
+ * HyperLogLog registers */
+struct vg_distinct {
+    uint64_t *set;
+    size_t n, cap;
+    uint8_t *hll;   /* NULL while exact */
+};
+
+static void hll_add(uint8_t *reg, uint64_t h)
+{
+    size_t idx = (size_t)(h >> (64 - VG_HLL_P));
+    uint64_t rest = (h << VG_HLL_P) | (1ull << (VG_HLL_P - 1));
+    uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+    if (rank > reg[idx])
+        reg[idx] = rank;
+}
+
+static int64_t hll_count(const uint8_t *reg)
+{
+    const double m = (double)(1u << VG_HLL_P);
+    double sum = 0;
+    int zeros = 0;
+    for (size_t i = 0; i < (1u << VG_HLL_P); i++) {
+        sum += ldexp(1.0, -reg[i]);
+        zeros += reg[i] == 0;
+    }
+    double est = 0.7213 / (1 + 1.079 / m) * m * m / sum;
+    if (est <= 2.5 * m && zeros)
+        est = m * log(m / zeros); /* small-range correction */
+    return (int64_t)llround(est);
+}
+
+static void set_insert(struct vg_distinct *d, uint64_t h)
+{
+    if (h == 0)
+        h = 1;
+    if (d->n * 2 >= d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        uint64_t *set = vg_xcalloc(cap, sizeof(*set));
+        for (size_t i = 0; i < d->cap; i++)
+            if (d->set[i]) {
+                size_t j = d->set[i] & (cap - 1);
+                while (set[j])
+                    j = (j + 1) & (cap - 1);
+                set[j] = d->set[i];
+            }
+        vg_free(d->set);
+        d->set = set;
+        d->cap = cap;
+    }
+    size_t j = h & (d->cap - 1);
+    while (d->set[j] && d->set[j] != h)
+        j = (j + 1) & (d->cap - 1);
+    if (!d->set[j]) {
+        d->set[j] = h;
+        d->n++;
+    }
+}
+
+static void distinct_add(struct vg_distinct *d, uint64_t h)
+{
+    if (d->hll) {
+        hll_add(d->hll, h);
+        return;
+    }
+    set_insert(d, h);
+    if (d->n > VG_DISTINCT_EXACT) {
+        d->hll = vg_xcalloc(1u << VG_HLL_P, 1);
+        for (size_t i = 0; i < d->cap; i++)
+            if (d->set[i])
+                hll_add(d->hll, d->set[i]);
+        vg_free(d->set);
+        d->set = NULL;
+        d->cap = d->n = 0;
+    }
+}
+
+static void distinct_free(struct vg_distinct *d)
+{
+    if (!d)
+        return;
+    vg_free(d->set);
+    vg_free(d->hll);
+    vg_free(d);
+}
+
+static struct vg_value own(const struct vg_value *v)
+{
+    struct vg_value c = *v;
+    if (v->type == VG_T_STR)
+        c.u.s = vg_xstrndup(v->len ? v->u.s : "", v->len);
+    else if (v->type == VG_T_LIST)
+        c = VG_NULL_VALUE; /* lists are not kept */
+    return c;
+}
+
+static void disown(struct vg_value *v)
+{
+    if (v->type == VG_T_STR)
+        vg_free((char *)v->u.s);
+    *v = VG_NULL_VALUE;
+}
+
+static bool is_num(const struct vg_value *v)
+{
+    return v->type == VG_T_INT || v->type == VG_T_FLOAT;
+}
+
+/* -1, 0, 1; numbers before strings */
+static int cmp(const struct vg_value *a, const struct vg_value *b)
+{
+    if (is_num(a) && is_num(b)) {
+        if (a->type == VG_T_INT && b->type == VG_T_INT)
+            return (a->u.i > b->u.i) - (a->u.i < b->u.i);
+        double x = a->type == VG_T_INT ? (double)a->u.i : a->u.f;
+        double y = b->type == VG_T_INT ? (double)b->u.i : b->u.f;
+        return (x > y) - (x < y);
+    }
+    if (is_num(a) != is_num(b))
+        return is_num(a) ? -1 : 1;
+    size_t n = VG_MIN(a->len, b->len);
+    int r = n ? memcmp(a->u.s, b->u.s, n) : 0;
+    return r ? (r < 0 ? -1 : 1) : (a->len > b->len) - (a->len < b->len);
+}
+
+static void add_number(struct vg_agg_state *st, const struct vg_value *v)
+{
+    if (v->type == VG_T_FLOAT && !st->is_float) {
+        st->is_float = true;
+        st->fsum = (double)st->isum;
+    }
+    if (st->is_float)
+        st->fsum += v->type == VG_T_INT ? (double)v->u.i : v->u.f;
+    else
+        st->isum = (int64_t)((uint64_t)st->isum + (uint64_t)v->u.i);
+    st->count++;
+}
+
+void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
+                   const struct vg_value *v, vg_time_ms ts)
+{
+    if (def->fn == VG_AGG_COUNT) {
+        st->count++;
+        return;
+    }
+    if (!v || v->type == VG_T_NULL)
+        return;
+    switch (def->fn) {
+    case VG_AGG_SUM:
+    case VG_AGG_AVG:
+        if (is_num(v))
+            add_number(st, v);
+        return;
+    case VG_AGG_MIN:
+    case VG_AGG_MAX:
+        if (!is_num(v) && v->type != VG_T_STR)
+            return;
+        if (st->count == 0 || (def->fn == VG_AGG_MIN ? cmp(v, &st->v) < 0 : cmp(v, &st->v) > 0)) {
+            disown(&st->v);
+            st->v = own(v);
+        }
+        st->count++;
+        return;
+    case VG_AGG_FIRST:
+    case VG_AGG_LAST:
+        if (st->count == 0 || (def->fn == VG_AGG_FIRST ? ts < st->v_ts : ts >= st->v_ts)) {
+            disown(&st->v);
+            st->v = own(v);
+            st->v_ts = ts;
+        }
+        st->count++;
+        return;
+    case VG_AGG_DISTINCT:
+        if (!st->d)
+            st->d = vg_xcalloc(1, sizeof(*st->d));
+        distinct_add(st->d, vg_agg_hash(v));
+        return;
+    case VG_AGG_COLLECT:
+        if ((long)st->n_items < def->n && v->type != VG_T_LIST) {
+            st->items = vg_xrealloc(st->items, (st->n_items + 1) * sizeof(*st->items));
+            st->items[st->n_items++] = own(v);
+        }
+        return;
+    default:
+        return;
+    }
+}
+
+void vg_agg_merge(const struct vg_agg_def *def, struct vg_agg_state *into,
+                  struct vg_agg_state *from)
+{
+    switch (def->fn) {
+    case VG_AGG_COUNT:
+        into->count += from->count;
+        break;
+    case VG_AGG_SUM:
+    case VG_AGG_AVG:
+        if (from->count) {
+            struct vg_value v = from->is_float ? vg_value_float(from->fsum)
+                                               : vg_value_int(from->isum);
+            add_number(into, &v);
+            into->count += from->count - 1;
+        }
+        break;
+    case VG_AGG_MIN:
+    case VG_AGG_MAX:
+    case VG_AGG_FIRST:
+    case VG_AGG_LAST:
+        if (from->count) {
+            vg_time_ms ts = from->v_ts;
+            int64_t c = into->count;
+            vg_agg_update(def, into, &from->v, ts);
+            into->count = c + from->count;
+        }
+        break;
+    case VG_AGG_DISTINCT:
+        if (from->d) {
+            if (!into->d)
+                into->d = vg_xcalloc(1, sizeof(*into->d));
+            if (from->d->hll) {
+                if (!into->d->hll) {
+                    /* make into a HyperLogLog too, then take the register maxima */
+                    uint8_t *reg = vg_xcalloc(1u << VG_HLL_P, 1);
+                    for (size_t i = 0; i < into->d->cap; i++)
+                        if (into->d->set[i])
+                            hll_add(reg, into->d->set[i]);
+                    vg_free(into->d->set);
+                    into->d->set = NULL;
+                    into->d->cap = into->d->n = 0;
+                    into->d->hll = reg;
+                }
+                for (size_t i = 0; i < (1u << VG_HLL_P); i++)
+                    if (from->d->hll[i] > into->d->hll[i])
+                        into->d->hll[i] = from->d->hll[i];
+            } else {
+                for (size_t i = 0; i < from->d->cap; i++)
+                    if (from->d->set[i])
+                        distinct_add(into->d, from->d->set[i]);
+            }
+        }
+        break;
+    case VG_AGG_COLLECT:
+        for (size_t i = 0; i < from->n_items && (long)into->n_items < def->n; i++) {
+            into->items = vg_xrealloc(into->items, (into->n_items + 1) * sizeof(*into->items));
+            into->items[into->n_items++] = own(&from->items[i]);
+        }
+        break;
+    }
+    vg_agg_free(def, from);
+}
+
+static struct vg_value copy_to(struct vg_arena *arena, const struct vg_value *v)
+{
+    struct vg_value c = *v;
+    if (v->type == VG_T_STR)
+        c.u.s = vg_arena_strndup(arena, v->u.s, v->len);
+    return c;
+}
+
+void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
+                   struct vg_arena *arena, struct vg_value *out)
+{
+    *out = VG_NULL_VALUE;
+    switch (def->fn) {
+    case VG_AGG_COUNT:
+        *out = vg_value_int(st->count);
+        return;
+    case VG_AGG_SUM:
+        if (st->count)
+            *out = st->is_float ? vg_value_float(st->fsum) : vg_value_int(st->isum);
+        return;
+    case VG_AGG_AVG:
+        if (st->count)
+            *out = vg_value_float((st->is_float ? st->fsum : (double)st->isum) / (double)st->count);
+        return;
+    case VG_AGG_MIN:
+    case VG_AGG_MAX:
+    case VG_AGG_FIRST:
+    case VG_AGG_LAST:
+        if (st->count)
+            *out = copy_to(arena, &st->v);
+        return;
+    case VG_AGG_DISTINCT:
+        if (!st->d)
+            *out = vg_value_int(0);
+        else
+            *out = vg_value_int(st->d->hll ? hll_count(st->d->hll) : (int64_t)st->d->n);
+        return;
+    case VG_AGG_COLLECT: {
+        struct vg_value *items =
+            vg_arena_alloc(arena, (st->n_items ? st->n_items : 1) * sizeof(*items));
+        for (size_t i = 0; i < st->n_items; i++)
+            items[i] = copy_to(arena, &st->items[i]);
+        out->type = VG_T_LIST;
+        out->len = (uint32_t)st->n_items;
+        out->u.list = items;
+        return;
+    }
+    }
+}
+
+void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st)
+{
+    (void)def;
+    disown(&st->v);
+    distinct_free(st->d);
+    for (size_t i = 0; i < st->n_items; i++)
+        disown(&st->items[i]);
+    vg_free(st->items);
+    memset(st, 0, sizeof(*st));
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * window_int.h - private to operators/window.c and window_agg.c: window specifications and
+ * their assignment, and the aggregates with their per-window state.
+ *
+ * Thread: specs and definitions are built at load time and read-only afterwards; aggregate
+ * states belong to the stream thread that owns the window.
+ */
+#ifndef VG_WINDOW_INT_H
+#define VG_WINDOW_INT_H
+
+#include "vg_op.h"
+
+enum vg_win_kind { VG_WIN_TUMBLING, VG_WIN_SLIDING, VG_WIN_SESSION };
+
+struct vg_win_spec {
+    enum vg_win_kind kind;
+    int64_t size_ms;    /* tumbling, sliding */
+    int64_t slide_ms;   /* sliding (tumbling: = size) */
+    int64_t gap_ms;     /* session */
+};
+
+/* "tumbling 5m", "sliding 5m every 30s", "session 10m". Returns 0, or -1 with a message
+ * (what was expected) in err. */
+int vg_win_spec_parse(const char *text, struct vg_win_spec *w, char *err, size_t err_size);
+
+/* The starts of the tumbling or sliding windows [start, start + size) that contain ts, starts
+ * aligned to multiples of the slide since the epoch, latest first; at most max. */
+size_t vg_win_assign(const struct vg_win_spec *w, vg_time_ms ts, vg_time_ms *starts, size_t max);
+
+enum vg_agg_fn {
+    VG_AGG_COUNT, VG_AGG_SUM, VG_AGG_MIN, VG_AGG_MAX, VG_AGG_AVG, VG_AGG_FIRST, VG_AGG_LAST,
+    VG_AGG_DISTINCT, VG_AGG_COLLECT,
+};
+
+/* distinct(x) is exact up to this many values per window, then a HyperLogLog estimate. */
+#define VG_DISTINCT_EXACT 4096
+#define VG_HLL_P 16
+
+struct vg_agg_def {
+    char *name;         /* output field */
+    enum vg_agg_fn fn;
+    char *arg;          /* field path, NULL for count() */
+    int in_slot;        /* resolved arg */
+    int out_slot;
+    long n;             /* collect(x, N) */
+};
+
+struct vg_distinct;
+
+struct vg_agg_state {
+    int64_t count;      /* values taken (count: events) */
+    int64_t isum;
+    double fsum;
+    bool is_float;
+    struct vg_value v;  /* min, max, first, last (strings owned) */
+    vg_time_ms v_ts;
+    struct vg_distinct *d;
+    struct vg_value *items; /* collect (strings owned) */
+    size_t n_items;
+};
+
+/* "count()", "sum(bytes)", "collect(src_ip, 5)", ...: fills fn, arg (malloc'd or NULL) and n;
+ * returns 0, or -1 with a message in err. */
+int vg_agg_parse(const char *text, struct vg_agg_def *def, char *err, size_t err_size);
+void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
+                   const struct vg_value *v, vg_time_ms ts);
+/* Fold `from` into `into` (session windows that an event joins together); frees from. */
+void vg_agg_merge(const struct vg_agg_def *def, struct vg_agg_state *into,
+                  struct vg_agg_state *from);
+/* The result, with strings and lists copied into arena. */
+void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
+                   struct vg_arena *arena, struct vg_value *out);
+void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st);
+/* Hash of a value for distinct counting (1 and 1.0 hash alike). */
+uint64_t vg_agg_hash(const struct vg_value *v);
+
+#endif

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * window_agg_test.c - tests for operators/window_agg.c: window specs and their errors,
+ * assignment (alignment to the epoch, boundaries, sliding overlap, negative times), every
+ * aggregate, session merging of aggregate state, distinct's exact range and HyperLogLog error.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "window_int.h"
+
+static void test_window_spec_parse(void **state)
+{
+    (void)state;
+    struct vg_win_spec w;
+    char err[300];
+    assert_int_equal(vg_win_spec_parse("tumbling 5m", &w, err, sizeof(err)), 0);
+    assert_int_equal(w.kind, VG_WIN_TUMBLING);
+    assert_int_equal(w.size_ms, 300000);
+    assert_int_equal(w.slide_ms, 300000);
+    assert_int_equal(vg_win_spec_parse("sliding 5m every 30s", &w, err, sizeof(err)), 0);
+    assert_int_equal(w.kind, VG_WIN_SLIDING);
+    assert_int_equal(w.slide_ms, 30000);
+    assert_int_equal(vg_win_spec_parse("session 1h30m", &w, err, sizeof(err)), 0);
+    assert_int_equal(w.gap_ms, 5400000);
+    assert_int_equal(vg_win_spec_parse("sliding 30s every 5m", &w, err, sizeof(err)), -1);
+    assert_string_equal(err, "the slide (5m) must not exceed the size (30s)");
+    assert_int_equal(vg_win_spec_parse("hopping 5m", &w, err, sizeof(err)), -1);
+    assert_string_equal(err, "expected 'tumbling SIZE', 'sliding SIZE every SLIDE' or 'session "
+                             "GAP' with durations like 5m, got 'hopping 5m'");
+    assert_int_equal(vg_win_spec_parse("tumbling 5 minutes", &w, err, sizeof(err)), -1);
+    assert_int_equal(vg_win_spec_parse("sliding 1d every 1s", &w, err, sizeof(err)), -1);
+    assert_string_equal(err, "size / slide is 86400; at most 1000 windows per event");
+}
+
+static void test_window_assign(void **state)
+{
+    (void)state;
+    struct vg_win_spec w;
+    char err[64];
+    vg_time_ms s[16];
+    vg_win_spec_parse("tumbling 1m", &w, err, sizeof(err));
+    assert_int_equal(vg_win_assign(&w, 0, s, 16), 1);
+    assert_int_equal(s[0], 0);
+    assert_int_equal(vg_win_assign(&w, 59999, s, 16), 1);
+    assert_int_equal(s[0], 0);
+    assert_int_equal(vg_win_assign(&w, 60000, s, 16), 1); /* [start, end): 60000 is the next */
+    assert_int_equal(s[0], 60000);
+    assert_int_equal(vg_win_assign(&w, -1, s, 16), 1);
+    assert_int_equal(s[0], -60000);
+    vg_win_spec_parse("sliding 5m every 1m", &w, err, sizeof(err));
+    assert_int_equal(vg_win_assign(&w, 1767225630000, s, 16), 5);
+    assert_int_equal(s[0], 1767225600000); /* aligned to the epoch, latest first */
+    assert_int_equal(s[4], 1767225600000 - 4 * 60000);
+    assert_int_equal(vg_win_assign(&w, 1767225600000, s, 16), 5);
+    assert_int_equal(s[0], 1767225600000);
+    vg_win_spec_parse("sliding 90s every 1m", &w, err, sizeof(err));
+    assert_int_equal(vg_win_assign(&w, 20000, s, 16), 2); /* [0,90s) and [-60s,30s) */
+    assert_int_equal(vg_win_assign(&w, 40000, s, 16), 1); /* only [0,90s) */
+}
+
+static struct vg_agg_def def(const char *text)
+{
+    struct vg_agg_def d = {0};
+    char err[300];
+    if (vg_agg_parse(text, &d, err, sizeof(err)) != 0)
+        fail_msg("%s: %s", text, err);
+    return d;
+}
+
+static void test_window_agg_parse_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"count(x)", "count takes no argument: count(), got 'count(x)'"},
+        {"sum()", "sum takes one field, like sum(bytes), got 'sum()'"},
+        {"collect(ip)", "collect takes a field and a count, like collect(src_ip, 5), got 'collect(ip)'"},
+        {"collect(ip, 0)", "collect: N must be an integer from 1 to 1000, got '0'"},
+        {"median(x)", "expected an aggregate: count(), sum(x), min(x), max(x), avg(x), first(x), "
+                      "last(x), distinct(x) or collect(x, N), got 'median(x)'"},
+        {"count", "expected an aggregate: count(), sum(x), min(x), max(x), avg(x), first(x), "
+                  "last(x), distinct(x) or collect(x, N), got 'count'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct vg_agg_def d = {0};
+        char err[300];
+        assert_int_equal(vg_agg_parse(cases[i].text, &d, err, sizeof(err)), -1);
+        if (strcmp(err, cases[i].want))
+            fail_msg("%s:\n got  %s\n want %s", cases[i].text, err, cases[i].want);
+    }
+    struct vg_agg_def d = def(" collect( src_ip , 5 ) ");
+    assert_int_equal(d.fn, VG_AGG_COLLECT);
+    assert_string_equal(d.arg, "src_ip");
+    assert_int_equal(d.n, 5);
+    vg_free(d.arg);
+}
+
+static void result(struct vg_agg_def *d, struct vg_agg_state *st, struct vg_arena *a,
+                   struct vg_value *out)
+{
+    vg_agg_result(d, st, a, out);
+}
+
+static void test_window_agg_values(void **state)
+{
+    (void)state;
+    struct vg_arena arena;
+    vg_arena_init(&arena, 0);
+    const char *texts[] = {"count()", "sum(x)", "min(x)", "max(x)", "avg(x)", "first(x)",
+                           "last(x)", "distinct(x)", "collect(x, 2)"};
+    struct vg_agg_def d[9];
+    struct vg_agg_state st[9];
+    memset(st, 0, sizeof(st));
+    for (int i = 0; i < 9; i++)
+        d[i] = def(texts[i]);
+    struct vg_value vals[] = {vg_value_int(5), vg_value_int(3), VG_NULL_VALUE, vg_value_int(5),
+                              vg_value_float(1.5)};
+    vg_time_ms ts[] = {300, 100, 50, 200, 250};
+    for (int e = 0; e < 5; e++)
+        for (int i = 0; i < 9; i++)
+            vg_agg_update(&d[i], &st[i], &vals[e], ts[e]);
+    struct vg_value v;
+    result(&d[0], &st[0], &arena, &v);
+    assert_int_equal(v.u.i, 5); /* count() counts events, nulls too */
+    result(&d[1], &st[1], &arena, &v);
+    assert_int_equal(v.type, VG_T_FLOAT);
+    assert_true(v.u.f == 14.5);
+    result(&d[2], &st[2], &arena, &v);
+    assert_true(v.type == VG_T_FLOAT && v.u.f == 1.5);
+    result(&d[3], &st[3], &arena, &v);
+    assert_true(v.type == VG_T_INT && v.u.i == 5);
+    result(&d[4], &st[4], &arena, &v);
+    assert_true(v.u.f == 14.5 / 4);
+    result(&d[5], &st[5], &arena, &v); /* first by event time: ts 100 -> 3 */
+    assert_int_equal(v.u.i, 3);
+    result(&d[6], &st[6], &arena, &v); /* last by event time: ts 300 -> 5 */
+    assert_int_equal(v.u.i, 5);
+    result(&d[7], &st[7], &arena, &v); /* 5, 3, 1.5 */
+    assert_int_equal(v.u.i, 3);
+    result(&d[8], &st[8], &arena, &v);
+    assert_int_equal(v.type, VG_T_LIST);
+    assert_int_equal(v.len, 2);
+    assert_int_equal(v.u.list[1].u.i, 3);
+    for (int i = 0; i < 9; i++) {
+        vg_agg_free(&d[i], &st[i]);
+        vg_free(d[i].arg);
+    }
+    vg_arena_fini(&arena);
+}
+
+static void test_window_agg_strings_and_merge(void **state)
+{
+    (void)state;
+    struct vg_arena arena;
+    vg_arena_init(&arena, 0);
+    struct vg_agg_def dmin = def("min(u)"), dlast = def("last(u)"), dd = def("distinct(u)");
+    struct vg_agg_state a[3] = {0}, b[3] = {0};
+    struct vg_value bob = vg_value_str("bob", 3), al = vg_value_str("al", 2),
+                    cy = vg_value_str("cy", 2);
+    vg_agg_update(&dmin, &a[0], &bob, 10);
+    vg_agg_update(&dlast, &a[1], &bob, 10);
+    vg_agg_update(&dd, &a[2], &bob, 10);
+    vg_agg_update(&dmin, &b[0], &cy, 30);
+    vg_agg_update(&dmin, &b[0], &al, 5);
+    vg_agg_update(&dlast, &b[1], &cy, 30);
+    vg_agg_update(&dd, &b[2], &cy, 30);
+    vg_agg_update(&dd, &b[2], &bob, 31);
+    vg_agg_merge(&dmin, &a[0], &b[0]);
+    vg_agg_merge(&dlast, &a[1], &b[1]);
+    vg_agg_merge(&dd, &a[2], &b[2]);
+    struct vg_value v;
+    result(&dmin, &a[0], &arena, &v);
+    assert_int_equal(v.len, 2);
+    assert_memory_equal(v.u.s, "al", 2);
+    result(&dlast, &a[1], &arena, &v);
+    assert_memory_equal(v.u.s, "cy", 2);
+    result(&dd, &a[2], &arena, &v);
+    assert_int_equal(v.u.i, 2);
+    vg_agg_free(&dmin, &a[0]);
+    vg_agg_free(&dlast, &a[1]);
+    vg_agg_free(&dd, &a[2]);
+    vg_free(dmin.arg);
+    vg_free(dlast.arg);
+    vg_free(dd.arg);
+    vg_arena_fini(&arena);
+}
+
+static void test_window_agg_distinct_exact_then_hll(void **state)
+{
+    (void)state;
+    struct vg_arena arena;
+    vg_arena_init(&arena, 0);
+    struct vg_agg_def d = def("distinct(ip)");
+    struct vg_agg_state st = {0}, other = {0};
+    char buf[32];
+    for (int i = 0; i < VG_DISTINCT_EXACT; i++) {
+        snprintf(buf, sizeof(buf), "10.0.%d.%d", i / 256, i % 256);
+        struct vg_value v = vg_value_str(buf, strlen(buf));
+        vg_agg_update(&d, &st, &v, i);
+        vg_agg_update(&d, &st, &v, i); /* repeats do not count */
+    }
+    struct vg_value out;
+    vg_agg_result(&d, &st, &arena, &out);
+    assert_int_equal(out.u.i, VG_DISTINCT_EXACT); /* exact up to the bound */
+    for (int i = VG_DISTINCT_EXACT; i < 100000; i++) {
+        snprintf(buf, sizeof(buf), "10.%d.%d.%d", i / 65536, (i / 256) % 256, i % 256);
+        struct vg_value v = vg_value_str(buf, strlen(buf));
+        vg_agg_update(&d, i < 60000 ? &st : &other, &v, i);
+    }
+    vg_agg_merge(&d, &st, &other);
+    vg_agg_result(&d, &st, &arena, &out);
+    double err = (double)(out.u.i - 100000) / 100000;
+    if (err < -0.01 || err > 0.01)
+        fail_msg("distinct estimate %lld, error %.4f", (long long)out.u.i, err);
+    /* 1 and 1.0 are the same value */
+    struct vg_value one = vg_value_int(1), onef = vg_value_float(1.0);
+    assert_true(vg_agg_hash(&one) == vg_agg_hash(&onef));
+    vg_agg_free(&d, &st);
+    vg_free(d.arg);
+    vg_arena_fini(&arena);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window_spec_parse),
+        cmocka_unit_test(test_window_assign),
+        cmocka_unit_test(test_window_agg_parse_errors),
+        cmocka_unit_test(test_window_agg_values),
+        cmocka_unit_test(test_window_agg_strings_and_merge),
+        cmocka_unit_test(test_window_agg_distinct_exact_then_hll),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
