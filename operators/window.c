@@ -88,6 +88,7 @@ struct window_state {
     struct heap_item *heap;
     size_t n_heap, heap_cap;
     struct vg_buf keybuf;
+    vg_time_ms wm;                  /* the watermark after the previous batch */
     char **topics;                  /* interned topic names (event strings are per batch) */
     size_t n_topics;
 };
@@ -385,6 +386,7 @@ static int window_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
     (void)ctx;
     struct window_state *st = vg_xcalloc(1, sizeof(*st));
     st->conf = conf;
+    st->wm = VG_TIME_NONE;
     vg_buf_init(&st->keybuf);
     *stp = st;
     return 0;
@@ -497,7 +499,10 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
 {
     struct window_state *st = stp;
     const struct window_conf *c = st->conf;
-    vg_time_ms wm = ctx->watermark;
+    /* Events are checked against the watermark before this batch (the batch's own events
+     * moved it on; an event within its partition's lateness is never late because of the
+     * others in its batch); windows close on the watermark after it. */
+    vg_time_ms wm = st->wm;
     vg_time_ms starts[1000];
     for (size_t i = 0; i < in->n; i++) {
         const struct vg_event *ev = &b->ev[in->idx[i]];
@@ -533,8 +538,9 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
             win_take(st, w, ev);
         }
     }
-    if (wm != VG_TIME_NONE)
-        close_windows(st, b, out, wm);
+    st->wm = ctx->watermark;
+    if (st->wm != VG_TIME_NONE)
+        close_windows(st, b, out, st->wm);
     return 0;
 }
 

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * window_test.c - tests for operators/window.c through the in-memory pipeline: exact window
+ * results when the watermark passes, sliding overlap, session merging (also out of order),
+ * late events to dead letters, windowed alerts with their bounds, compile errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vg_pipe.h"
+
+static char *topo(const char *window, const char *lateness, const char *aggs)
+{
+    static char buf[2048];
+    snprintf(buf, sizeof(buf),
+             "name: t\n"
+             "nodes:\n"
+             "  in: {source: kafka, topic: e, time: ts, lateness: %s}\n"
+             "  w:\n"
+             "    window: %s\n"
+             "    key: [user]\n"
+             "    aggregate: %s\n"
+             "    input: in\n"
+             "  out: {sink: stdout, input: w}\n",
+             lateness, window, aggs);
+    return buf;
+}
+
+static void test_window_tumbling_exact_results(void **state)
+{
+    (void)state;
+    struct vg_pipe *p = vg_pipe_new(topo("tumbling 1m", "0s", "{n: count(), b: sum(bytes)}"), 1);
+    vg_pipe_feed(p, "in",
+                 "{\"ts\":1000,\"user\":\"a\",\"bytes\":10}\n"
+                 "{\"ts\":2000,\"user\":\"b\",\"bytes\":1}\n"
+                 "{\"ts\":59999,\"user\":\"a\",\"bytes\":5}\n",
+                 0);
+    assert_int_equal(vg_pipe_n_out(p), 0); /* event time 59999: nothing closed yet */
+    vg_pipe_feed(p, "in", "{\"ts\":60000,\"user\":\"a\",\"bytes\":7}\n", 0);
+    char *out = vg_pipe_out_text(p);
+    assert_string_equal(out,
+                        "{\"user\":\"a\",\"n\":2,\"b\":15,\"window_start\":0,\"window_end\":60000}\n"
+                        "{\"user\":\"b\",\"n\":1,\"b\":1,\"window_start\":0,\"window_end\":60000}\n");
+    free(out);
+    vg_pipe_free(p);
+}
+
+static void test_window_sliding_overlap(void **state)
+{
+    (void)state;
+    struct vg_pipe *p = vg_pipe_new(topo("sliding 2m every 1m", "0s", "{n: count()}"), 1);
+    vg_pipe_feed(p, "in", "{\"ts\":90000,\"user\":\"a\"}\n{\"ts\":150000,\"user\":\"a\"}\n", 0);
+    vg_pipe_feed(p, "in", "{\"ts\":240000,\"user\":\"z\"}\n", 0);
+    char *out = vg_pipe_out_text(p);
+    /* 90s is in [0,2m) and [1m,3m); 150s in [1m,3m) and [2m,4m); all close by 240s */
+    assert_string_equal(out,
+                        "{\"user\":\"a\",\"n\":1,\"window_start\":0,\"window_end\":120000}\n"
+                        "{\"user\":\"a\",\"n\":2,\"window_start\":60000,\"window_end\":180000}\n"
+                        "{\"user\":\"a\",\"n\":1,\"window_start\":120000,\"window_end\":240000}\n");
+    free(out);
+    vg_pipe_free(p);
+}
+
+static void test_window_session_merges_out_of_order(void **state)
+{
+    (void)state;
+    /* lateness 20m: events may arrive up to 20 minutes out of order */
+    struct vg_pipe *p =
+        vg_pipe_new(topo("session 5m", "20m", "{n: count(), first_ip: first(ip), ips: distinct(ip)}"), 1);
+    vg_pipe_feed(p, "in",
+                 "{\"ts\":0,\"user\":\"a\",\"ip\":\"x\"}\n"
+                 "{\"ts\":600000,\"user\":\"a\",\"ip\":\"y\"}\n", /* 10m: a second session */
+                 0);
+    vg_pipe_feed(p, "in", "{\"ts\":300000,\"user\":\"a\",\"ip\":\"x\"}\n", 0); /* 5m joins both */
+    assert_int_equal(vg_pipe_n_out(p), 0);
+    /* event time moves to 40m - 20m = 20m: the merged session [0, 10m] closed at 15m */
+    vg_pipe_feed(p, "in", "{\"ts\":2400000,\"user\":\"b\",\"ip\":\"z\"}\n", 0);
+    char *out = vg_pipe_out_text(p);
+    assert_string_equal(out, "{\"user\":\"a\",\"n\":3,\"first_ip\":\"x\",\"ips\":2,"
+                             "\"window_start\":0,\"window_end\":600000}\n");
+    free(out);
+    vg_pipe_free(p);
+}
+
+static void test_window_late_events_go_to_dead_letters(void **state)
+{
+    (void)state;
+    struct vg_pipe *p = vg_pipe_new(topo("tumbling 1m", "5s", "{n: count()}"), 1);
+    vg_pipe_feed(p, "in",
+                 "{\"ts\":100000,\"user\":\"a\"}\n"
+                 "{\"ts\":96000,\"user\":\"a\"}\n"  /* 4 s behind: within lateness */
+                 "{\"ts\":94000,\"user\":\"a\"}\n", /* 6 s behind: late */
+                 0);
+    char *dead = vg_pipe_dead_text(p);
+    assert_string_equal(dead, "2: late: event time 94000 is 1000 ms behind the watermark of its "
+                              "partition (lateness 5000 ms)\n");
+    free(dead);
+    vg_pipe_feed(p, "in", "{\"ts\":125000,\"user\":\"q\"}\n", 0);
+    char *out = vg_pipe_out_text(p);
+    assert_string_equal(out, "{\"user\":\"a\",\"n\":2,\"window_start\":60000,\"window_end\":120000}\n");
+    free(out);
+    vg_pipe_free(p);
+}
+
+static void test_window_alerts_carry_the_window(void **state)
+{
+    (void)state;
+    struct vg_pipe *p = vg_pipe_new("name: t\n"
+                                    "nodes:\n"
+                                    "  in: {source: kafka, topic: e, time: ts}\n"
+                                    "  w:\n"
+                                    "    window: tumbling 1m\n"
+                                    "    key: [user]\n"
+                                    "    aggregate: {fails: count(), ips: distinct(ip)}\n"
+                                    "    input: in\n"
+                                    "  d:\n"
+                                    "    rules:\n"
+                                    "      - {id: BF, title: brute force, severity: high, "
+                                    "when: fails >= 3 && ips >= 2}\n"
+                                    "    key: [user]\n"
+                                    "    input: w\n"
+                                    "  out: {sink: stdout, input: d}\n",
+                                    1);
+    vg_pipe_feed(p, "in",
+                 "{\"ts\":1000,\"user\":\"a\",\"ip\":\"1\"}\n"
+                 "{\"ts\":2000,\"user\":\"a\",\"ip\":\"2\"}\n"
+                 "{\"ts\":3000,\"user\":\"a\",\"ip\":\"2\"}\n"
+                 "{\"ts\":4000,\"user\":\"b\",\"ip\":\"1\"}\n"
+                 "{\"ts\":61000,\"user\":\"c\",\"ip\":\"1\"}\n",
+                 70000);
+    assert_int_equal(vg_pipe_n_out(p), 1);
+    const struct vg_pipe_rec *r = vg_pipe_out(p, 0);
+    assert_string_equal(r->key, "a");
+    assert_non_null(strstr(r->value, "\"key\":\"a\",\"window_start\":0,\"window_end\":60000,"
+                                     "\"event_time\":59999,"));
+    assert_non_null(strstr(r->value, "\"source\":{\"topic\":\"e\",\"partition\":0,\"offset\":2}"));
+    assert_non_null(strstr(r->value, "\"fields\":{\"user\":\"a\",\"fails\":3,\"ips\":2,"
+                                     "\"window_start\":0,\"window_end\":60000}"));
+    vg_pipe_free(p);
+}
+
+static void test_window_compile_errors(void **state)
+{
+    (void)state;
+    char *errs = vg_pipe_errors("name: t\n"
+                                "nodes:\n"
+                                "  in: {source: kafka, topic: e, fields: [user, ip]}\n"
+                                "  w:\n"
+                                "    window: sliding 1m every 5m\n"
+                                "    key: [usr]\n"
+                                "    aggregate: {n: count(x), m: distinct(ipp), usr: count()}\n"
+                                "    input: in\n"
+                                "  out: {sink: stdout, input: w}\n");
+    assert_string_equal(errs,
+                        "t.yaml:5:13: error: node 'w': window: the slide (5m) must not exceed "
+                        "the size (1m)\n"
+                        "t.yaml:6:11: error: unknown field 'usr' (did you mean 'user'?)\n"
+                        "t.yaml:7:20: error: node 'w': aggregate 'n': count takes no argument: "
+                        "count(), got 'count(x)'\n"
+                        "t.yaml:7:33: error: unknown field 'ipp' (did you mean 'ip'?)\n"
+                        "t.yaml:7:48: error: node 'w': aggregate 'usr' has the name of a key "
+                        "field\n");
+    free(errs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window_tumbling_exact_results),
+        cmocka_unit_test(test_window_sliding_overlap),
+        cmocka_unit_test(test_window_session_merges_out_of_order),
+        cmocka_unit_test(test_window_late_events_go_to_dead_letters),
+        cmocka_unit_test(test_window_alerts_carry_the_window),
+        cmocka_unit_test(test_window_compile_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
