@@ -268,7 +268,9 @@ static int cmd_run(int argc, char **argv)
     if (rt) {
         for (size_t i = 0; i < n; i++)
             vg_log(VG_LOG_INFO, "%s: running %s (%zu nodes, parallelism %d)", topos[i]->name,
-                   argv[i + 1], topos[i]->n_nodes, topos[i]->parallelism);
+                   argv[i + 1], topos[i]->n_nodes,
+                   topos[i]->parallelism ? topos[i]->parallelism
+                                         : (int)sysconf(_SC_NPROCESSORS_ONLN));
         int sig = wait_for_stop(rt, n, &set, exit_idle);
         if (sig)
             vg_log(VG_LOG_INFO, "%s: stopping", strsignal(sig));

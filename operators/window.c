@@ -304,6 +304,41 @@ static void session_take(struct window_state *st, struct keyent *k, const struct
 
 static void window_destroy(void *conf);
 
+/* Does every source upstream of node declare `partitioned_by` with exactly the key fields?
+ * Reports each source that does not. */
+static bool sources_partitioned_by(const struct vg_node *node, const struct vg_node *win,
+                                   const struct window_conf *c, struct vg_op_env *env)
+{
+    if (node->type && (node->type->flags & VG_OP_SOURCE)) {
+        const struct vg_ynode *p = vg_ynode_get(node->body, "partitioned_by");
+        size_t n = p ? (p->type == VG_Y_SEQ ? p->n : 1) : 0;
+        bool same = p && n == c->n_keys;
+        for (size_t i = 0; same && i < n; i++) {
+            const char *f = p->type == VG_Y_SEQ ? p->items[i]->str : p->str;
+            bool found = false;
+            for (size_t k = 0; k < c->n_keys && !found; k++)
+                found = !strcmp(f, c->key_names[k]);
+            same = found;
+        }
+        if (!same) {
+            char keys[256] = "";
+            for (size_t k = 0; k < c->n_keys; k++)
+                snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s",
+                         k ? ", " : "", c->key_names[k]);
+            vg_diag_add(env->diag, win->mark, NULL,
+                        "node '%s': source '%s' must declare partitioned_by: [%s] (its topic "
+                        "keyed by the window key), because windows keep their state per stream "
+                        "thread and repartitioning is not supported yet",
+                        win->name, node->name, keys);
+        }
+        return same;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < node->n_inputs; i++)
+        ok &= sources_partitioned_by(node->inputs[i], win, c, env);
+    return ok;
+}
+
 static int window_create(const struct vg_node *node, struct vg_op_env *env, void **confp)
 {
     struct window_conf *c = vg_xcalloc(1, sizeof(*c));
@@ -366,6 +401,14 @@ static int window_create(const struct vg_node *node, struct vg_op_env *env, void
             ok = false;
         }
     }
+    if (ok && c->n_keys == 0 && env->topo->parallelism != 1) {
+        vg_diag_add(env->diag, node->mark, NULL,
+                    "node '%s': a window without key needs parallelism: 1 (one stream thread "
+                    "sees every event)", node->name);
+        ok = false;
+    }
+    if (ok && c->n_keys > 0 && !sources_partitioned_by(node, node, c, env))
+        ok = false;
     if (!ok) {
         window_destroy(c);
         return VG_ECONFIG;

@@ -21,7 +21,7 @@ static char *topo(const char *window, const char *lateness, const char *aggs)
     snprintf(buf, sizeof(buf),
              "name: t\n"
              "nodes:\n"
-             "  in: {source: kafka, topic: e, time: ts, lateness: %s}\n"
+             "  in: {source: kafka, topic: e, time: ts, lateness: %s, partitioned_by: user}\n"
              "  w:\n"
              "    window: %s\n"
              "    key: [user]\n"
@@ -113,7 +113,7 @@ static void test_window_alerts_carry_the_window(void **state)
     (void)state;
     struct vg_pipe *p = vg_pipe_new("name: t\n"
                                     "nodes:\n"
-                                    "  in: {source: kafka, topic: e, time: ts}\n"
+                                    "  in: {source: kafka, topic: e, time: ts, partitioned_by: [user]}\n"
                                     "  w:\n"
                                     "    window: tumbling 1m\n"
                                     "    key: [user]\n"
@@ -150,7 +150,7 @@ static void test_window_compile_errors(void **state)
     (void)state;
     char *errs = vg_pipe_errors("name: t\n"
                                 "nodes:\n"
-                                "  in: {source: kafka, topic: e, fields: [user, ip]}\n"
+                                "  in: {source: kafka, topic: e, fields: [user, ip], partitioned_by: user}\n"
                                 "  w:\n"
                                 "    window: sliding 1m every 5m\n"
                                 "    key: [usr]\n"
@@ -169,6 +169,28 @@ static void test_window_compile_errors(void **state)
     free(errs);
 }
 
+static void test_window_needs_partitioned_sources(void **state)
+{
+    (void)state;
+    char *errs = vg_pipe_errors("name: t\n"
+                                "nodes:\n"
+                                "  in: {source: kafka, topic: e, partitioned_by: host}\n"
+                                "  w:\n"
+                                "    window: tumbling 1m\n"
+                                "    key: [user]\n"
+                                "    aggregate: {n: count()}\n"
+                                "    input: in\n"
+                                "  g: {window: tumbling 1m, aggregate: {n: count()}, input: in}\n"
+                                "  out: {sink: stdout, input: [w, g]}\n");
+    assert_string_equal(errs,
+                        "t.yaml:4:3: error: node 'w': source 'in' must declare partitioned_by: "
+                        "[user] (its topic keyed by the window key), because windows keep their "
+                        "state per stream thread and repartitioning is not supported yet\n"
+                        "t.yaml:9:3: error: node 'g': a window without key needs parallelism: 1 "
+                        "(one stream thread sees every event)\n");
+    free(errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_window_late_events_go_to_dead_letters),
         cmocka_unit_test(test_window_alerts_carry_the_window),
         cmocka_unit_test(test_window_compile_errors),
+        cmocka_unit_test(test_window_needs_partitioned_sources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
