@@ -140,6 +140,15 @@ struct vg_op_ctx {
     size_t n_workers;
 };
 
+/* Where an operator's state goes at a checkpoint (the engine writes it to Redis under
+ * vg:{topology:node:partition}:<key>, with the source offsets it covers). */
+struct vg_state_out {
+    void *ud;
+    void (*put)(struct vg_state_out *o, int32_t partition, const char *key, size_t klen,
+                const void *val, size_t len, int64_t ttl_ms);
+    void (*del)(struct vg_state_out *o, int32_t partition, const char *key, size_t klen);
+};
+
 struct vg_op_type {
     const char *name;                   /* the operator key in the topology */
     const char *summary;                /* one line for docs */
@@ -155,6 +164,16 @@ struct vg_op_type {
     int (*flush)(void *st, struct vg_op_ctx *ctx);
     void (*close)(void *st);
     void (*destroy)(void *conf);
+    /* Keyed operators with state that must survive restarts (all optional, all on the stream
+     * thread, between batches). save: queue what changed since the last confirmed save (all
+     * entries when `all`, e.g. after Redis came back empty), without forgetting it; saved:
+     * the engine's write succeeded, forget the changes; load: one entry saved earlier for a
+     * partition just assigned; drop: a partition was revoked, forget its entries. */
+    int (*state_save)(void *st, struct vg_state_out *out, bool all);
+    void (*state_saved)(void *st);
+    int (*state_load)(void *st, int32_t partition, const char *key, size_t klen, const char *val,
+                      size_t len);
+    void (*state_drop)(void *st, int32_t partition);
 };
 
 /* ---- registry (op_registry.c) ---- */

@@ -46,6 +46,7 @@ struct window_conf {
     struct vg_agg_def *aggs;
     size_t n_aggs;
     int start_slot, end_slot;
+    int64_t ttl_ms;         /* of saved state: size (or gap) + lateness + a margin */
 };
 
 /* ---- state ---- */
@@ -56,7 +57,10 @@ struct win {
     uint32_t gen;                   /* bumped when the window changes its close time */
     uint32_t refs;                  /* heap entries pointing here */
     bool closed;
-    bool dead;                      /* folded into another session: freed with its last entry */
+    bool dead;                      /* unlinked: freed when no heap entry or dirty mark is left */
+    bool in_dirty;                  /* listed in state->dirty */
+    bool saved;                     /* written to the state store under saved_start */
+    vg_time_ms saved_start;
     /* latest event in the window */
     vg_time_ms last_ts;
     const char *topic;
@@ -69,6 +73,7 @@ struct win {
 struct keyent {
     struct keyent *hnext;
     uint64_t hash;
+    int32_t partition;
     char *text;
     struct vg_value *vals;          /* owned copies of the key values */
     struct win *wins;
@@ -91,7 +96,58 @@ struct window_state {
     vg_time_ms wm;                  /* the watermark after the previous batch */
     char **topics;                  /* interned topic names (event strings are per batch) */
     size_t n_topics;
+    /* changes since the last confirmed save */
+    struct dirty { struct keyent *k; struct win *w; } *dirty;
+    size_t n_dirty, cap_dirty;
+    struct pending_del { int32_t partition; char *key; size_t klen; } *dels;
+    size_t n_dels, cap_dels;
 };
+
+static void win_free(const struct window_conf *c, struct win *w);
+
+/* Free w once nothing refers to it any more. */
+static void win_release(struct window_state *st, struct win *w)
+{
+    if (w->dead && w->refs == 0 && !w->in_dirty)
+        win_free(st->conf, w);
+}
+
+static void mark_dirty(struct window_state *st, struct keyent *k, struct win *w)
+{
+    if (w->in_dirty)
+        return;
+    if (st->n_dirty == st->cap_dirty) {
+        st->cap_dirty = st->cap_dirty ? 2 * st->cap_dirty : 256;
+        st->dirty = vg_xrealloc(st->dirty, st->cap_dirty * sizeof(*st->dirty));
+    }
+    st->dirty[st->n_dirty++] = (struct dirty){k, w};
+    w->in_dirty = true;
+}
+
+/* The entry name of a window in the state store: "<key text>:<start>". */
+static void entry_name(struct vg_buf *b, const struct keyent *k, vg_time_ms start)
+{
+    vg_buf_clear(b);
+    vg_buf_puts(b, k->text);
+    vg_buf_printf(b, ":%lld", (long long)start);
+}
+
+/* A window that was saved is going away or moving: delete its entry at the next save. */
+static void forget_saved(struct window_state *st, const struct keyent *k, struct win *w)
+{
+    if (!w->saved)
+        return;
+    struct vg_buf b;
+    vg_buf_init(&b);
+    entry_name(&b, k, w->saved_start);
+    if (st->n_dels == st->cap_dels) {
+        st->cap_dels = st->cap_dels ? 2 * st->cap_dels : 64;
+        st->dels = vg_xrealloc(st->dels, st->cap_dels * sizeof(*st->dels));
+    }
+    st->dels[st->n_dels++] = (struct pending_del){k->partition, vg_xstrndup(b.data, b.len), b.len};
+    vg_buf_fini(&b);
+    w->saved = false;
+}
 
 static uint64_t hash_text(const char *s, size_t n)
 {
@@ -174,7 +230,9 @@ static void key_text(struct vg_buf *b, const struct vg_value *v)
         vg_json_write_value(b, v);
 }
 
-static struct keyent *key_find(struct window_state *st, const struct vg_event *ev)
+/* The entry of (partition, key values), made when missing. */
+static struct keyent *key_get(struct window_state *st, int32_t partition,
+                              const struct vg_value *vals)
 {
     const struct window_conf *c = st->conf;
     struct vg_buf *b = &st->keybuf;
@@ -182,12 +240,13 @@ static struct keyent *key_find(struct window_state *st, const struct vg_event *e
     for (size_t k = 0; k < c->n_keys; k++) {
         if (k)
             vg_buf_putc(b, '\x1f');
-        key_text(b, &ev->slots[c->key_in[k]]);
+        key_text(b, &vals[k]);
     }
-    uint64_t h = hash_text(b->data ? b->data : "", b->len);
+    uint64_t h = hash_text(b->data ? b->data : "", b->len) ^ ((uint64_t)(uint32_t)partition * 0x9e3779b97f4a7c15ull);
     if (st->cap) {
         for (struct keyent *e = st->table[h & (st->cap - 1)]; e; e = e->hnext)
-            if (e->hash == h && strlen(e->text) == b->len && !memcmp(e->text, b->data, b->len))
+            if (e->hash == h && e->partition == partition && strlen(e->text) == b->len &&
+                !memcmp(e->text, b->data, b->len))
                 return e;
     }
     if (st->n_keys * 2 >= st->cap) {
@@ -205,10 +264,11 @@ static struct keyent *key_find(struct window_state *st, const struct vg_event *e
     }
     struct keyent *e = vg_xcalloc(1, sizeof(*e));
     e->hash = h;
+    e->partition = partition;
     e->text = vg_xstrndup(b->data ? b->data : "", b->len);
     e->vals = vg_xcalloc(c->n_keys + 1, sizeof(*e->vals));
     for (size_t k = 0; k < c->n_keys; k++) {
-        e->vals[k] = ev->slots[c->key_in[k]];
+        e->vals[k] = vals[k];
         if (e->vals[k].type == VG_T_STR)
             e->vals[k].u.s = vg_xstrndup(e->vals[k].len ? e->vals[k].u.s : "", e->vals[k].len);
         else if (e->vals[k].type == VG_T_LIST)
@@ -218,6 +278,15 @@ static struct keyent *key_find(struct window_state *st, const struct vg_event *e
     st->table[h & (st->cap - 1)] = e;
     st->n_keys++;
     return e;
+}
+
+static struct keyent *key_find(struct window_state *st, const struct vg_event *ev)
+{
+    const struct window_conf *c = st->conf;
+    struct vg_value vals[64];
+    for (size_t k = 0; k < c->n_keys && k < 64; k++)
+        vals[k] = ev->slots[c->key_in[k]];
+    return key_get(st, ev->partition, vals);
 }
 
 static void key_remove(struct window_state *st, struct keyent *e)
@@ -235,9 +304,11 @@ static void key_remove(struct window_state *st, struct keyent *e)
     st->n_keys--;
 }
 
-static void win_take(struct window_state *st, struct win *w, const struct vg_event *ev)
+static void win_take(struct window_state *st, struct keyent *k, struct win *w,
+                     const struct vg_event *ev)
 {
     const struct window_conf *c = st->conf;
+    mark_dirty(st, k, w);
     for (size_t a = 0; a < c->n_aggs; a++)
         vg_agg_update(&c->aggs[a], &w->aggs[a],
                       c->aggs[a].in_slot >= 0 ? &ev->slots[c->aggs[a].in_slot] : NULL, ev->ts);
@@ -283,8 +354,10 @@ static void session_take(struct window_state *st, struct keyent *k, const struct
                 into->append_ms = w->append_ms;
             }
             *pp = w->next;
+            forget_saved(st, k, w);
             w->dead = true; /* its heap entries are stale now; freed with the last of them */
             w->next = NULL;
+            win_release(st, w);
             continue;
         }
         pp = &w->next;
@@ -296,7 +369,9 @@ static void session_take(struct window_state *st, struct keyent *k, const struct
     }
     into->start = VG_MIN(into->start, ev->ts);
     into->end = VG_MAX(into->end, ev->ts);
-    win_take(st, into, ev);
+    if (into->saved && into->saved_start != into->start)
+        forget_saved(st, k, into); /* the session starts earlier now: a new entry name */
+    win_take(st, k, into, ev);
     schedule(st, k, into);
 }
 
@@ -337,6 +412,16 @@ static bool sources_partitioned_by(const struct vg_node *node, const struct vg_n
     for (size_t i = 0; i < node->n_inputs; i++)
         ok &= sources_partitioned_by(node->inputs[i], win, c, env);
     return ok;
+}
+
+static int64_t max_lateness(const struct vg_node *node)
+{
+    if (node->type && (node->type->flags & VG_OP_SOURCE))
+        return vg_node_duration_ms(node, "lateness", 0);
+    int64_t m = 0;
+    for (size_t i = 0; i < node->n_inputs; i++)
+        m = VG_MAX(m, max_lateness(node->inputs[i]));
+    return m;
 }
 
 static int window_create(const struct vg_node *node, struct vg_op_env *env, void **confp)
@@ -401,6 +486,8 @@ static int window_create(const struct vg_node *node, struct vg_op_env *env, void
             ok = false;
         }
     }
+    c->ttl_ms = (c->spec.kind == VG_WIN_SESSION ? c->spec.gap_ms : c->spec.size_ms) +
+                max_lateness(node) + 10 * 60 * 1000;
     if (ok && c->n_keys == 0 && env->topo->parallelism != 1) {
         vg_diag_add(env->diag, node->mark, NULL,
                     "node '%s': a window without key needs parallelism: 1 (one stream thread "
@@ -491,8 +578,7 @@ static void close_windows(struct window_state *st, struct vg_batch *b, struct vg
         struct heap_item it = heap_pop(st);
         it.w->refs--;
         if (it.w->dead) {
-            if (it.w->refs == 0)
-                win_free(st->conf, it.w);
+            win_release(st, it.w);
             continue;
         }
         if (it.w->closed || it.gen != it.w->gen)
@@ -516,10 +602,9 @@ static void close_windows(struct window_state *st, struct vg_batch *b, struct vg
             if ((*pp)->closed) {
                 struct win *w = *pp;
                 *pp = w->next;
-                if (w->refs) /* still named by a heap entry: freed when that pops */
-                    w->dead = true;
-                else
-                    win_free(st->conf, w);
+                forget_saved(st, k, w); /* closed windows are deleted from the store */
+                w->dead = true;
+                win_release(st, w);
             } else {
                 pp = &(*pp)->next;
             }
@@ -578,7 +663,7 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
                 k->wins = w;
                 schedule(st, k, w);
             }
-            win_take(st, w, ev);
+            win_take(st, k, w, ev);
         }
     }
     st->wm = ctx->watermark;
@@ -587,14 +672,196 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
     return 0;
 }
 
+/* ---- state that survives restarts ----
+ * An entry is "<key text>:<start>" -> start end last_ts partition offset append_ms topic
+ * key values, aggregate states (window_agg.c's binary form). */
+
+static void put_i64(struct vg_buf *b, int64_t v)
+{
+    char x[8];
+    for (int i = 0; i < 8; i++)
+        x[i] = (char)((uint64_t)v >> (8 * i));
+    vg_buf_append(b, x, 8);
+}
+
+static int get_i64(const char **p, const char *end, int64_t *v)
+{
+    if (end - *p < 8)
+        return -1;
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x |= (uint64_t)(unsigned char)(*p)[i] << (8 * i);
+    *p += 8;
+    *v = (int64_t)x;
+    return 0;
+}
+
+static void save_win(struct window_state *st, const struct keyent *k, const struct win *w,
+                     struct vg_buf *b)
+{
+    const struct window_conf *c = st->conf;
+    vg_buf_clear(b);
+    put_i64(b, w->start);
+    put_i64(b, w->end);
+    put_i64(b, w->last_ts);
+    put_i64(b, w->partition);
+    put_i64(b, w->offset);
+    put_i64(b, w->append_ms);
+    struct vg_value t = vg_value_str(w->topic ? w->topic : "", w->topic ? strlen(w->topic) : 0);
+    vg_agg_save_value(&t, b);
+    for (size_t i = 0; i < c->n_keys; i++)
+        vg_agg_save_value(&k->vals[i], b);
+    for (size_t a = 0; a < c->n_aggs; a++)
+        vg_agg_save(&c->aggs[a], &w->aggs[a], b);
+}
+
+static int window_state_save(void *stp, struct vg_state_out *out, bool all)
+{
+    struct window_state *st = stp;
+    struct vg_buf name, val;
+    vg_buf_init(&name);
+    vg_buf_init(&val);
+    for (size_t i = 0; i < st->n_dels; i++)
+        out->del(out, st->dels[i].partition, st->dels[i].key, st->dels[i].klen);
+    if (all) {
+        for (size_t i = 0; i < st->cap; i++)
+            for (struct keyent *e = st->table[i]; e; e = e->hnext)
+                for (struct win *w = e->wins; w; w = w->next)
+                    mark_dirty(st, e, w);
+    }
+    for (size_t i = 0; i < st->n_dirty; i++) {
+        const struct dirty *d = &st->dirty[i];
+        if (d->w->dead)
+            continue;
+        entry_name(&name, d->k, d->w->start);
+        save_win(st, d->k, d->w, &val);
+        out->put(out, d->k->partition, name.data, name.len, val.data, val.len, st->conf->ttl_ms);
+    }
+    vg_buf_fini(&name);
+    vg_buf_fini(&val);
+    return 0;
+}
+
+static void window_state_saved(void *stp)
+{
+    struct window_state *st = stp;
+    for (size_t i = 0; i < st->n_dels; i++)
+        vg_free(st->dels[i].key);
+    st->n_dels = 0;
+    for (size_t i = 0; i < st->n_dirty; i++) {
+        struct win *w = st->dirty[i].w;
+        w->in_dirty = false;
+        if (!w->dead) {
+            w->saved = true;
+            w->saved_start = w->start;
+        }
+        win_release(st, w);
+    }
+    st->n_dirty = 0;
+}
+
+static int window_state_load(void *stp, int32_t partition, const char *key, size_t klen,
+                             const char *val, size_t len)
+{
+    (void)key;
+    (void)klen;
+    struct window_state *st = stp;
+    const struct window_conf *c = st->conf;
+    const char *p = val, *end = val + len;
+    int64_t f[6];
+    for (int i = 0; i < 6; i++)
+        if (get_i64(&p, end, &f[i]))
+            return VG_EINVAL;
+    struct vg_value topic, vals[64];
+    if (c->n_keys > 64 || vg_agg_load_value(&topic, &p, end))
+        return VG_EINVAL;
+    size_t nk = 0;
+    int rc = 0;
+    for (; nk < c->n_keys; nk++)
+        if (vg_agg_load_value(&vals[nk], &p, end)) {
+            rc = VG_EINVAL;
+            break;
+        }
+    struct win *w = NULL;
+    if (rc == 0) {
+        w = win_new(c, f[0], f[1]);
+        for (size_t a = 0; a < c->n_aggs && rc == 0; a++)
+            if (vg_agg_load(&c->aggs[a], &w->aggs[a], &p, end))
+                rc = VG_EINVAL;
+    }
+    if (rc == 0) {
+        struct keyent *k = key_get(st, partition, vals);
+        w->last_ts = f[2];
+        w->partition = (int32_t)f[3];
+        w->offset = f[4];
+        w->append_ms = f[5];
+        w->topic = intern_topic(st, topic.type == VG_T_STR ? topic.u.s : "");
+        w->saved = true;
+        w->saved_start = w->start;
+        w->next = k->wins;
+        k->wins = w;
+        schedule(st, k, w);
+    } else if (w) {
+        win_free(c, w);
+    }
+    for (size_t i = 0; i < nk; i++)
+        if (vals[i].type == VG_T_STR)
+            vg_free((char *)vals[i].u.s);
+    if (topic.type == VG_T_STR)
+        vg_free((char *)topic.u.s);
+    return rc;
+}
+
+static void window_state_drop(void *stp, int32_t partition)
+{
+    struct window_state *st = stp;
+    for (size_t i = 0; i < st->cap; i++)
+        for (struct keyent *e = st->table[i], *next; e; e = next) {
+            next = e->hnext;
+            if (e->partition != partition)
+                continue;
+            for (struct win *w = e->wins, *wn; w; w = wn) {
+                wn = w->next;
+                w->dead = true;
+                win_release(st, w);
+            }
+            e->wins = NULL;
+            for (size_t d = 0; d < st->n_dirty; d++)
+                if (st->dirty[d].k == e)
+                    st->dirty[d].w->dead = true;
+            key_remove(st, e);
+        }
+    /* deletes queued for that partition go with it: the next owner loads what was saved */
+    size_t kept = 0;
+    for (size_t i = 0; i < st->n_dels; i++) {
+        if (st->dels[i].partition == partition)
+            vg_free(st->dels[i].key);
+        else
+            st->dels[kept++] = st->dels[i];
+    }
+    st->n_dels = kept;
+}
+
 static void window_close(void *stp)
 {
     struct window_state *st = stp;
     if (!st)
         return;
-    for (size_t i = 0; i < st->n_heap; i++)
-        if (st->heap[i].w->dead && --st->heap[i].w->refs == 0)
-            win_free(st->conf, st->heap[i].w);
+    for (size_t i = 0; i < st->n_dirty; i++) {
+        struct win *w = st->dirty[i].w;
+        w->in_dirty = false;
+        win_release(st, w);
+    }
+    vg_free(st->dirty);
+    for (size_t i = 0; i < st->n_dels; i++)
+        vg_free(st->dels[i].key);
+    vg_free(st->dels);
+    for (size_t i = 0; i < st->n_heap; i++) {
+        struct win *w = st->heap[i].w;
+        w->refs--;
+        if (w->dead)
+            win_release(st, w);
+    }
     for (size_t i = 0; i < st->cap; i++)
         for (struct keyent *e = st->table[i], *next; e; e = next) {
             next = e->hnext;
@@ -643,4 +910,8 @@ const struct vg_op_type vg_op_window = {
     .process = window_process,
     .close = window_close,
     .destroy = window_destroy,
+    .state_save = window_state_save,
+    .state_saved = window_state_saved,
+    .state_load = window_state_load,
+    .state_drop = window_state_drop,
 };

@@ -72,6 +72,14 @@ void vg_agg_merge(const struct vg_agg_def *def, struct vg_agg_state *into,
 void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
                    struct vg_arena *arena, struct vg_value *out);
 void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st);
+/* Append st to out in a compact binary form (for the state store), and read it back from
+ * [*p, end), advancing *p; returns 0, or -1 when the bytes do not parse (st is then freed). */
+void vg_agg_save(const struct vg_agg_def *def, const struct vg_agg_state *st, struct vg_buf *out);
+int vg_agg_load(const struct vg_agg_def *def, struct vg_agg_state *st, const char **p,
+                const char *end);
+/* The same for one value (strings owned by the loaded value). */
+void vg_agg_save_value(const struct vg_value *v, struct vg_buf *out);
+int vg_agg_load_value(struct vg_value *v, const char **p, const char *end);
 /* Hash of a value for distinct counting (1 and 1.0 hash alike). */
 uint64_t vg_agg_hash(const struct vg_value *v);
 

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * state.h - operator state in Redis, written behind per stream thread.
+ *
+ * Layout: an entry of node N of topology T for source partition P is the string key
+ *   vg:{T:N:P}:<entry key>        (SET ... PX ttl; DEL when its window closes)
+ * and the source offsets that state covers are the hash
+ *   vg:{T:N:P}:@offsets           field <topic> = "<next offset> <max event time>"
+ * The {...} hash tag keeps a partition's keys in one Redis Cluster slot. A checkpoint writes,
+ * per partition, everything queued for it and its offsets in one MULTI/EXEC, all partitions
+ * pipelined in one round trip, so a crash at any instant leaves state and offsets that agree.
+ *
+ * Thread: one struct vg_state per stream thread.
+ */
+#ifndef VG_STATE_H
+#define VG_STATE_H
+
+#include "vg_common.h"
+
+struct vg_state;
+
+/* Parse redis://[[user]:password@]host[:port][/db] (no connection yet). NULL + err when the
+ * URL does not parse. */
+struct vg_state *vg_state_new(const char *url, const char *topology, struct vg_err *err);
+void vg_state_free(struct vg_state *s);
+/* (Re)connect: AUTH and SELECT as the URL says. 0 or VG_EREDIS. */
+int vg_state_connect(struct vg_state *s, struct vg_err *err);
+bool vg_state_connected(const struct vg_state *s);
+/* Times the connection was (re)made; a change means Redis may have lost what we wrote. */
+uint64_t vg_state_epoch(const struct vg_state *s);
+
+/* Queue writes for the next checkpoint. */
+void vg_state_put(struct vg_state *s, const char *node, int32_t partition, const char *key,
+                  size_t klen, const void *val, size_t len, int64_t ttl_ms);
+void vg_state_del(struct vg_state *s, const char *node, int32_t partition, const char *key,
+                  size_t klen);
+void vg_state_offset(struct vg_state *s, const char *node, int32_t partition, const char *topic,
+                     int64_t next_offset, vg_time_ms max_ts, int64_t ttl_ms);
+/* Write everything queued: per partition MULTI ... EXEC, pipelined. On success the queue is
+ * empty; on failure it is dropped too (the caller re-queues) and the connection is closed. */
+int vg_state_commit(struct vg_state *s, struct vg_err *err);
+/* Redis commands sent since start (for operations per event). */
+uint64_t vg_state_commands(const struct vg_state *s);
+
+/* Read back node N's entries for a partition: cb(ud, key, klen, val, len) for each; then
+ * offsets: ocb(ud, topic, next_offset, max_ts) for each source topic. 0 or VG_EREDIS. */
+int vg_state_load(struct vg_state *s, const char *node, int32_t partition,
+                  int (*cb)(void *ud, const char *key, size_t klen, const char *val, size_t len),
+                  void (*ocb)(void *ud, const char *topic, int64_t next_offset, vg_time_ms max_ts),
+                  void *ud, struct vg_err *err);
+
+#endif
