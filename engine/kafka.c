@@ -27,6 +27,8 @@ static const struct prop consumer_defaults[] = {
     {"topic.metadata.refresh.interval.ms", "10000"},
     {"enable.partition.eof", "false"},
     {"log.connection.close", "false"},
+    {"session.timeout.ms", "10000"},         /* a crashed member's partitions move in 10 s */
+    {"heartbeat.interval.ms", "2000"},
 };
 
 static const struct prop producer_defaults[] = {

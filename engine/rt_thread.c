@@ -38,6 +38,7 @@
 
 #include "kafka.h"
 #include "dag.h"
+#include "state.h"
 #include "log.h"
 #include "rt_pool.h"
 
@@ -83,6 +84,14 @@ struct rt_thread {
     rd_kafka_topic_t **dlq_rkt;     /* per source (NULL: none) */
     struct vg_dag dag;              /* the topology's operators for this thread */
     vg_time_ns batch_ns;            /* when the last batch ran */
+    /* operator state in Redis (windows): see checkpoint() */
+    struct vg_state *state;
+    struct part_pos { int source; int32_t partition; int64_t next; } *pos;
+    size_t n_pos, cap_pos;
+    vg_time_ns ckpt_ns;             /* last checkpoint attempt */
+    uint64_t saved_epoch;           /* connection epoch of the last good checkpoint */
+    bool state_failing;
+    int state_backoff_ms;
     struct vg_op_ctx ctx;
     rd_kafka_message_t **msgs;
     struct ticket *head, *tail, *cur;
@@ -345,6 +354,9 @@ static void drain(struct rt_thread *th, int timeout_ms)
     advance(th);
 }
 
+static void state_assign(struct rt_thread *th, rd_kafka_topic_partition_list_t *parts);
+static void state_revoke(struct rt_thread *th, const rd_kafka_topic_partition_list_t *parts);
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -353,6 +365,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         vg_log(VG_LOG_INFO, "%s: thread %d assigned %d partitions", th->tp->c->topo->name,
                th->index, parts->cnt);
+        if (th->state)
+            state_assign(th, parts);
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
         else
@@ -361,6 +375,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     }
     /* revoked: finish what was produced for these partitions and commit it first */
     drain(th, 10000);
+    if (th->state)
+        state_revoke(th, parts);
     rd_kafka_commit(rk, NULL, 0);
     if (cooperative)
         rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
@@ -400,6 +416,229 @@ static size_t poll_batch(struct rt_thread *th)
     return n;
 }
 
+/* ---- operator state (Redis) ----
+ * Every second (and before partitions are revoked, and at shutdown) a stream thread with
+ * stateful operators waits until everything it produced is acknowledged, then writes what its
+ * operators changed and, per partition, the next source offset and event time that state
+ * covers, each partition in one MULTI/EXEC. On assignment it loads a partition's state and
+ * resumes from the offset stored with it, so a crash at any instant neither loses an event
+ * nor counts one twice. When Redis is unreachable, intake pauses and the write is retried
+ * with back-off; after a reconnection everything is written again (Redis may have restarted
+ * empty). */
+
+#define VG_CKPT_MS 1000
+#define VG_OFFSETS_TTL_MS (7LL * 24 * 3600 * 1000)
+
+static void note_pos(struct rt_thread *th, int source, int32_t partition, int64_t next)
+{
+    for (size_t i = 0; i < th->n_pos; i++)
+        if (th->pos[i].source == source && th->pos[i].partition == partition) {
+            th->pos[i].next = next;
+            return;
+        }
+    if (th->n_pos == th->cap_pos) {
+        th->cap_pos = th->cap_pos ? 2 * th->cap_pos : 16;
+        th->pos = vg_xrealloc(th->pos, th->cap_pos * sizeof(*th->pos));
+    }
+    th->pos[th->n_pos++] = (struct part_pos){source, partition, next};
+}
+
+struct state_ctx {
+    struct rt_thread *th;
+    const char *node;
+};
+
+static void state_put(struct vg_state_out *o, int32_t partition, const char *key, size_t klen,
+                      const void *val, size_t len, int64_t ttl_ms)
+{
+    struct state_ctx *sc = o->ud;
+    vg_state_put(sc->th->state, sc->node, partition, key, klen, val, len, ttl_ms);
+}
+
+static void state_del(struct vg_state_out *o, int32_t partition, const char *key, size_t klen)
+{
+    struct state_ctx *sc = o->ud;
+    vg_state_del(sc->th->state, sc->node, partition, key, klen);
+}
+
+static void set_paused(struct rt_thread *th, bool pause)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(th->consumer, &a) == RD_KAFKA_RESP_ERR_NO_ERROR && a) {
+        if (pause)
+            rd_kafka_pause_partitions(th->consumer, a);
+        else
+            rd_kafka_resume_partitions(th->consumer, a);
+        rd_kafka_topic_partition_list_destroy(a);
+    }
+}
+
+static void state_trouble(struct rt_thread *th, const struct vg_err *err)
+{
+    if (!th->state_failing) {
+        th->state_failing = true;
+        vg_log(VG_LOG_WARN, "%s: thread %d: state store unavailable (%s); intake paused, "
+               "retrying with back-off", th->tp->c->topo->name, th->index, err->msg);
+        set_paused(th, true);
+    }
+    th->state_backoff_ms = th->state_backoff_ms ? VG_MIN(th->state_backoff_ms * 2, 5000) : 250;
+}
+
+/* Write the operators' changes and the offsets they cover. 0, VG_EAGAIN (deliveries still
+ * pending) or VG_EREDIS. */
+static int checkpoint(struct rt_thread *th, bool force)
+{
+    if (!th->state)
+        return 0;
+    vg_time_ns now = vg_mono_ns();
+    int64_t wait_ms = th->state_failing ? th->state_backoff_ms : VG_CKPT_MS;
+    if (!force && now - th->ckpt_ns < wait_ms * 1000000LL)
+        return 0;
+    th->ckpt_ns = now;
+    drain(th, 3000);
+    if (th->head)
+        return VG_EAGAIN;
+    const struct vg_compiled *c = th->tp->c;
+    struct vg_err err = {0};
+    if (!vg_state_connected(th->state) && vg_state_connect(th->state, &err) != 0) {
+        state_trouble(th, &err);
+        return VG_EREDIS;
+    }
+    bool all = vg_state_epoch(th->state) != th->saved_epoch;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const struct vg_compiled_node *cn = &c->nodes[i];
+        if (!cn->type->state_save)
+            continue;
+        struct state_ctx sc = {th, cn->node->name};
+        struct vg_state_out out = {.ud = &sc, .put = state_put, .del = state_del};
+        cn->type->state_save(th->dag.st[i], &out, all);
+        for (size_t p = 0; p < th->n_pos; p++) {
+            int src = th->pos[p].source;
+            vg_time_ms wm = vg_wm_partition(&th->dag.wm, (uint16_t)src, th->pos[p].partition);
+            vg_state_offset(th->state, cn->node->name, th->pos[p].partition,
+                            c->sources[src].topic, th->pos[p].next,
+                            wm == INT64_MIN ? INT64_MIN : wm + th->dag.lateness_ms[src],
+                            VG_OFFSETS_TTL_MS);
+        }
+    }
+    if (vg_state_commit(th->state, &err) != 0) {
+        state_trouble(th, &err);
+        return VG_EREDIS;
+    }
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].type->state_saved)
+            c->nodes[i].type->state_saved(th->dag.st[i]);
+    th->saved_epoch = vg_state_epoch(th->state);
+    if (th->state_failing) {
+        th->state_failing = false;
+        th->state_backoff_ms = 0;
+        vg_log(VG_LOG_INFO, "%s: thread %d: state store reachable again; intake resumed",
+               c->topo->name, th->index);
+        set_paused(th, false);
+    }
+    return 0;
+}
+
+struct load_ctx {
+    struct rt_thread *th;
+    const struct vg_compiled_node *cn;
+    size_t node;
+    int32_t partition;
+    rd_kafka_topic_partition_list_t *parts;
+};
+
+static int load_entry(void *ud, const char *key, size_t klen, const char *val, size_t len)
+{
+    struct load_ctx *lc = ud;
+    int rc = lc->cn->type->state_load(lc->th->dag.st[lc->node], lc->partition, key, klen, val,
+                                      len);
+    if (rc != 0)
+        vg_log(VG_LOG_WARN, "%s: node '%s': partition %d: unreadable state entry '%.*s' "
+               "skipped", lc->th->tp->c->topo->name, lc->cn->node->name, (int)lc->partition,
+               (int)klen, key);
+    return 0;
+}
+
+static void load_offset(void *ud, const char *topic, int64_t next, vg_time_ms max_ts)
+{
+    struct load_ctx *lc = ud;
+    const struct vg_compiled *c = lc->th->tp->c;
+    for (int i = 0; i < lc->parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &lc->parts->elems[i];
+        if (tp->partition != lc->partition || strcmp(tp->topic, topic) != 0)
+            continue;
+        /* several stateful nodes: resume from the oldest offset any of them covers */
+        if (tp->offset < 0 || next < tp->offset)
+            tp->offset = next;
+        for (size_t s = 0; s < c->n_sources; s++)
+            if (!strcmp(c->sources[s].topic, topic) && max_ts != INT64_MIN) {
+                vg_wm_observe(&lc->th->dag.wm, (uint16_t)s, lc->partition, max_ts, vg_mono_ns());
+                note_pos(lc->th, (int)s, lc->partition, next);
+            }
+    }
+}
+
+/* Load the state of newly assigned partitions and point the consumer at the offsets stored
+ * with it. Retries while Redis is unreachable (intake cannot start without the state). */
+static void state_assign(struct rt_thread *th, rd_kafka_topic_partition_list_t *parts)
+{
+    const struct vg_compiled *c = th->tp->c;
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID; /* the committed offset */
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t partition = parts->elems[i].partition;
+        bool seen = false;
+        for (int j = 0; j < i; j++)
+            seen |= parts->elems[j].partition == partition;
+        if (seen)
+            continue;
+        for (size_t n = 0; n < c->n_nodes; n++) {
+            const struct vg_compiled_node *cn = &c->nodes[n];
+            if (!cn->type->state_load)
+                continue;
+            struct load_ctx lc = {th, cn, n, partition, parts};
+            for (int attempt = 0;; attempt++) {
+                struct vg_err err = {0};
+                int rc = vg_state_connected(th->state) ? 0 : vg_state_connect(th->state, &err);
+                if (rc == 0)
+                    rc = vg_state_load(th->state, cn->node->name, partition, load_entry,
+                                       load_offset, &lc, &err);
+                if (rc == 0)
+                    break;
+                if (attempt == 0)
+                    vg_log(VG_LOG_WARN, "%s: thread %d: cannot load the state of partition %d "
+                           "(%s); retrying", c->topo->name, th->index, (int)partition, err.msg);
+                if (stopping(th))
+                    return;
+                struct timespec ts = {0, 500 * 1000000};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+}
+
+static void state_revoke(struct rt_thread *th, const rd_kafka_topic_partition_list_t *parts)
+{
+    const struct vg_compiled *c = th->tp->c;
+    for (int attempt = 0; attempt < 20 && checkpoint(th, true) == VG_EAGAIN; attempt++)
+        ;
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t partition = parts->elems[i].partition;
+        for (size_t n = 0; n < c->n_nodes; n++)
+            if (c->nodes[n].type->state_drop)
+                c->nodes[n].type->state_drop(th->dag.st[n], partition);
+        for (size_t s = 0; s < c->n_sources; s++)
+            if (!strcmp(c->sources[s].topic, parts->elems[i].topic))
+                vg_wm_forget(&th->dag.wm, (uint16_t)s, partition);
+        for (size_t p = 0; p < th->n_pos;)
+            if (th->pos[p].partition == partition &&
+                !strcmp(c->sources[th->pos[p].source].topic, parts->elems[i].topic))
+                th->pos[p] = th->pos[--th->n_pos];
+            else
+                p++;
+    }
+}
+
 static int process_batch(struct rt_thread *th, size_t n)
 {
     const struct vg_compiled *c = th->tp->c;
@@ -415,6 +654,8 @@ static int process_batch(struct rt_thread *th, size_t n)
         int src = source_of(th, m->rkt);
         if (src < 0)
             continue;
+        if (th->state)
+            note_pos(th, src, m->partition, m->offset + 1);
         rd_kafka_timestamp_type_t tst;
         vg_time_ms append_ms = rd_kafka_message_timestamp(m, &tst);
         vg_dag_add(&th->dag, src, topic, m->partition, m->offset, m->payload, m->len,
@@ -474,6 +715,7 @@ static void *thread_main(void *arg)
         }
         advance(th);
         log_budget(th);
+        checkpoint(th, false);
         size_t n = poll_batch(th);
         /* with windows, an empty batch now and then lets event time move on idle partitions */
         if (n == 0 && (!th->dag.keyed || vg_mono_ns() - th->batch_ns < 200 * 1000000LL))
@@ -489,6 +731,9 @@ static void *thread_main(void *arg)
     if (th->rc)
         vg_rt_stop(th->tp->rt); /* one failed thread stops the process, cleanly */
     drain(th, VG_RT_FLUSH_MS);
+    if (th->state && !th->state_failing && checkpoint(th, true) != 0)
+        vg_log(VG_LOG_WARN, "%s: thread %d: final state write failed; the state stored last "
+               "and its offsets stay in force", c->topo->name, th->index);
     if (th->head)
         vg_log(VG_LOG_WARN,
                "%s: thread %d stops with unacknowledged records; their source offsets stay "
@@ -569,6 +814,17 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
         return VG_ERR_SET(err, VG_EKAFKA, "kafka subscribe: %s", rd_kafka_err2str(e));
 
     th->msgs = vg_xcalloc(VG_RT_BATCH, sizeof(*th->msgs));
+    bool stateful = false;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        stateful |= c->nodes[i].type->state_save != NULL;
+    if (stateful) {
+        const char *url = c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0";
+        if (!(th->state = vg_state_new(url, c->topo->name, err)))
+            return VG_ECONFIG;
+        struct vg_err cerr = {0};
+        if (vg_state_connect(th->state, &cerr) != 0)
+            vg_log(VG_LOG_WARN, "%s: thread %d: %s; will retry", c->topo->name, index, cerr.msg);
+    }
     th->ctx.expr = vg_expr_ctx_new();
     th->ctx.rt = th;
     th->ctx.dead_letter = ctx_dead_letter;
@@ -613,6 +869,8 @@ static void thread_close(struct rt_thread *th)
         rd_kafka_destroy(th->consumer);
     vg_expr_ctx_free(th->ctx.expr);
     vg_free(th->msgs);
+    vg_state_free(th->state);
+    vg_free(th->pos);
     vg_free(th->out_rkt);
     vg_free(th->dlq_rkt);
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * windows_test.c - the shipped topologies/brute_force.yaml through the real vigil binary and
- * the development broker over TCP: exactly one alert, with its window, for the one user whose
- * failures cross the thresholds; late events to dead letters with their reason.
+ * windows_test.c - the shipped topologies/brute_force.yaml through the real vigil binary, the
+ * development broker over TCP and a real redis-server: exactly one alert, with its window, for
+ * the one user whose failures cross the thresholds; late events to dead letters with their
+ * reason; window state that survives kill -9 (no event lost, none counted twice) and a Redis
+ * that dies and comes back empty; closed windows leave no keys, open ones have TTLs.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -24,6 +26,8 @@
 
 struct fixture {
     struct vg_test_broker broker;
+    struct vg_test_redis redis;
+    char env_redis[128];
     char *dir;
     char *log;
     char env_brokers[512];
@@ -48,6 +52,10 @@ static int setup(void **state)
     f->env[1] = "AUTH_TOPIC=" EVENTS;
     f->env[2] = "ALERT_TOPIC=" ALERTS;
     f->env[3] = "AUTH_DLQ=" DLQ;
+    vg_test_redis_start(&f->redis);
+    snprintf(f->env_redis, sizeof(f->env_redis), "REDIS_URL=redis://127.0.0.1:%d/3",
+             f->redis.port);
+    f->env[4] = f->env_redis;
     *state = f;
     return 0;
 }
@@ -62,6 +70,7 @@ static int teardown(void **state)
         free(text);
     }
     vg_test_broker_stop(&f->broker);
+    vg_test_redis_stop(&f->redis);
     vg_test_rmdir(f->dir);
     free(f->log);
     free(f);
@@ -78,6 +87,136 @@ static void add(char **buf, size_t *len, const char *user, long long ts, const c
     *buf = realloc(*buf, *len + (size_t)n + 1);
     memcpy(*buf + *len, line, (size_t)n + 1);
     *len += (size_t)n;
+}
+
+/* alice's failures i in [from, to): 5 s apart from T0, three addresses in turn */
+static void produce_alice(struct fixture *f, int from, int to)
+{
+    const char *ips[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3"};
+    char *text = NULL;
+    size_t len = 0;
+    for (int i = from; i < to; i++)
+        add(&text, &len, "alice", T0 + i * 5000, ips[i % 3], "failure");
+    vg_test_produce_lines_keyed(&f->broker, EVENTS, 2, text, "user");
+    free(text);
+}
+
+/* events at T0 + 20 min for users in both partitions: event time moves on everywhere */
+static void produce_ticks(struct fixture *f)
+{
+    char *text = NULL;
+    size_t len = 0;
+    const char *tick[] = {"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"};
+    for (int i = 0; i < 8; i++)
+        add(&text, &len, tick[i], T0 + 20 * 60000, "10.9.9.9", "success");
+    add(&text, &len, "zed", T0 + 20 * 60000, "10.9.9.8", "failure"); /* windows stay open */
+    vg_test_produce_lines_keyed(&f->broker, EVENTS, 2, text, "user");
+    free(text);
+}
+
+/* Redis command: the reply's first line (malloc'd). */
+static char *redis_cli(struct fixture *f, const char *args)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d -n 3 %s", f->redis.port, args);
+    FILE *p = popen(cmd, "r");
+    char buf[4096] = "";
+    size_t n = p ? fread(buf, 1, sizeof(buf) - 1, p) : 0;
+    buf[n] = '\0';
+    if (p)
+        pclose(p);
+    return strdup(buf);
+}
+
+static pid_t start(struct fixture *f)
+{
+    const char *args[] = {"run", "topologies/brute_force.yaml", NULL};
+    return vg_test_vigil_start(args, f->env, f->log);
+}
+
+/* Wait until vigil logged `what` at least n times. */
+static void wait_log(struct fixture *f, const char *what, int n)
+{
+    int64_t deadline = vg_test_now_ms() + 30000 * vg_test_slow();
+    while (vg_test_now_ms() < deadline) {
+        char *text = access(f->log, R_OK) == 0 ? vg_test_read(f->log) : strdup("");
+        int count = 0;
+        for (const char *p = text; (p = strstr(p, what)); p++)
+            count++;
+        free(text);
+        if (count >= n)
+            return;
+        usleep(50 * 1000);
+    }
+    fail_msg("vigil did not log '%s' %d times", what, n);
+}
+
+static void expect_one_alice_alert(struct fixture *f)
+{
+    struct vg_test_records rs;
+    vg_test_consume(&f->broker, ALERTS, 1, 30000 * vg_test_slow(), 3000, &rs);
+    assert_int_equal(rs.n, 1);
+    assert_non_null(strstr(rs.r[0].value, "\"key\":\"alice\",\"window_start\":1767225360000,"));
+    assert_non_null(strstr(rs.r[0].value, "\"attempts\":12,\"ips\":3,"));
+    vg_test_records_free(&rs);
+}
+
+/* kill -9 in the middle, restart: exactly the result of an uninterrupted run */
+static void test_brute_force_state_survives_kill(void **state)
+{
+    struct fixture *f = *state;
+    produce_alice(f, 0, 6);
+    pid_t pid = start(f);
+    wait_log(f, "assigned", 2);
+    sleep(3); /* processed and written behind (every second) */
+    char *keys = redis_cli(f, "--scan --pattern 'vg:{brute-force:attempts:*'");
+    assert_non_null(strstr(keys, "@offsets"));
+    assert_non_null(strstr(keys, "alice:"));
+    free(keys);
+    kill(pid, SIGKILL);
+    assert_int_equal(vg_test_vigil_stop(pid, 0, 5000), 128 + SIGKILL);
+    produce_alice(f, 6, 12);
+    produce_ticks(f);
+    pid = start(f);
+    expect_one_alice_alert(f); /* 12 attempts: the first 6 from Redis, none twice */
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    /* alice's windows closed and were deleted; what is left (ticks' windows) has a TTL */
+    keys = redis_cli(f, "--scan --pattern 'vg:{brute-force:attempts:*}:alice*'");
+    assert_string_equal(keys, "");
+    free(keys);
+    keys = redis_cli(f, "--scan --pattern 'vg:{brute-force:attempts:*}:zed:*'");
+    char *nl = strchr(keys, '\n');
+    if (nl)
+        *nl = '\0';
+    assert_true(strlen(keys) > 0);
+    char arg[256];
+    snprintf(arg, sizeof(arg), "PTTL '%s'", keys);
+    char *ttl = redis_cli(f, arg);
+    long long ms = atoll(ttl);
+    assert_true(ms > 10 * 60 * 1000 && ms <= (5 * 60 + 5 + 10 * 60) * 1000);
+    free(ttl);
+    free(keys);
+}
+
+/* Redis dies (losing everything) in the middle and comes back: intake pauses and resumes,
+ * the state is written again, the result is exact */
+static void test_brute_force_redis_outage(void **state)
+{
+    struct fixture *f = *state;
+    produce_alice(f, 0, 6);
+    pid_t pid = start(f);
+    wait_log(f, "assigned", 2);
+    sleep(3);
+    vg_test_redis_kill(&f->redis);
+    produce_alice(f, 6, 9);
+    wait_log(f, "state store unavailable", 1);
+    sleep(1);
+    vg_test_redis_restart(&f->redis);
+    wait_log(f, "state store reachable again", 1);
+    produce_alice(f, 9, 12);
+    produce_ticks(f);
+    expect_one_alice_alert(f);
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
 }
 
 static void test_brute_force_one_alert_with_its_window(void **state)
@@ -137,6 +276,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_brute_force_one_alert_with_its_window, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_brute_force_state_survives_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_brute_force_redis_outage, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

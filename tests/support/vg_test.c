@@ -441,6 +441,11 @@ void vg_test_redis_start(struct vg_test_redis *r)
 {
     r->dir = vg_test_tmpdir();
     r->port = free_port();
+    vg_test_redis_restart(r);
+}
+
+void vg_test_redis_restart(struct vg_test_redis *r)
+{
     r->pid = fork();
     if (r->pid == 0) {
         char port[16];
@@ -463,6 +468,15 @@ void vg_test_redis_start(struct vg_test_redis *r)
         usleep(20 * 1000);
     }
     fail_msg("redis-server did not start on port %d", r->port);
+}
+
+void vg_test_redis_kill(struct vg_test_redis *r)
+{
+    if (r->pid > 0) {
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, NULL, 0);
+    }
+    r->pid = 0;
 }
 
 void vg_test_redis_stop(struct vg_test_redis *r)

@@ -107,6 +107,10 @@ struct vg_test_redis {
 
 void vg_test_redis_start(struct vg_test_redis *r);
 void vg_test_redis_stop(struct vg_test_redis *r);
+/* Kill it (SIGKILL, nothing saved) keeping port and dir; and start it again on the same port
+ * (empty: the test servers keep nothing on disk). */
+void vg_test_redis_kill(struct vg_test_redis *r);
+void vg_test_redis_restart(struct vg_test_redis *r);
 
 /* Milliseconds on a monotonic clock. */
 int64_t vg_test_now_ms(void);
