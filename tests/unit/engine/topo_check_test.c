@@ -121,8 +121,10 @@ static void test_topo_check_env_and_shipped(void **state)
     vg_topo_free(t);
     unsetenv("VG_TEST_DESC");
     const char *shipped[] = {"topologies/auth_anomalies.yaml", "topologies/suspicious_process.yaml",
-                             "topologies/auth_avro.yaml", "bench/scenarios/rules20.yaml"};
-    for (size_t i = 0; i < 4; i++) {
+                             "topologies/auth_avro.yaml",      "topologies/brute_force.yaml",
+                             "topologies/port_scan.yaml",      "topologies/error_bursts.yaml",
+                             "bench/scenarios/rules20.yaml"};
+    for (size_t i = 0; i < sizeof(shipped) / sizeof(shipped[0]); i++) {
         t = vg_topo_load(shipped[i], &d);
         if (!t) {
             char *got = diag_text(&d);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "vg_pipe.h"
+#include "vg_test.h"
 
 static char *topo(const char *window, const char *lateness, const char *aggs)
 {
@@ -191,6 +192,75 @@ static void test_window_needs_partitioned_sources(void **state)
     free(errs);
 }
 
+/* The shipped topologies/port_scan.yaml: one scan (45 ports on 12 hosts in a minute) gives
+ * NET-001 and NET-002 once each; an internal scanner and a small prober give nothing. */
+static void test_window_shipped_port_scan(void **state)
+{
+    (void)state;
+    char *text = vg_test_read(vg_test_src("topologies/port_scan.yaml"));
+    struct vg_pipe *p = vg_pipe_new(text, 1);
+    free(text);
+    char line[256], *batch = calloc(1, 64 * 1024);
+    for (int i = 0; i < 45; i++) {
+        snprintf(line, sizeof(line),
+                 "{\"ts\":%lld,\"src_ip\":\"203.0.113.9\",\"dst_ip\":\"192.0.2.%d\","
+                 "\"dst_port\":%d}\n"
+                 "{\"ts\":%lld,\"src_ip\":\"10.1.1.1\",\"dst_ip\":\"192.0.2.1\",\"dst_port\":%d}\n",
+                 1767225600000LL + i * 1000, i % 12, 1000 + i, 1767225600000LL + i * 1000, 2000 + i);
+        strcat(batch, line);
+    }
+    for (int i = 0; i < 5; i++) {
+        snprintf(line, sizeof(line),
+                 "{\"ts\":%lld,\"src_ip\":\"198.51.100.7\",\"dst_ip\":\"192.0.2.1\","
+                 "\"dst_port\":%d}\n",
+                 1767225600000LL + i * 1000, 22 + i);
+        strcat(batch, line);
+    }
+    vg_pipe_feed(p, "flows", batch, 0);
+    vg_pipe_feed(p, "flows", "{\"ts\":1767225720000,\"src_ip\":\"198.51.100.8\",\"dst_port\":1}\n",
+                 0);
+    free(batch);
+    assert_int_equal(vg_pipe_n_out(p), 2);
+    assert_non_null(strstr(vg_pipe_out(p, 0)->value, "\"rule_id\":\"NET-001\""));
+    assert_non_null(strstr(vg_pipe_out(p, 1)->value, "\"rule_id\":\"NET-002\""));
+    assert_non_null(strstr(vg_pipe_out(p, 1)->value,
+                           "\"fields\":{\"src_ip\":\"203.0.113.9\",\"ports\":45,\"hosts\":12,"
+                           "\"flows\":45,\"sample_ports\":[1000,1001,1002,1003,1004,1005,1006,"
+                           "1007,1008,1009],\"window_start\":1767225600000,"
+                           "\"window_end\":1767225660000}"));
+    vg_pipe_free(p);
+}
+
+/* The shipped topologies/error_bursts.yaml (session 2m): a session of 6 errors, paused for
+ * less than 2 minutes each time, is one burst; a second user in it is APP-002. */
+static void test_window_shipped_error_bursts(void **state)
+{
+    (void)state;
+    char *text = vg_test_read(vg_test_src("topologies/error_bursts.yaml"));
+    struct vg_pipe *p = vg_pipe_new(text, 1);
+    free(text);
+    vg_pipe_feed(p, "logs",
+                 "{\"ts\":0,\"session\":\"s1\",\"level\":\"error\",\"msg\":\"a\",\"user\":\"u\"}\n"
+                 "{\"ts\":100000,\"session\":\"s1\",\"level\":\"error\",\"msg\":\"b\",\"user\":\"u\"}\n"
+                 "{\"ts\":200000,\"session\":\"s1\",\"level\":\"info\",\"msg\":\"x\",\"user\":\"u\"}\n"
+                 "{\"ts\":210000,\"session\":\"s1\",\"level\":\"error\",\"msg\":\"c\",\"user\":\"u\"}\n"
+                 "{\"ts\":300000,\"session\":\"s1\",\"level\":\"error\",\"msg\":\"d\",\"user\":\"v\"}\n"
+                 "{\"ts\":310000,\"session\":\"s1\",\"level\":\"error\",\"msg\":\"e\",\"user\":\"u\"}\n"
+                 "{\"ts\":320000,\"session\":\"s1\",\"level\":\"error\",\"msg\":\"f\",\"user\":\"u\"}\n"
+                 "{\"ts\":320000,\"session\":\"s2\",\"level\":\"error\",\"msg\":\"g\",\"user\":\"w\"}\n",
+                 0);
+    vg_pipe_feed(p, "logs", "{\"ts\":600000,\"session\":\"s9\",\"level\":\"info\"}\n", 0);
+    assert_int_equal(vg_pipe_n_out(p), 2);
+    const char *a = vg_pipe_out(p, 0)->value;
+    assert_non_null(strstr(a, "\"rule_id\":\"APP-001\""));
+    assert_non_null(strstr(a, "\"window_start\":0,\"window_end\":320000,"));
+    assert_non_null(strstr(a, "\"fields\":{\"session\":\"s1\",\"errors\":6,\"first_error\":\"a\","
+                              "\"last_error\":\"f\",\"users\":2,\"window_start\":0,"
+                              "\"window_end\":320000}"));
+    assert_non_null(strstr(vg_pipe_out(p, 1)->value, "\"rule_id\":\"APP-002\""));
+    vg_pipe_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +271,8 @@ int main(void)
         cmocka_unit_test(test_window_alerts_carry_the_window),
         cmocka_unit_test(test_window_compile_errors),
         cmocka_unit_test(test_window_needs_partitioned_sources),
+        cmocka_unit_test(test_window_shipped_port_scan),
+        cmocka_unit_test(test_window_shipped_error_bursts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
