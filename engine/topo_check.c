@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "expr.h"
+#include "state.h"
 #include "vg_op.h"
 
 static const struct vg_key_spec top_keys[] = {
@@ -517,8 +518,16 @@ static void check_top(struct checker *c, const struct vg_ynode *root)
         if (!vg_keys_check(y, redis_keys, NULL, "redis", c->d))
             c->failed = true;
         const struct vg_ynode *url = vg_ynode_get(y, "url");
-        if (url && url->type == VG_Y_SCALAR)
+        if (url && url->type == VG_Y_SCALAR) {
             t->redis_url = vg_xstrdup(url->str);
+            struct vg_err err = {0};
+            struct vg_state *probe = vg_state_new(url->str, "check", &err);
+            if (!probe) {
+                vg_diag_add(c->d, url->mark, NULL, "redis: key 'url': %s", err.msg);
+                c->failed = true;
+            }
+            vg_state_free(probe);
+        }
     }
 }
 
