@@ -365,6 +365,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         vg_log(VG_LOG_INFO, "%s: thread %d assigned %d partitions", th->tp->c->topo->name,
                th->index, parts->cnt);
+        const struct vg_compiled *c = th->tp->c;
+        for (int i = 0; i < parts->cnt; i++)
+            for (size_t s = 0; s < c->n_sources; s++)
+                if (!strcmp(c->sources[s].topic, parts->elems[i].topic))
+                    vg_wm_assign(&th->dag.wm, (uint16_t)s, parts->elems[i].partition,
+                                 vg_mono_ns());
         if (th->state)
             state_assign(th, parts);
         if (cooperative)

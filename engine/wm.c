@@ -33,7 +33,14 @@ static struct vg_wm_part *find(const struct vg_wm *wm, uint16_t source, int32_t 
 vg_time_ms vg_wm_partition(const struct vg_wm *wm, uint16_t source, int32_t partition)
 {
     const struct vg_wm_part *p = find(wm, source, partition);
-    return p ? p->max_ts - wm->lateness_ms[source] : INT64_MIN;
+    return p && p->max_ts != INT64_MIN ? p->max_ts - wm->lateness_ms[source] : INT64_MIN;
+}
+
+void vg_wm_assign(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ns now_ns)
+{
+    if (find(wm, source, partition))
+        return;
+    vg_wm_observe(wm, source, partition, INT64_MIN, now_ns);
 }
 
 void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms ts,
@@ -67,7 +74,7 @@ vg_time_ms vg_wm_current(const struct vg_wm *wm, vg_time_ns now_ns)
     vg_time_ms active = INT64_MAX, any = INT64_MIN;
     for (size_t i = 0; i < wm->n; i++) {
         const struct vg_wm_part *p = &wm->parts[i];
-        vg_time_ms w = p->max_ts - wm->lateness_ms[p->source];
+        vg_time_ms w = p->max_ts == INT64_MIN ? INT64_MIN : p->max_ts - wm->lateness_ms[p->source];
         if (w > any)
             any = w;
         bool idle = now_ns - p->seen_ns > wm->idle_ms[p->source] * 1000000;

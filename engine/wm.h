@@ -7,8 +7,9 @@
  * source's lateness; an event is late when it is older than its own partition's watermark
  * (so whether an event is late depends only on the order within its partition, never on how
  * fast other partitions are read). The stage watermark is the minimum over the partitions
- * that are not idle (no event for the source's idle_timeout); when all are idle it is the
- * largest of them, so results are not held back forever by a quiet topic.
+ * that are not idle (no event for the source's idle_timeout), including assigned partitions
+ * that have not delivered anything yet; when all are idle it is the largest of them, so
+ * results are not held back forever by a quiet topic.
  *
  * Thread: the owning stream thread.
  */
@@ -38,6 +39,9 @@ vg_time_ms vg_wm_partition(const struct vg_wm *wm, uint16_t source, int32_t part
 /* Record an event (ts) of a partition at now_ns. */
 void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms ts,
                    vg_time_ns now_ns);
+/* A partition was assigned: until it delivers an event (or stays idle for idle_timeout) it
+ * holds the stage watermark back, so partitions read later never find their windows closed. */
+void vg_wm_assign(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ns now_ns);
 /* Forget a partition (revoked from this thread). */
 void vg_wm_forget(struct vg_wm *wm, uint16_t source, int32_t partition);
 /* The stage watermark at now_ns (INT64_MIN when no partition has an event). */

@@ -31,7 +31,7 @@ struct fixture {
     char *dir;
     char *log;
     char env_brokers[512];
-    const char *env[6];
+    const char *env[8];
 };
 
 static int setup(void **state)
@@ -44,7 +44,7 @@ static int setup(void **state)
     snprintf(path, sizeof(path), "%s/vigil.log", f->dir);
     f->log = strdup(path);
     vg_test_broker_start(&f->broker, 1);
-    vg_test_topic(&f->broker, EVENTS, 2);
+    vg_test_topic(&f->broker, EVENTS, 4);
     vg_test_topic(&f->broker, ALERTS, 2);
     vg_test_topic(&f->broker, DLQ, 1);
     snprintf(f->env_brokers, sizeof(f->env_brokers), "KAFKA_BROKERS=%s", f->broker.bootstraps);
@@ -219,6 +219,96 @@ static void test_brute_force_redis_outage(void **state)
     assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
 }
 
+static int cmp_line(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Out-of-order events (within lateness) over 4 partitions: the windows' results are exact
+ * and the same with 1 and with 2 stream threads. */
+static void exact_results(struct fixture *f, const char *parallelism)
+{
+    enum { USERS = 20, EVENTS_N = 400, MINUTES = 6 }; /* events span 0 .. 5.5 min */
+    static long long n[USERS][MINUTES], sum[USERS][MINUTES];
+    memset(n, 0, sizeof(n));
+    memset(sum, 0, sizeof(sum));
+    char *text = NULL;
+    size_t len = 0;
+    unsigned seed = 7;
+    for (int i = 0; i < EVENTS_N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        int u = (int)(seed >> 8) % USERS;
+        /* 0.75 s apart, jittered by up to +-30 s (lateness is 1 m) */
+        long long ts = T0 + i * 750LL + (long long)((seed >> 16) % 60001) - 30000;
+        if (ts < T0)
+            ts = T0;
+        int v = (int)(seed >> 4) % 100;
+        char line[160];
+        int k = snprintf(line, sizeof(line), "{\"ts\":%lld,\"user\":\"u%02d\",\"v\":%d}\n", ts,
+                         u, v);
+        text = realloc(text, len + (size_t)k + 1);
+        memcpy(text + len, line, (size_t)k + 1);
+        len += (size_t)k;
+        int m = (int)((ts - T0) / 60000);
+        n[u][m]++;
+        sum[u][m] += v;
+    }
+    for (int t = 0; t < 16; t++) { /* move event time on in every partition */
+        char line[160];
+        int k = snprintf(line, sizeof(line), "{\"ts\":%lld,\"user\":\"tick%02d\",\"v\":0}\n",
+                         T0 + 20 * 60000LL, t);
+        text = realloc(text, len + (size_t)k + 1);
+        memcpy(text + len, line, (size_t)k + 1);
+        len += (size_t)k;
+    }
+    vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text, "user");
+    free(text);
+    char *want[USERS * MINUTES];
+    size_t n_want = 0;
+    for (int u = 0; u < USERS; u++)
+        for (int m = 0; m < MINUTES; m++)
+            if (n[u][m]) {
+                char line[200];
+                snprintf(line, sizeof(line),
+                         "{\"user\":\"u%02d\",\"n\":%lld,\"s\":%lld,\"window_start\":%lld,"
+                         "\"window_end\":%lld}",
+                         u, n[u][m], sum[u][m], T0 + m * 60000LL, T0 + (m + 1) * 60000LL);
+                want[n_want++] = strdup(line);
+            }
+    char env_par[32];
+    snprintf(env_par, sizeof(env_par), "PARALLELISM=%s", parallelism);
+    f->env[5] = env_par;
+    const char *args[] = {"run", "tests/cases/integration/windows_exact.yaml", NULL};
+    pid_t pid = vg_test_vigil_start(args, f->env, f->log);
+    struct vg_test_records rs;
+    vg_test_consume(&f->broker, ALERTS, n_want, 60000 * vg_test_slow(), 3000, &rs);
+    assert_int_equal(rs.n, n_want);
+    char **got = calloc(rs.n + 1, sizeof(char *));
+    for (size_t i = 0; i < rs.n; i++)
+        got[i] = rs.r[i].value;
+    qsort(got, rs.n, sizeof(char *), cmp_line);
+    qsort(want, n_want, sizeof(char *), cmp_line);
+    for (size_t i = 0; i < n_want; i++) {
+        assert_string_equal(got[i], want[i]);
+        free(want[i]);
+    }
+    free(got);
+    vg_test_records_free(&rs);
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+}
+
+static void test_windows_exact_parallelism_1(void **state)
+{
+    struct fixture *f = *state;
+    exact_results(f, "1");
+}
+
+static void test_windows_exact_parallelism_2(void **state)
+{
+    struct fixture *f = *state;
+    exact_results(f, "2");
+}
+
 static void test_brute_force_one_alert_with_its_window(void **state)
 {
     struct fixture *f = *state;
@@ -278,6 +368,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_brute_force_state_survives_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_brute_force_redis_outage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_windows_exact_parallelism_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_windows_exact_parallelism_2, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

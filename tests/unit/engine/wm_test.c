@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* wm_test.c - tests for engine/wm.c: per-partition watermarks, the stage minimum, idle
+ * partitions, assigned partitions that have not delivered yet. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "wm.h"
+
+static const int64_t lateness[] = {5000, 0};
+static const int64_t idle[] = {30000, 30000};
+#define S 1000000000LL /* one second in ns */
+
+static void test_wm_partition_and_stage(void **state)
+{
+    (void)state;
+    struct vg_wm wm;
+    vg_wm_init(&wm, lateness, idle);
+    assert_true(vg_wm_current(&wm, 0) == INT64_MIN);
+    assert_true(vg_wm_partition(&wm, 0, 0) == INT64_MIN);
+    vg_wm_observe(&wm, 0, 0, 100000, 1 * S);
+    vg_wm_observe(&wm, 0, 0, 90000, 1 * S); /* older: the maximum stays */
+    vg_wm_observe(&wm, 0, 1, 50000, 1 * S);
+    assert_int_equal(vg_wm_partition(&wm, 0, 0), 95000);
+    assert_int_equal(vg_wm_partition(&wm, 0, 1), 45000);
+    assert_int_equal(vg_wm_current(&wm, 2 * S), 45000); /* the slower partition holds it */
+    vg_wm_observe(&wm, 1, 0, 40000, 1 * S);             /* another source, no lateness */
+    assert_int_equal(vg_wm_current(&wm, 2 * S), 40000);
+    vg_wm_forget(&wm, 1, 0);
+    assert_int_equal(vg_wm_current(&wm, 2 * S), 45000);
+    vg_wm_fini(&wm);
+}
+
+static void test_wm_idle_and_assigned(void **state)
+{
+    (void)state;
+    struct vg_wm wm;
+    vg_wm_init(&wm, lateness, idle);
+    vg_wm_assign(&wm, 0, 0, 0);
+    vg_wm_assign(&wm, 0, 1, 0);
+    vg_wm_observe(&wm, 0, 0, 100000, 1 * S);
+    /* partition 1 has delivered nothing: it holds event time back ... */
+    assert_true(vg_wm_current(&wm, 2 * S) == INT64_MIN);
+    assert_true(vg_wm_partition(&wm, 0, 1) == INT64_MIN);
+    /* ... until it has been idle for idle_timeout */
+    assert_int_equal(vg_wm_current(&wm, 31 * S), 95000);
+    /* an idle partition that delivers again counts again */
+    vg_wm_observe(&wm, 0, 1, 20000, 40 * S);
+    assert_int_equal(vg_wm_current(&wm, 41 * S), 15000);
+    /* all idle: the largest, so a quiet topic does not hold results back forever */
+    assert_int_equal(vg_wm_current(&wm, 200 * S), 95000);
+    vg_wm_fini(&wm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wm_partition_and_stage),
+        cmocka_unit_test(test_wm_idle_and_assigned),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
