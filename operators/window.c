@@ -676,41 +676,21 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
  * An entry is "<key text>:<start>" -> start end last_ts partition offset append_ms topic
  * key values, aggregate states (window_agg.c's binary form). */
 
-static void put_i64(struct vg_buf *b, int64_t v)
-{
-    char x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (char)((uint64_t)v >> (8 * i));
-    vg_buf_append(b, x, 8);
-}
-
-static int get_i64(const char **p, const char *end, int64_t *v)
-{
-    if (end - *p < 8)
-        return -1;
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x |= (uint64_t)(unsigned char)(*p)[i] << (8 * i);
-    *p += 8;
-    *v = (int64_t)x;
-    return 0;
-}
-
 static void save_win(struct window_state *st, const struct keyent *k, const struct win *w,
                      struct vg_buf *b)
 {
     const struct window_conf *c = st->conf;
     vg_buf_clear(b);
-    put_i64(b, w->start);
-    put_i64(b, w->end);
-    put_i64(b, w->last_ts);
-    put_i64(b, w->partition);
-    put_i64(b, w->offset);
-    put_i64(b, w->append_ms);
+    vg_put_u64(b, (uint64_t)w->start);
+    vg_put_u64(b, (uint64_t)w->end);
+    vg_put_u64(b, (uint64_t)w->last_ts);
+    vg_put_u64(b, (uint64_t)w->partition);
+    vg_put_u64(b, (uint64_t)w->offset);
+    vg_put_u64(b, (uint64_t)w->append_ms);
     struct vg_value t = vg_value_str(w->topic ? w->topic : "", w->topic ? strlen(w->topic) : 0);
-    vg_agg_save_value(&t, b);
+    vg_value_save(&t, b);
     for (size_t i = 0; i < c->n_keys; i++)
-        vg_agg_save_value(&k->vals[i], b);
+        vg_value_save(&k->vals[i], b);
     for (size_t a = 0; a < c->n_aggs; a++)
         vg_agg_save(&c->aggs[a], &w->aggs[a], b);
 }
@@ -770,15 +750,15 @@ static int window_state_load(void *stp, int32_t partition, const char *key, size
     const char *p = val, *end = val + len;
     int64_t f[6];
     for (int i = 0; i < 6; i++)
-        if (get_i64(&p, end, &f[i]))
+        if (vg_get_i64(&p, end, &f[i]))
             return VG_EINVAL;
     struct vg_value topic, vals[64];
-    if (c->n_keys > 64 || vg_agg_load_value(&topic, &p, end))
+    if (c->n_keys > 64 || vg_value_load(&topic, &p, end, NULL))
         return VG_EINVAL;
     size_t nk = 0;
     int rc = 0;
     for (; nk < c->n_keys; nk++)
-        if (vg_agg_load_value(&vals[nk], &p, end)) {
+        if (vg_value_load(&vals[nk], &p, end, NULL)) {
             rc = VG_EINVAL;
             break;
         }

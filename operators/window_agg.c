@@ -514,96 +514,17 @@ void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st)
 
 /* ---- state serialisation: little-endian fixed-width fields ---- */
 
-static void put64(struct vg_buf *out, uint64_t v)
-{
-    char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (char)(v >> (8 * i));
-    vg_buf_append(out, b, 8);
-}
-
-static int get64(const char **p, const char *end, uint64_t *v)
-{
-    if (end - *p < 8)
-        return -1;
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x |= (uint64_t)(unsigned char)(*p)[i] << (8 * i);
-    *p += 8;
-    *v = x;
-    return 0;
-}
-
-void vg_agg_save_value(const struct vg_value *v, struct vg_buf *out)
-{
-    uint8_t t = v->type == VG_T_LIST ? VG_T_NULL : v->type;
-    vg_buf_putc(out, (char)t);
-    switch (t) {
-    case VG_T_BOOL: vg_buf_putc(out, v->u.b ? 1 : 0); break;
-    case VG_T_INT: put64(out, (uint64_t)v->u.i); break;
-    case VG_T_FLOAT: {
-        uint64_t bits;
-        memcpy(&bits, &v->u.f, 8);
-        put64(out, bits);
-        break;
-    }
-    case VG_T_STR:
-        put64(out, v->len);
-        vg_buf_append(out, v->u.s, v->len);
-        break;
-    default: break;
-    }
-}
-
-int vg_agg_load_value(struct vg_value *v, const char **p, const char *end)
-{
-    *v = VG_NULL_VALUE;
-    if (*p >= end)
-        return -1;
-    uint8_t t = (uint8_t)*(*p)++;
-    uint64_t x;
-    switch (t) {
-    case VG_T_NULL: return 0;
-    case VG_T_BOOL:
-        if (*p >= end)
-            return -1;
-        *v = vg_value_bool(*(*p)++ != 0);
-        return 0;
-    case VG_T_INT:
-        if (get64(p, end, &x))
-            return -1;
-        *v = vg_value_int((int64_t)x);
-        return 0;
-    case VG_T_FLOAT: {
-        if (get64(p, end, &x))
-            return -1;
-        double f;
-        memcpy(&f, &x, 8);
-        *v = vg_value_float(f);
-        return 0;
-    }
-    case VG_T_STR:
-        if (get64(p, end, &x) || (uint64_t)(end - *p) < x || x > UINT32_MAX)
-            return -1;
-        *v = vg_value_str(vg_xstrndup(*p, (size_t)x), (size_t)x);
-        *p += x;
-        return 0;
-    default:
-        return -1;
-    }
-}
-
 void vg_agg_save(const struct vg_agg_def *def, const struct vg_agg_state *st, struct vg_buf *out)
 {
     (void)def;
-    put64(out, (uint64_t)st->count);
-    put64(out, (uint64_t)st->isum);
+    vg_put_u64(out, (uint64_t)st->count);
+    vg_put_u64(out, (uint64_t)st->isum);
     uint64_t bits;
     memcpy(&bits, &st->fsum, 8);
-    put64(out, bits);
+    vg_put_u64(out, bits);
     vg_buf_putc(out, st->is_float ? 1 : 0);
-    vg_agg_save_value(&st->v, out);
-    put64(out, (uint64_t)st->v_ts);
+    vg_value_save(&st->v, out);
+    vg_put_u64(out, (uint64_t)st->v_ts);
     if (!st->d) {
         vg_buf_putc(out, 0);
     } else if (st->d->hll) {
@@ -611,14 +532,14 @@ void vg_agg_save(const struct vg_agg_def *def, const struct vg_agg_state *st, st
         vg_buf_append(out, (const char *)st->d->hll, 1u << VG_HLL_P);
     } else {
         vg_buf_putc(out, 1);
-        put64(out, st->d->n);
+        vg_put_u64(out, st->d->n);
         for (size_t i = 0; i < st->d->cap; i++)
             if (st->d->set[i])
-                put64(out, st->d->set[i]);
+                vg_put_u64(out, st->d->set[i]);
     }
-    put64(out, st->n_items);
+    vg_put_u64(out, st->n_items);
     for (size_t i = 0; i < st->n_items; i++)
-        vg_agg_save_value(&st->items[i], out);
+        vg_value_save(&st->items[i], out);
 }
 
 int vg_agg_load(const struct vg_agg_def *def, struct vg_agg_state *st, const char **p,
@@ -626,19 +547,19 @@ int vg_agg_load(const struct vg_agg_def *def, struct vg_agg_state *st, const cha
 {
     memset(st, 0, sizeof(*st));
     uint64_t x;
-    if (get64(p, end, &x))
+    if (vg_get_u64(p, end, &x))
         goto bad;
     st->count = (int64_t)x;
-    if (get64(p, end, &x))
+    if (vg_get_u64(p, end, &x))
         goto bad;
     st->isum = (int64_t)x;
-    if (get64(p, end, &x))
+    if (vg_get_u64(p, end, &x))
         goto bad;
     memcpy(&st->fsum, &x, 8);
     if (*p >= end)
         goto bad;
     st->is_float = *(*p)++ != 0;
-    if (vg_agg_load_value(&st->v, p, end) || get64(p, end, &x))
+    if (vg_value_load(&st->v, p, end, NULL) || vg_get_u64(p, end, &x))
         goto bad;
     st->v_ts = (vg_time_ms)x;
     if (*p >= end)
@@ -652,22 +573,22 @@ int vg_agg_load(const struct vg_agg_def *def, struct vg_agg_state *st, const cha
         memcpy(st->d->hll, *p, 1u << VG_HLL_P);
         *p += 1u << VG_HLL_P;
     } else if (kind == 1) {
-        if (get64(p, end, &x) || x > VG_DISTINCT_EXACT + 1)
+        if (vg_get_u64(p, end, &x) || x > VG_DISTINCT_EXACT + 1)
             goto bad;
         st->d = vg_xcalloc(1, sizeof(*st->d));
         for (uint64_t i = 0, h; i < x; i++) {
-            if (get64(p, end, &h))
+            if (vg_get_u64(p, end, &h))
                 goto bad;
             set_insert(st->d, h);
         }
     } else if (kind != 0) {
         goto bad;
     }
-    if (get64(p, end, &x) || x > 1000)
+    if (vg_get_u64(p, end, &x) || x > 1000)
         goto bad;
     for (uint64_t i = 0; i < x; i++) {
         st->items = vg_xrealloc(st->items, (st->n_items + 1) * sizeof(*st->items));
-        if (vg_agg_load_value(&st->items[st->n_items], p, end))
+        if (vg_value_load(&st->items[st->n_items], p, end, NULL))
             goto bad;
         st->n_items++;
     }

@@ -9,6 +9,7 @@
 #ifndef VG_WINDOW_INT_H
 #define VG_WINDOW_INT_H
 
+#include "binio.h"
 #include "vg_op.h"
 
 enum vg_win_kind { VG_WIN_TUMBLING, VG_WIN_SLIDING, VG_WIN_SESSION };
@@ -77,9 +78,6 @@ void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st);
 void vg_agg_save(const struct vg_agg_def *def, const struct vg_agg_state *st, struct vg_buf *out);
 int vg_agg_load(const struct vg_agg_def *def, struct vg_agg_state *st, const char **p,
                 const char *end);
-/* The same for one value (strings owned by the loaded value). */
-void vg_agg_save_value(const struct vg_value *v, struct vg_buf *out);
-int vg_agg_load_value(struct vg_value *v, const char **p, const char *end);
 /* Hash of a value for distinct counting (1 and 1.0 hash alike). */
 uint64_t vg_agg_hash(const struct vg_value *v);
 
