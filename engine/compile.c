@@ -217,6 +217,36 @@ int vg_compile_add_output(struct vg_op_env *env, const struct vg_node *node,
     return (int)c->n_outputs++;
 }
 
+int vg_compile_add_exchange(struct vg_op_env *env, const struct vg_node *node,
+                            const int *key_slots, size_t n_keys, const int *val_slots,
+                            size_t n_vals)
+{
+    struct vg_compiled *c = env->compiled;
+    c->exchanges = vg_xrealloc(c->exchanges, (c->n_exchanges + 1) * sizeof(*c->exchanges));
+    struct vg_compiled_exchange *x = &c->exchanges[c->n_exchanges];
+    memset(x, 0, sizeof(*x));
+    x->node = node;
+    size_t len = strlen(env->topo->name) + strlen(node->name) + 16;
+    x->topic = vg_xmalloc(len);
+    snprintf(x->topic, len, "%s.%s.repartition", env->topo->name, node->name);
+    x->key_slots = vg_xcalloc(n_keys + 1, sizeof(int));
+    memcpy(x->key_slots, key_slots, n_keys * sizeof(int));
+    x->n_keys = n_keys;
+    /* the keys first, then each other slot once */
+    x->val_slots = vg_xcalloc(n_keys + n_vals + 1, sizeof(int));
+    for (size_t i = 0; i < n_keys + n_vals; i++) {
+        int slot = i < n_keys ? key_slots[i] : val_slots[i - n_keys];
+        bool seen = false;
+        for (size_t k = 0; k < x->n_vals && !seen; k++)
+            seen = x->val_slots[k] == slot;
+        if (!seen)
+            x->val_slots[x->n_vals++] = slot;
+    }
+    x->output_id = vg_compile_add_output(env, node, VG_OUT_KAFKA, x->topic);
+    x->source_id = vg_compile_add_source(env, node, x->topic, NULL, false);
+    return (int)c->n_exchanges++;
+}
+
 int vg_compile_define(struct vg_op_env *env, const char *name)
 {
     struct vg_scope *s = env->out;
@@ -295,6 +325,7 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
         cn->node = node;
         cn->type = node->type;
         cn->source_id = -1;
+        cn->exchange = -1;
         struct vg_op_env env = {.topo = topo, .diag = diag, .fields = c->fields, .compiled = c};
         bool inputs_ok = true;
         if (node->n_inputs == 1) {
@@ -313,14 +344,26 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
         if (!inputs_ok || !node->type->create)
             continue;
         env.out = (struct vg_scope *)env.in;
-        size_t src_before = c->n_sources;
+        size_t src_before = c->n_sources, x_before = c->n_exchanges;
+        for (size_t k = 0; k < node->n_inputs; k++)
+            cn->fed_by |= c->nodes[node->inputs[k]->index].fed_by;
         if (node->type->create(node, &env, &cn->conf) != 0) {
             cn->conf = NULL;
             cn->scope = scope_make(c, SCOPE_BROKEN);
             continue;
         }
-        if (c->n_sources > src_before)
+        if (c->n_sources > 64) {
+            vg_diag_add(diag, node->mark, NULL, "too many sources: at most 64 per topology");
+            break;
+        }
+        if (c->n_exchanges > x_before) {
+            cn->exchange = (int)x_before;
+            c->exchanges[x_before].upstream = cn->fed_by;
+            cn->fed_by = 1ull << c->exchanges[x_before].source_id;
+        } else if (c->n_sources > src_before) {
             cn->source_id = (int)src_before;
+            cn->fed_by = 1ull << src_before;
+        }
         cn->scope = env.out ? env.out : scope_make(c, SCOPE_ALERTS);
     }
     c->n_slots = c->fields->n;
@@ -353,5 +396,11 @@ void vg_compiled_free(struct vg_compiled *c)
     vg_free(c->nodes);
     vg_free(c->sources);
     vg_free(c->outputs);
+    for (size_t i = 0; i < c->n_exchanges; i++) {
+        vg_free(c->exchanges[i].topic);
+        vg_free(c->exchanges[i].key_slots);
+        vg_free(c->exchanges[i].val_slots);
+    }
+    vg_free(c->exchanges);
     vg_free(c);
 }

@@ -36,12 +36,28 @@ struct vg_compiled_output {
     const struct vg_node *node;
 };
 
+/* A keyed operator fed through a repartition topic (exchange.h). The topic is both an output
+ * (written with the operator's upstream events) and a source (read back for the operator). */
+struct vg_compiled_exchange {
+    const struct vg_node *node;
+    char *topic;                    /* <topology>.<node>.repartition */
+    int source_id;                  /* the topic as a source */
+    int output_id;                  /* the topic as an output */
+    int *key_slots;                 /* the record key */
+    size_t n_keys;
+    int *val_slots;                 /* what a record carries (keys first) */
+    size_t n_vals;
+    uint64_t upstream;              /* the sources whose partitions are its writers (bits) */
+};
+
 struct vg_compiled_node {
     const struct vg_node *node;
     const struct vg_op_type *type;
     void *conf;
     struct vg_scope *scope;         /* what the node outputs */
     int source_id;                  /* sources: index in sources[], else -1 */
+    int exchange;                   /* fed through exchanges[exchange], else -1 */
+    uint64_t fed_by;                /* sources whose partitions feed it (bit per source id) */
 };
 
 struct vg_compiled {
@@ -54,6 +70,8 @@ struct vg_compiled {
     size_t n_sources;
     struct vg_compiled_output *outputs;
     size_t n_outputs;
+    struct vg_compiled_exchange *exchanges;
+    size_t n_exchanges;
     struct vg_scope *scopes;        /* every scope made, for freeing */
 };
 
@@ -72,6 +90,12 @@ void vg_compile_source_scope(struct vg_op_env *env, int source_id, const char *c
 /* For sinks at create: register an output; returns its id for ctx->write. */
 int vg_compile_add_output(struct vg_op_env *env, const struct vg_node *node,
                           enum vg_output_kind kind, const char *target);
+/* For keyed operators at create, when their upstream sources are not partitioned by their
+ * key: feed the node through a repartition topic keyed by key_slots and carrying val_slots
+ * (both resolved in env->in). Returns the exchange id. */
+int vg_compile_add_exchange(struct vg_op_env *env, const struct vg_node *node,
+                            const int *key_slots, size_t n_keys, const int *val_slots,
+                            size_t n_vals);
 /* For map at create: define name in the node's output scope; returns its slot. */
 int vg_compile_define(struct vg_op_env *env, const char *name);
 /* For rules at create: the output is alerts (no fields). */

@@ -15,6 +15,7 @@
 #define VG_DAG_H
 
 #include "compile.h"
+#include "exchange.h"
 #include "wm.h"
 
 struct vg_dag {
@@ -30,6 +31,9 @@ struct vg_dag {
     struct vg_wm wm;        /* per-partition event time of this instance */
     int64_t *lateness_ms;   /* per source */
     int64_t *idle_ms;       /* per source */
+    struct vg_x_reader *xr; /* per exchange: its repartition partitions read here */
+    uint64_t duplicates;    /* repartition records dropped as already counted */
+    struct vg_buf xkey, xval;
 };
 
 /* Open every node's state. Returns 0, or a negative VG_E* with err naming the node (the
@@ -46,6 +50,11 @@ uint32_t vg_dag_add(struct vg_dag *d, int src, const char *topic, int32_t partit
 /* Run the batch through every node (an empty batch lets windows close on idle partitions).
  * Returns 0 or the first operator failure. */
 int vg_dag_run(struct vg_dag *d);
+/* Exchange x's writer marks: the watermark of each upstream partition this instance reads
+ * (the engine writes them as a control record to every partition of the repartition topic).
+ * Returns how many were put in out (at most max). */
+size_t vg_dag_marks(const struct vg_dag *d, size_t x, struct vg_x_mark *out, size_t max,
+                    vg_time_ns now_ns);
 /* Call every node's flush (before commits and at shutdown). */
 int vg_dag_flush(struct vg_dag *d);
 

@@ -25,6 +25,15 @@ int vg_dag_open(struct vg_dag *d, const struct vg_compiled *c, struct vg_op_ctx 
         d->lateness_ms[s] = vg_node_duration_ms(c->sources[s].node, "lateness", 0);
         d->idle_ms[s] = vg_node_duration_ms(c->sources[s].node, "idle_timeout", 30000);
     }
+    d->xr = vg_xcalloc(c->n_exchanges + 1, sizeof(*d->xr));
+    for (size_t x = 0; x < c->n_exchanges; x++) {
+        vg_x_reader_init(&d->xr[x]);
+        /* a repartition partition's time is what its writers say; they say when idle */
+        d->lateness_ms[c->exchanges[x].source_id] = 0;
+        d->idle_ms[c->exchanges[x].source_id] = 1000000000000LL;
+    }
+    vg_buf_init(&d->xkey);
+    vg_buf_init(&d->xval);
     vg_wm_init(&d->wm, d->lateness_ms, d->idle_ms);
     for (size_t i = 0; i < c->n_nodes; i++)
         d->keyed |= (c->nodes[i].type->flags & VG_OP_KEYED) != 0;
@@ -58,6 +67,11 @@ void vg_dag_close(struct vg_dag *d)
             d->c->nodes[i].type->close(d->st[i]);
     vg_batch_fini(&d->b);
     vg_wm_fini(&d->wm);
+    for (size_t x = 0; d->xr && x < d->c->n_exchanges; x++)
+        vg_x_reader_fini(&d->xr[x]);
+    vg_free(d->xr);
+    vg_buf_fini(&d->xkey);
+    vg_buf_fini(&d->xval);
     vg_free(d->lateness_ms);
     vg_free(d->idle_ms);
     vg_free(d->st);
@@ -144,6 +158,82 @@ static void observe_time(struct vg_dag *d, struct vg_sel *out)
     out->n = kept;
 }
 
+/* Exchange, writer side: every event reaching the node from upstream goes to the repartition
+ * topic, keyed by the node's key. */
+static int exchange_write(struct vg_dag *d, const struct vg_compiled_exchange *x,
+                          const struct vg_sel *up)
+{
+    for (size_t k = 0; k < up->n; k++) {
+        const struct vg_event *ev = &d->b.ev[up->idx[k]];
+        struct vg_x_head h = {vg_x_writer(ev->source, ev->partition), ev->offset, ev->ts,
+                              ev->append_ms};
+        vg_buf_clear(&d->xkey);
+        vg_buf_clear(&d->xval);
+        vg_x_key(&d->xkey, ev->slots, x->key_slots, x->n_keys);
+        vg_x_encode_data(&d->xval, &h, ev->slots, x->val_slots, x->n_vals);
+        int rc = d->ctx->write(d->ctx, x->output_id, d->xkey.data, d->xkey.len, d->xval.data,
+                               d->xval.len, ev);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Exchange, reader side: the records polled from the repartition topic become the node's
+ * input (decoded, duplicates dropped); control records move its partitions' event time. */
+static void exchange_read(struct vg_dag *d, size_t xi, struct vg_sel *in)
+{
+    const struct vg_compiled_exchange *x = &d->c->exchanges[xi];
+    struct vg_x_reader *xr = &d->xr[xi];
+    *in = d->src_sels[x->source_id];
+    size_t kept = 0;
+    for (size_t k = 0; k < in->n; k++) {
+        struct vg_event *ev = &d->b.ev[in->idx[k]];
+        if (ev->len > 0 && ev->payload[0] == VG_X_CONTROL) {
+            if (vg_x_control(xr, ev->partition, ev->payload, ev->len) != 0)
+                d->ctx->dead_letter(d->ctx, ev, "unreadable repartition control record");
+            continue;
+        }
+        struct vg_x_head h;
+        if (vg_x_decode_data(ev->payload, ev->len, &h, ev->slots, x->val_slots, x->n_vals,
+                             &d->b.arena) != 0) {
+            d->ctx->dead_letter(d->ctx, ev, "unreadable repartition record");
+            continue;
+        }
+        if (!vg_x_accept(xr, ev->partition, h.writer, h.offset)) {
+            d->duplicates++;
+            continue;
+        }
+        ev->ts = h.ts;
+        ev->append_ms = h.append_ms;
+        in->idx[kept++] = in->idx[k];
+    }
+    in->n = kept;
+    vg_time_ns now = vg_mono_ns();
+    for (size_t p = 0; p < xr->n; p++) {
+        bool idle;
+        vg_time_ms wm = vg_x_watermark(xr, xr->parts[p].partition, &idle);
+        if (wm != INT64_MIN)
+            vg_wm_set(&d->wm, (uint16_t)x->source_id, xr->parts[p].partition, wm, idle, now);
+    }
+}
+
+size_t vg_dag_marks(const struct vg_dag *d, size_t x, struct vg_x_mark *out, size_t max,
+                    vg_time_ns now_ns)
+{
+    uint64_t up = d->c->exchanges[x].upstream;
+    size_t n = 0;
+    for (size_t i = 0; i < d->wm.n && n < max; i++) {
+        const struct vg_wm_part *p = &d->wm.parts[i];
+        if (p->source >= 64 || !((up >> p->source) & 1))
+            continue;
+        out[n++] = (struct vg_x_mark){vg_x_writer(p->source, p->partition),
+                                      vg_wm_partition(&d->wm, p->source, p->partition),
+                                      vg_wm_idle(&d->wm, p, now_ns)};
+    }
+    return n;
+}
+
 int vg_dag_run(struct vg_dag *d)
 {
     const struct vg_compiled *c = d->c;
@@ -151,12 +241,18 @@ int vg_dag_run(struct vg_dag *d)
     for (size_t i = 0; i < c->n_nodes && rc == 0; i++) {
         const struct vg_compiled_node *cn = &c->nodes[i];
         struct vg_sel in;
-        if (cn->source_id >= 0)
+        if (cn->source_id >= 0) {
             in = d->src_sels[cn->source_id];
-        else
+        } else if (cn->exchange >= 0) {
             merge_inputs(d, cn->node, &in);
+            if ((rc = exchange_write(d, &c->exchanges[cn->exchange], &in)) != 0)
+                break;
+            exchange_read(d, (size_t)cn->exchange, &in);
+        } else {
+            merge_inputs(d, cn->node, &in);
+        }
         if (d->keyed && cn->source_id < 0)
-            d->ctx->watermark = vg_wm_current(&d->wm, vg_mono_ns());
+            d->ctx->watermark = vg_wm_current_of(&d->wm, cn->fed_by, vg_mono_ns());
         rc = cn->type->process(d->st[i], &d->b, &in, &d->sels[i], d->ctx);
         if (cn->source_id >= 0) {
             if (d->keyed)

@@ -53,9 +53,7 @@ void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time
             wm->parts = vg_xrealloc(wm->parts, wm->cap * sizeof(*wm->parts));
         }
         p = &wm->parts[wm->n++];
-        p->source = source;
-        p->partition = partition;
-        p->max_ts = ts;
+        *p = (struct vg_wm_part){.source = source, .partition = partition, .max_ts = ts};
     }
     if (ts > p->max_ts)
         p->max_ts = ts;
@@ -69,17 +67,39 @@ void vg_wm_forget(struct vg_wm *wm, uint16_t source, int32_t partition)
         *p = wm->parts[--wm->n];
 }
 
-vg_time_ms vg_wm_current(const struct vg_wm *wm, vg_time_ns now_ns)
+void vg_wm_set(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms value, bool idle,
+               vg_time_ns now_ns)
+{
+    vg_wm_observe(wm, source, partition, value, now_ns);
+    struct vg_wm_part *p = find(wm, source, partition);
+    p->fixed = true;
+    p->idle = idle;
+}
+
+bool vg_wm_idle(const struct vg_wm *wm, const struct vg_wm_part *p, vg_time_ns now_ns)
+{
+    if (p->fixed)
+        return p->idle;
+    return now_ns - p->seen_ns > wm->idle_ms[p->source] * 1000000;
+}
+
+vg_time_ms vg_wm_current_of(const struct vg_wm *wm, uint64_t mask, vg_time_ns now_ns)
 {
     vg_time_ms active = INT64_MAX, any = INT64_MIN;
     for (size_t i = 0; i < wm->n; i++) {
         const struct vg_wm_part *p = &wm->parts[i];
+        if (p->source >= 64 || !((mask >> p->source) & 1))
+            continue;
         vg_time_ms w = p->max_ts == INT64_MIN ? INT64_MIN : p->max_ts - wm->lateness_ms[p->source];
         if (w > any)
             any = w;
-        bool idle = now_ns - p->seen_ns > wm->idle_ms[p->source] * 1000000;
-        if (!idle && w < active)
+        if (!vg_wm_idle(wm, p, now_ns) && w < active)
             active = w;
     }
     return active != INT64_MAX ? active : any;
+}
+
+vg_time_ms vg_wm_current(const struct vg_wm *wm, vg_time_ns now_ns)
+{
+    return vg_wm_current_of(wm, UINT64_MAX, now_ns);
 }

@@ -23,6 +23,8 @@ struct vg_wm_part {
     int32_t partition;
     vg_time_ms max_ts;
     vg_time_ns seen_ns;
+    bool fixed;             /* set by vg_wm_set (a repartition topic's partition) */
+    bool idle;              /* fixed: all its writers are idle */
 };
 
 struct vg_wm {
@@ -44,7 +46,16 @@ void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time
 void vg_wm_assign(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ns now_ns);
 /* Forget a partition (revoked from this thread). */
 void vg_wm_forget(struct vg_wm *wm, uint16_t source, int32_t partition);
-/* The stage watermark at now_ns (INT64_MIN when no partition has an event). */
+/* A repartition topic's partition: its watermark is what its writers said (exchange.h), not
+ * what its events show; it only moves forward. */
+void vg_wm_set(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms value, bool idle,
+               vg_time_ns now_ns);
+/* Is the partition idle at now_ns? */
+bool vg_wm_idle(const struct vg_wm *wm, const struct vg_wm_part *p, vg_time_ns now_ns);
+/* The stage watermark at now_ns over the partitions of the sources in mask (bit per source
+ * id); INT64_MIN when none has an event. */
+vg_time_ms vg_wm_current_of(const struct vg_wm *wm, uint64_t mask, vg_time_ns now_ns);
+/* The same over every partition. */
 vg_time_ms vg_wm_current(const struct vg_wm *wm, vg_time_ns now_ns);
 
 #endif

@@ -379,10 +379,8 @@ static void session_take(struct window_state *st, struct keyent *k, const struct
 
 static void window_destroy(void *conf);
 
-/* Does every source upstream of node declare `partitioned_by` with exactly the key fields?
- * Reports each source that does not. */
-static bool sources_partitioned_by(const struct vg_node *node, const struct vg_node *win,
-                                   const struct window_conf *c, struct vg_op_env *env)
+/* Does every source upstream of node declare `partitioned_by` with exactly the key fields? */
+static bool sources_partitioned_by(const struct vg_node *node, const struct window_conf *c)
 {
     if (node->type && (node->type->flags & VG_OP_SOURCE)) {
         const struct vg_ynode *p = vg_ynode_get(node->body, "partitioned_by");
@@ -395,22 +393,11 @@ static bool sources_partitioned_by(const struct vg_node *node, const struct vg_n
                 found = !strcmp(f, c->key_names[k]);
             same = found;
         }
-        if (!same) {
-            char keys[256] = "";
-            for (size_t k = 0; k < c->n_keys; k++)
-                snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s",
-                         k ? ", " : "", c->key_names[k]);
-            vg_diag_add(env->diag, win->mark, NULL,
-                        "node '%s': source '%s' must declare partitioned_by: [%s] (its topic "
-                        "keyed by the window key), because windows keep their state per stream "
-                        "thread and repartitioning is not supported yet",
-                        win->name, node->name, keys);
-        }
         return same;
     }
     bool ok = true;
     for (size_t i = 0; i < node->n_inputs; i++)
-        ok &= sources_partitioned_by(node->inputs[i], win, c, env);
+        ok &= sources_partitioned_by(node->inputs[i], c);
     return ok;
 }
 
@@ -494,11 +481,19 @@ static int window_create(const struct vg_node *node, struct vg_op_env *env, void
                     "sees every event)", node->name);
         ok = false;
     }
-    if (ok && c->n_keys > 0 && !sources_partitioned_by(node, node, c, env))
-        ok = false;
     if (!ok) {
         window_destroy(c);
         return VG_ECONFIG;
+    }
+    if (c->n_keys > 0 && !sources_partitioned_by(node, c)) {
+        /* the events of one key may sit in any source partition: meet them by key first */
+        int *vals = vg_xcalloc(c->n_aggs + 1, sizeof(int));
+        size_t n_vals = 0;
+        for (size_t a = 0; a < c->n_aggs; a++)
+            if (c->aggs[a].in_slot >= 0)
+                vals[n_vals++] = c->aggs[a].in_slot;
+        vg_compile_add_exchange(env, node, c->key_in, c->n_keys, vals, n_vals);
+        vg_free(vals);
     }
     /* the output: key fields, aggregates, window bounds */
     for (size_t k = 0; k < c->n_keys; k++)
@@ -666,7 +661,8 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
             win_take(st, k, w, ev);
         }
     }
-    st->wm = ctx->watermark;
+    if (ctx->watermark > st->wm)
+        st->wm = ctx->watermark; /* never back: a partition that wakes up cannot reopen */
     if (st->wm != VG_TIME_NONE)
         close_windows(st, b, out, st->wm);
     return 0;

@@ -29,13 +29,34 @@ struct vg_pipe {
     size_t n, cap;
     struct vg_buf dead;
     int64_t offset;
+    struct pend { int x; char *v; size_t len; } *pend; /* written to repartition topics */
+    size_t n_pend, cap_pend;
+    int64_t x_offset;
 };
+
+static int exchange_of_output(const struct vg_pipe *p, int out)
+{
+    for (size_t x = 0; x < p->c->n_exchanges; x++)
+        if (p->c->exchanges[x].output_id == out)
+            return (int)x;
+    return -1;
+}
 
 static int pipe_write(struct vg_op_ctx *ctx, int out, const void *key, size_t key_len,
                       const void *value, size_t len, const struct vg_event *ev)
 {
     (void)ev;
+    (void)key;
     struct vg_pipe *p = ctx->rt;
+    int x = exchange_of_output(p, out);
+    if (x >= 0) {
+        if (p->n_pend == p->cap_pend) {
+            p->cap_pend = p->cap_pend ? 2 * p->cap_pend : 16;
+            p->pend = vg_xrealloc(p->pend, p->cap_pend * sizeof(*p->pend));
+        }
+        p->pend[p->n_pend++] = (struct pend){x, vg_xstrndup(value, len), len};
+        return 0;
+    }
     if (p->n == p->cap) {
         p->cap = p->cap ? 2 * p->cap : 16;
         p->recs = vg_xrealloc(p->recs, p->cap * sizeof(*p->recs));
@@ -140,6 +161,8 @@ struct vg_pipe *vg_pipe_new(const char *text, int workers)
     struct vg_err err = {0};
     if (vg_dag_open(&p->dag, p->c, &p->ctx, &err) != 0)
         fail_msg("open: %s", err.msg);
+    for (size_t x = 0; x < p->c->n_exchanges; x++) /* one partition per upstream source */
+        p->dag.xr[x].n_writers = (size_t)__builtin_popcountll(p->c->exchanges[x].upstream);
     return p;
 }
 
@@ -152,6 +175,42 @@ static int source_id(struct vg_pipe *p, const char *source)
     return -1;
 }
 
+/* What went to repartition topics comes back, in order, on their one partition, followed by
+ * a control record with the writers' watermarks; until nothing more is written. */
+static void run_exchanges(struct vg_pipe *p)
+{
+    while (p->n_pend) {
+        struct pend *list = p->pend;
+        size_t n = p->n_pend;
+        p->pend = NULL;
+        p->n_pend = p->cap_pend = 0;
+        struct vg_buf ctl[8];
+        vg_dag_begin(&p->dag);
+        for (size_t i = 0; i < n; i++) {
+            const struct vg_compiled_exchange *x = &p->c->exchanges[list[i].x];
+            vg_dag_add(&p->dag, x->source_id, x->topic, 0, p->x_offset++, list[i].v, list[i].len,
+                       p->ctx.now_ms);
+        }
+        size_t n_ctl = p->c->n_exchanges < 8 ? p->c->n_exchanges : 8;
+        for (size_t xi = 0; xi < n_ctl; xi++) {
+            struct vg_x_mark marks[64];
+            size_t m = vg_dag_marks(&p->dag, xi, marks, 64, vg_mono_ns());
+            vg_buf_init(&ctl[xi]);
+            vg_x_encode_control(&ctl[xi], marks, m);
+            const struct vg_compiled_exchange *x = &p->c->exchanges[xi];
+            vg_dag_add(&p->dag, x->source_id, x->topic, 0, p->x_offset++, ctl[xi].data,
+                       ctl[xi].len, p->ctx.now_ms);
+        }
+        assert_int_equal(vg_dag_run(&p->dag), 0);
+        vg_expr_ctx_reset(p->ctx.expr);
+        for (size_t xi = 0; xi < n_ctl; xi++)
+            vg_buf_fini(&ctl[xi]);
+        for (size_t i = 0; i < n; i++)
+            vg_free(list[i].v);
+        vg_free(list);
+    }
+}
+
 void vg_pipe_feed_raw(struct vg_pipe *p, const char *source, const void *v, size_t len,
                       int64_t now_ms)
 {
@@ -161,6 +220,7 @@ void vg_pipe_feed_raw(struct vg_pipe *p, const char *source, const void *v, size
     vg_dag_add(&p->dag, src, p->c->sources[src].topic, 0, p->offset++, v, len, now_ms);
     assert_int_equal(vg_dag_run(&p->dag), 0);
     vg_expr_ctx_reset(p->ctx.expr);
+    run_exchanges(p);
 }
 
 void vg_pipe_feed(struct vg_pipe *p, const char *source, const char *jsonl, int64_t now_ms)
@@ -177,6 +237,7 @@ void vg_pipe_feed(struct vg_pipe *p, const char *source, const char *jsonl, int6
     }
     assert_int_equal(vg_dag_run(&p->dag), 0);
     vg_expr_ctx_reset(p->ctx.expr);
+    run_exchanges(p);
 }
 
 size_t vg_pipe_n_out(const struct vg_pipe *p)
@@ -221,6 +282,9 @@ void vg_pipe_free(struct vg_pipe *p)
         vg_free(p->recs[i].value);
     }
     vg_free(p->recs);
+    for (size_t i = 0; i < p->n_pend; i++)
+        vg_free(p->pend[i].v);
+    vg_free(p->pend);
     vg_buf_fini(&p->dead);
     vg_compiled_free(p->c);
     vg_topo_free(p->topo);

@@ -16,21 +16,28 @@
 #include "vg_pipe.h"
 #include "vg_test.h"
 
-static char *topo(const char *window, const char *lateness, const char *aggs)
+static char *topo_on(const char *window, const char *lateness, const char *aggs,
+                     const char *partitioned_by)
 {
     static char buf[2048];
     snprintf(buf, sizeof(buf),
              "name: t\n"
              "nodes:\n"
-             "  in: {source: kafka, topic: e, time: ts, lateness: %s, partitioned_by: user}\n"
+             "  in: {source: kafka, topic: e, time: ts, lateness: %s%s}\n"
              "  w:\n"
              "    window: %s\n"
              "    key: [user]\n"
              "    aggregate: %s\n"
              "    input: in\n"
              "  out: {sink: stdout, input: w}\n",
-             lateness, window, aggs);
+             lateness, partitioned_by, window, aggs);
     return buf;
+}
+
+/* A source partitioned by the window key (no repartition topic). */
+static char *topo(const char *window, const char *lateness, const char *aggs)
+{
+    return topo_on(window, lateness, aggs, ", partitioned_by: user");
 }
 
 static void test_window_tumbling_exact_results(void **state)
@@ -170,26 +177,48 @@ static void test_window_compile_errors(void **state)
     free(errs);
 }
 
-static void test_window_needs_partitioned_sources(void **state)
+static void test_window_keyless_needs_one_thread(void **state)
 {
     (void)state;
     char *errs = vg_pipe_errors("name: t\n"
                                 "nodes:\n"
                                 "  in: {source: kafka, topic: e, partitioned_by: host}\n"
-                                "  w:\n"
-                                "    window: tumbling 1m\n"
-                                "    key: [user]\n"
-                                "    aggregate: {n: count()}\n"
-                                "    input: in\n"
                                 "  g: {window: tumbling 1m, aggregate: {n: count()}, input: in}\n"
-                                "  out: {sink: stdout, input: [w, g]}\n");
-    assert_string_equal(errs,
-                        "t.yaml:4:3: error: node 'w': source 'in' must declare partitioned_by: "
-                        "[user] (its topic keyed by the window key), because windows keep their "
-                        "state per stream thread and repartitioning is not supported yet\n"
-                        "t.yaml:9:3: error: node 'g': a window without key needs parallelism: 1 "
-                        "(one stream thread sees every event)\n");
+                                "  out: {sink: stdout, input: g}\n");
+    assert_string_equal(errs, "t.yaml:4:3: error: node 'g': a window without key needs "
+                              "parallelism: 1 (one stream thread sees every event)\n");
     free(errs);
+}
+
+/* A source partitioned otherwise (or not declared): the events meet by key on the repartition
+ * topic t.w.repartition, and the results are those of the partitioned run. */
+static void test_window_through_repartition_topic(void **state)
+{
+    (void)state;
+    const char *runs[] = {"", ", partitioned_by: host"};
+    for (size_t r = 0; r < 2; r++) {
+        struct vg_pipe *p = vg_pipe_new(
+            topo_on("sliding 2m every 1m", "0s", "{n: count(), b: sum(bytes), h: distinct(host)}",
+                    runs[r]),
+            1);
+        vg_pipe_feed(p, "in",
+                     "{\"ts\":90000,\"user\":\"a\",\"bytes\":1,\"host\":\"x\"}\n"
+                     "{\"ts\":100000,\"user\":\"b\",\"bytes\":4,\"host\":\"x\"}\n"
+                     "{\"ts\":150000,\"user\":\"a\",\"bytes\":2,\"host\":\"y\"}\n",
+                     0);
+        assert_int_equal(vg_pipe_n_out(p), 2); /* [0, 2m) closed at 150000 */
+        vg_pipe_feed(p, "in", "{\"ts\":240000,\"user\":\"z\",\"bytes\":0,\"host\":\"q\"}\n", 0);
+        char *out = vg_pipe_out_text(p);
+        assert_string_equal(
+            out,
+            "{\"user\":\"a\",\"n\":1,\"b\":1,\"h\":1,\"window_start\":0,\"window_end\":120000}\n"
+            "{\"user\":\"b\",\"n\":1,\"b\":4,\"h\":1,\"window_start\":0,\"window_end\":120000}\n"
+            "{\"user\":\"a\",\"n\":2,\"b\":3,\"h\":2,\"window_start\":60000,\"window_end\":180000}\n"
+            "{\"user\":\"b\",\"n\":1,\"b\":4,\"h\":1,\"window_start\":60000,\"window_end\":180000}\n"
+            "{\"user\":\"a\",\"n\":1,\"b\":2,\"h\":1,\"window_start\":120000,\"window_end\":240000}\n");
+        free(out);
+        vg_pipe_free(p);
+    }
 }
 
 /* The shipped topologies/port_scan.yaml: one scan (45 ports on 12 hosts in a minute) gives
@@ -270,7 +299,8 @@ int main(void)
         cmocka_unit_test(test_window_late_events_go_to_dead_letters),
         cmocka_unit_test(test_window_alerts_carry_the_window),
         cmocka_unit_test(test_window_compile_errors),
-        cmocka_unit_test(test_window_needs_partitioned_sources),
+        cmocka_unit_test(test_window_keyless_needs_one_thread),
+        cmocka_unit_test(test_window_through_repartition_topic),
         cmocka_unit_test(test_window_shipped_port_scan),
         cmocka_unit_test(test_window_shipped_error_bursts),
     };
