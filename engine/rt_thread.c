@@ -84,6 +84,7 @@ struct rt_thread {
     rd_kafka_topic_t **dlq_rkt;     /* per source (NULL: none) */
     struct vg_dag dag;              /* the topology's operators for this thread */
     vg_time_ns batch_ns;            /* when the last batch ran */
+    vg_time_ns marks_ns;            /* when writer watermarks were last sent (exchanges) */
     /* operator state in Redis (windows): see checkpoint() */
     struct vg_state *state;
     struct part_pos { int source; int32_t partition; int64_t next; } *pos;
@@ -110,6 +111,7 @@ struct rt_thread {
 struct rt_topo {
     struct vg_rt *rt;
     struct vg_compiled *c;
+    int32_t *x_parts;               /* per exchange: partitions of its repartition topic */
     struct rt_output *outs;
     struct rt_thread *threads;
     int n_threads;
@@ -171,11 +173,16 @@ static void advance(struct rt_thread *th)
 
 /* ---- producing ---- */
 
+/* The opaque of control records: not tracked by tickets, not retried (the next one says more). */
+static struct ticket control_tag;
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     struct rt_thread *th = opaque;
     struct ticket *t = m->_private;
+    if (t == &control_tag)
+        return;
     if (!m->err) {
         if (t)
             t->pending--;
@@ -354,6 +361,45 @@ static void drain(struct rt_thread *th, int timeout_ms)
     advance(th);
 }
 
+/* Is topic read by one of the sources in mask (bit per source id)? */
+static bool topic_in(const struct vg_compiled *c, uint64_t mask, const char *topic)
+{
+    for (size_t s = 0; s < c->n_sources && s < 64; s++)
+        if (((mask >> s) & 1) && !strcmp(c->sources[s].topic, topic))
+            return true;
+    return false;
+}
+
+/* The exchange whose repartition topic this is, or -1. */
+static int exchange_of_topic(const struct vg_compiled *c, const char *topic)
+{
+    for (size_t x = 0; x < c->n_exchanges; x++)
+        if (!strcmp(c->exchanges[x].topic, topic))
+            return (int)x;
+    return -1;
+}
+
+/* Repartition partitions without stored state or committed offset start at the beginning
+ * (whatever auto.offset.reset says for the sources): everything in them was written for us. */
+static void exchange_start(struct rt_thread *th, rd_kafka_topic_partition_list_t *parts)
+{
+    const struct vg_compiled *c = th->tp->c;
+    rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(parts->cnt + 1);
+    for (int i = 0; i < parts->cnt; i++)
+        if (exchange_of_topic(c, parts->elems[i].topic) >= 0 &&
+            parts->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
+            rd_kafka_topic_partition_list_add(ask, parts->elems[i].topic,
+                                              parts->elems[i].partition);
+    if (ask->cnt > 0 && rd_kafka_committed(th->consumer, ask, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < ask->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+                parts, ask->elems[i].topic, ask->elems[i].partition);
+            tp->offset = ask->elems[i].offset >= 0 ? ask->elems[i].offset
+                                                   : RD_KAFKA_OFFSET_BEGINNING;
+        }
+    rd_kafka_topic_partition_list_destroy(ask);
+}
+
 static void state_assign(struct rt_thread *th, rd_kafka_topic_partition_list_t *parts);
 static void state_revoke(struct rt_thread *th, const rd_kafka_topic_partition_list_t *parts);
 
@@ -373,6 +419,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                                  vg_mono_ns());
         if (th->state)
             state_assign(th, parts);
+        if (c->n_exchanges && c->sources[0].start_latest)
+            exchange_start(th, parts);
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
         else
@@ -490,6 +538,21 @@ static void state_trouble(struct rt_thread *th, const struct vg_err *err)
     th->state_backoff_ms = th->state_backoff_ms ? VG_MIN(th->state_backoff_ms * 2, 5000) : 250;
 }
 
+/* A repartition partition's writers, stored with its offsets as fields "<topic>#<writer>":
+ * the highest source offset counted and the watermark each said (exchange.h). */
+static void save_writers(struct rt_thread *th, const struct vg_compiled_node *cn,
+                         int32_t partition)
+{
+    const struct vg_compiled_exchange *x = &th->tp->c->exchanges[cn->exchange];
+    const struct vg_x_part *xp = vg_x_part(&th->dag.xr[cn->exchange], partition);
+    for (size_t w = 0; xp && w < xp->n; w++) {
+        char field[300];
+        snprintf(field, sizeof(field), "%s#%u", x->topic, xp->w[w].writer);
+        vg_state_offset(th->state, cn->node->name, partition, field, xp->w[w].offset,
+                        xp->w[w].heard ? xp->w[w].wm : INT64_MIN, VG_OFFSETS_TTL_MS);
+    }
+}
+
 /* Write the operators' changes and the offsets they cover. 0, VG_EAGAIN (deliveries still
  * pending) or VG_EREDIS. */
 static int checkpoint(struct rt_thread *th, bool force)
@@ -520,6 +583,10 @@ static int checkpoint(struct rt_thread *th, bool force)
         cn->type->state_save(th->dag.st[i], &out, all);
         for (size_t p = 0; p < th->n_pos; p++) {
             int src = th->pos[p].source;
+            if (src >= 64 || !((cn->fed_by >> src) & 1))
+                continue;
+            if (cn->exchange >= 0)
+                save_writers(th, cn, th->pos[p].partition);
             vg_time_ms wm = vg_wm_partition(&th->dag.wm, (uint16_t)src, th->pos[p].partition);
             vg_state_offset(th->state, cn->node->name, th->pos[p].partition,
                             c->sources[src].topic, th->pos[p].next,
@@ -569,6 +636,13 @@ static void load_offset(void *ud, const char *topic, int64_t next, vg_time_ms ma
 {
     struct load_ctx *lc = ud;
     const struct vg_compiled *c = lc->th->tp->c;
+    const char *hash = strchr(topic, '#');
+    if (hash) { /* a repartition partition's writer (save_writers) */
+        if (lc->cn->exchange >= 0)
+            vg_x_restore(&lc->th->dag.xr[lc->cn->exchange], lc->partition,
+                         (uint32_t)strtoul(hash + 1, NULL, 10), next, max_ts);
+        return;
+    }
     for (int i = 0; i < lc->parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &lc->parts->elems[i];
         if (tp->partition != lc->partition || strcmp(tp->topic, topic) != 0)
@@ -593,17 +667,18 @@ static void state_assign(struct rt_thread *th, rd_kafka_topic_partition_list_t *
         parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID; /* the committed offset */
     for (int i = 0; i < parts->cnt; i++) {
         int32_t partition = parts->elems[i].partition;
-        bool seen = false;
-        for (int j = 0; j < i; j++)
-            seen |= parts->elems[j].partition == partition;
-        if (seen)
-            continue;
         for (size_t n = 0; n < c->n_nodes; n++) {
             const struct vg_compiled_node *cn = &c->nodes[n];
-            if (!cn->type->state_load)
+            if (!cn->type->state_load || !topic_in(c, cn->fed_by, parts->elems[i].topic))
+                continue;
+            bool seen = false; /* co-partitioned topics: one state per partition number */
+            for (int j = 0; j < i; j++)
+                seen |= parts->elems[j].partition == partition &&
+                        topic_in(c, cn->fed_by, parts->elems[j].topic);
+            if (seen)
                 continue;
             struct load_ctx lc = {th, cn, n, partition, parts};
-            for (int attempt = 0;; attempt++) {
+            for (;;) {
                 struct vg_err err = {0};
                 int rc = vg_state_connected(th->state) ? 0 : vg_state_connect(th->state, &err);
                 if (rc == 0)
@@ -611,9 +686,7 @@ static void state_assign(struct rt_thread *th, rd_kafka_topic_partition_list_t *
                                        load_offset, &lc, &err);
                 if (rc == 0)
                     break;
-                if (attempt == 0)
-                    vg_log(VG_LOG_WARN, "%s: thread %d: cannot load the state of partition %d "
-                           "(%s); retrying", c->topo->name, th->index, (int)partition, err.msg);
+                state_trouble(th, &err); /* logged once; the next checkpoint resumes */
                 if (stopping(th))
                     return;
                 struct timespec ts = {0, 500 * 1000000};
@@ -631,8 +704,12 @@ static void state_revoke(struct rt_thread *th, const rd_kafka_topic_partition_li
     for (int i = 0; i < parts->cnt; i++) {
         int32_t partition = parts->elems[i].partition;
         for (size_t n = 0; n < c->n_nodes; n++)
-            if (c->nodes[n].type->state_drop)
+            if (c->nodes[n].type->state_drop &&
+                topic_in(c, c->nodes[n].fed_by, parts->elems[i].topic))
                 c->nodes[n].type->state_drop(th->dag.st[n], partition);
+        int x = exchange_of_topic(c, parts->elems[i].topic);
+        if (x >= 0)
+            vg_x_forget(&th->dag.xr[x], partition);
         for (size_t s = 0; s < c->n_sources; s++)
             if (!strcmp(c->sources[s].topic, parts->elems[i].topic))
                 vg_wm_forget(&th->dag.wm, (uint16_t)s, partition);
@@ -710,6 +787,133 @@ static void log_budget(struct rt_thread *th)
     }
 }
 
+/* ---- keyed exchange (exchange.h) ---- */
+
+/* Every 200 ms, tell every partition of each repartition topic the watermark of each
+ * upstream partition this thread reads. Produced after the data of the batches before it, on
+ * the same producer, so a reader sees a watermark only after the events it covers. */
+static void send_marks(struct rt_thread *th)
+{
+    const struct vg_compiled *c = th->tp->c;
+    vg_time_ns now = vg_mono_ns();
+    if (!c->n_exchanges || now - th->marks_ns < 200 * 1000000LL)
+        return;
+    th->marks_ns = now;
+    struct vg_x_mark *marks = vg_xcalloc(th->dag.wm.n + 1, sizeof(*marks));
+    struct vg_buf b;
+    vg_buf_init(&b);
+    for (size_t x = 0; x < c->n_exchanges; x++) {
+        size_t n = vg_dag_marks(&th->dag, x, marks, th->dag.wm.n, now);
+        if (n == 0)
+            continue;
+        vg_buf_clear(&b);
+        vg_x_encode_control(&b, marks, n);
+        rd_kafka_topic_t *rkt = th->out_rkt[c->exchanges[x].output_id];
+        for (int32_t p = 0; p < th->tp->x_parts[x]; p++) {
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                th->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(p),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(b.data, b.len),
+                RD_KAFKA_V_OPAQUE(&control_tag), RD_KAFKA_V_END);
+            if (e && e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                vg_log(VG_LOG_WARN, "%s: watermarks to '%s' [%d]: %s", c->topo->name,
+                       c->exchanges[x].topic, (int)p, rd_kafka_err2str(e));
+        }
+    }
+    vg_buf_fini(&b);
+    vg_free(marks);
+}
+
+/* Partitions of topic (0: unknown yet). */
+static int32_t topic_partitions(rd_kafka_t *rk, const char *topic)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int32_t n = 0;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+        if (md->topic_cnt == 1 && !md->topics[0].err)
+            n = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return n;
+}
+
+/* Create a repartition topic with the partitions of its sources when it is missing. */
+static void create_topic(rd_kafka_t *rk, const char *topic, int32_t partitions)
+{
+    char errstr[256];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, errstr, sizeof(errstr));
+    if (!nt)
+        return;
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 10000);
+    const char *why = "no answer";
+    if (ev) {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t n = 0;
+        const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+        rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(tr[0]) : rd_kafka_event_error(ev);
+        why = e ? rd_kafka_err2str(e) : NULL;
+        if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+            why = NULL;
+    }
+    if (why)
+        vg_log(VG_LOG_INFO, "repartition topic '%s': not created with %d partitions (%s); "
+               "the broker's automatic creation decides", topic, (int)partitions, why);
+    else
+        vg_log(VG_LOG_INFO, "repartition topic '%s': %d partitions", topic, (int)partitions);
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+}
+
+/* Before the threads start: how many upstream partitions write into each repartition topic,
+ * and how many partitions it has (created when missing). */
+static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
+{
+    const struct vg_compiled *c = tp->c;
+    if (!c->n_exchanges)
+        return 0;
+    rd_kafka_t *rk = tp->threads[0].producer;
+    tp->x_parts = vg_xcalloc(c->n_exchanges, sizeof(*tp->x_parts));
+    for (size_t x = 0; x < c->n_exchanges; x++) {
+        const struct vg_compiled_exchange *xc = &c->exchanges[x];
+        size_t writers = 0;
+        int32_t most = 0;
+        for (size_t s = 0; s < c->n_sources && s < 64; s++) {
+            if (!((xc->upstream >> s) & 1))
+                continue;
+            int32_t n = 0;
+            for (int attempt = 0; attempt < 30 && (n = topic_partitions(rk, c->sources[s].topic)) == 0;
+                 attempt++)
+                sleep(1);
+            if (n == 0)
+                return VG_ERR_SET(err, VG_EKAFKA, "source topic '%s': no partitions found",
+                                  c->sources[s].topic);
+            writers += (size_t)n;
+            most = VG_MAX(most, n);
+        }
+        int32_t have = topic_partitions(rk, xc->topic);
+        if (have == 0) {
+            create_topic(rk, xc->topic, most);
+            for (int attempt = 0; attempt < 30 && (have = topic_partitions(rk, xc->topic)) == 0;
+                 attempt++)
+                sleep(1);
+        }
+        if (have == 0)
+            return VG_ERR_SET(err, VG_EKAFKA, "repartition topic '%s': not found and not created",
+                              xc->topic);
+        tp->x_parts[x] = have;
+        for (int k = 0; k < tp->n_threads; k++)
+            tp->threads[k].dag.xr[x].n_writers = writers;
+        vg_log(VG_LOG_INFO, "%s: node '%s' reads '%s' (%d partitions, %zu upstream partitions "
+               "writing)", c->topo->name, xc->node->name, xc->topic, (int)have, writers);
+    }
+    return 0;
+}
+
 static void *thread_main(void *arg)
 {
     struct rt_thread *th = arg;
@@ -721,6 +925,7 @@ static void *thread_main(void *arg)
         }
         advance(th);
         log_budget(th);
+        send_marks(th);
         checkpoint(th, false);
         size_t n = poll_batch(th);
         /* with windows, an empty batch now and then lets event time move on idle partitions */
@@ -919,6 +1124,8 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_
             rc = thread_open(tp, &tp->threads[k], k, err);
             tp->n_threads = k + 1;
         }
+        if (rc == 0)
+            rc = exchange_setup(tp, err);
     }
     if (rc != 0) {
         vg_rt_free(rt);
@@ -1002,6 +1209,7 @@ void vg_rt_free(struct vg_rt *rt)
             pthread_mutex_destroy(&tp->outs[o].mu);
         }
         vg_free(tp->outs);
+        vg_free(tp->x_parts);
         if (tp->barrier_ready)
             pthread_barrier_destroy(&tp->closing);
     }

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,7 +168,8 @@ static void test_brute_force_state_survives_kill(void **state)
     struct fixture *f = *state;
     produce_alice(f, 0, 6);
     pid_t pid = start(f);
-    wait_log(f, "assigned", 2);
+    wait_log(f, "thread 0 assigned", 1);
+    wait_log(f, "thread 1 assigned", 1);
     sleep(3); /* processed and written behind (every second) */
     char *keys = redis_cli(f, "--scan --pattern 'vg:{brute-force:attempts:*'");
     assert_non_null(strstr(keys, "@offsets"));
@@ -205,7 +207,8 @@ static void test_brute_force_redis_outage(void **state)
     struct fixture *f = *state;
     produce_alice(f, 0, 6);
     pid_t pid = start(f);
-    wait_log(f, "assigned", 2);
+    wait_log(f, "thread 0 assigned", 1);
+    wait_log(f, "thread 1 assigned", 1);
     sleep(3);
     vg_test_redis_kill(&f->redis);
     produce_alice(f, 6, 9);
@@ -225,8 +228,12 @@ static int cmp_line(const void *a, const void *b)
 }
 
 /* Out-of-order events (within lateness) over 4 partitions: the windows' results are exact
- * and the same with 1 and with 2 stream threads. */
-static void exact_results(struct fixture *f, const char *parallelism)
+ * and the same with 1 and with 2 stream threads. With a topology file whose source is not
+ * partitioned by user, the events are keyed by another field and meet on the repartition
+ * topic; with kill9, vigil is killed after the first half and restarted, and the results
+ * (each window once, however often it was written) are still exact. */
+static void exact_results_of(struct fixture *f, const char *parallelism, const char *yaml,
+                             const char *key, bool kill9)
 {
     enum { USERS = 20, EVENTS_N = 400, MINUTES = 6 }; /* events span 0 .. 5.5 min */
     static long long n[USERS][MINUTES], sum[USERS][MINUTES];
@@ -253,15 +260,27 @@ static void exact_results(struct fixture *f, const char *parallelism)
         n[u][m]++;
         sum[u][m] += v;
     }
+    size_t half = len;
     for (int t = 0; t < 16; t++) { /* move event time on in every partition */
         char line[160];
-        int k = snprintf(line, sizeof(line), "{\"ts\":%lld,\"user\":\"tick%02d\",\"v\":0}\n",
-                         T0 + 20 * 60000LL, t);
+        int k = snprintf(line, sizeof(line), "{\"ts\":%lld,\"user\":\"tick%02d\",\"v\":%d}\n",
+                         T0 + 20 * 60000LL, t, t);
         text = realloc(text, len + (size_t)k + 1);
         memcpy(text + len, line, (size_t)k + 1);
         len += (size_t)k;
     }
-    vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text, "user");
+    if (kill9) { /* the first half of the events, then the rest with the ticks */
+        half = 0;
+        for (int i = 0; i < EVENTS_N / 2; i++)
+            half = (size_t)(strchr(text + half, '\n') - text) + 1;
+        char saved = text[half];
+        text[half] = '\0';
+        vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text, key);
+        text[half] = saved;
+    } else {
+        half = 0;
+    }
+    vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text + half, key);
     free(text);
     char *want[USERS * MINUTES];
     size_t n_want = 0;
@@ -278,15 +297,24 @@ static void exact_results(struct fixture *f, const char *parallelism)
     char env_par[32];
     snprintf(env_par, sizeof(env_par), "PARALLELISM=%s", parallelism);
     f->env[5] = env_par;
-    const char *args[] = {"run", "tests/cases/integration/windows_exact.yaml", NULL};
+    const char *args[] = {"run", yaml, NULL};
     pid_t pid = vg_test_vigil_start(args, f->env, f->log);
+    if (kill9) {
+        sleep(3); /* some state checkpointed, some not */
+        assert_int_equal(vg_test_vigil_stop(pid, SIGKILL, 5000), 128 + SIGKILL);
+        pid = vg_test_vigil_start(args, f->env, f->log);
+    }
     struct vg_test_records rs;
     vg_test_consume(&f->broker, ALERTS, n_want, 60000 * vg_test_slow(), 3000, &rs);
-    assert_int_equal(rs.n, n_want);
     char **got = calloc(rs.n + 1, sizeof(char *));
     for (size_t i = 0; i < rs.n; i++)
         got[i] = rs.r[i].value;
     qsort(got, rs.n, sizeof(char *), cmp_line);
+    size_t n_got = 0; /* a window written again after the kill is the same line */
+    for (size_t i = 0; i < rs.n; i++)
+        if (!kill9 || n_got == 0 || strcmp(got[n_got - 1], got[i]) != 0)
+            got[n_got++] = got[i];
+    assert_int_equal(n_got, n_want);
     qsort(want, n_want, sizeof(char *), cmp_line);
     for (size_t i = 0; i < n_want; i++) {
         assert_string_equal(got[i], want[i]);
@@ -295,6 +323,23 @@ static void exact_results(struct fixture *f, const char *parallelism)
     free(got);
     vg_test_records_free(&rs);
     assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+}
+
+static void exact_results(struct fixture *f, const char *parallelism)
+{
+    exact_results_of(f, parallelism, "tests/cases/integration/windows_exact.yaml", "user", false);
+}
+
+static void test_windows_exchange_parallelism_2(void **state)
+{
+    struct fixture *f = *state;
+    exact_results_of(f, "2", "tests/cases/integration/windows_exchange.yaml", "v", false);
+}
+
+static void test_windows_exchange_survives_kill(void **state)
+{
+    struct fixture *f = *state;
+    exact_results_of(f, "2", "tests/cases/integration/windows_exchange.yaml", "v", true);
 }
 
 static void test_windows_exact_parallelism_1(void **state)
@@ -370,6 +415,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_brute_force_redis_outage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_windows_exact_parallelism_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_windows_exact_parallelism_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_windows_exchange_parallelism_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_windows_exchange_survives_kill, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
