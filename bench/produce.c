@@ -18,6 +18,14 @@
  *            one alert per attack.
  *   rules20  bench/scenarios/rules20.yaml: every 10th event matches exactly one of 20 rules
  *            (no suppression); --attacks is ignored.
+ *   window   bench/scenarios/window.yaml (sliding 5m every 30s per user, WIN-001 when a user
+ *            has >= 50 failures in a window, no suppression): --keys users (default 100,000),
+ *            event time spread evenly over --span seconds (default 1200) ending a minute ago,
+ *            the record timestamp is the wall clock. Normal users fail about 2 times per 5
+ *            minutes; an attack is a burst of 60 failures of one new user at one instant, in
+ *            the first 70% of the span so that every window holding it closes: 10 alerts (one
+ *            per sliding window containing it). Bursts replace normal events, so --events
+ *            counts them.
  * --bad N adds N undecodable records spread over the run (they go to the dead letters).
  * The expectation file: {"scenario","events","bad","attacks","alerts","by_rule":{...}}.
  *
@@ -35,7 +43,7 @@
 #include "bench_common.h"
 #include "codec.h"
 
-enum scenario { SC_AUTH, SC_PROCESS, SC_RULES20 };
+enum scenario { SC_AUTH, SC_PROCESS, SC_RULES20, SC_WINDOW };
 
 struct gen {
     enum scenario sc;
@@ -45,10 +53,16 @@ struct gen {
     long long by_rule[32];
     const char *const *rule_names;
     size_t n_rules;
+    long long keys;             /* window: distinct users */
+    vg_time_ms t0, span_ms;     /* window: event time of the first event, and the span */
+    int burst_left;             /* window: failures still to send in the current burst */
+    long long burst_user;
+    vg_time_ms burst_ts;
 };
 
 static const char *const auth_rules[] = {"AUTH-101", "AUTH-102", "AUTH-103"};
 static const char *const proc_rules[] = {"PROC-001", "PROC-002", "PROC-003"};
+static const char *const win_rules[] = {"WIN-001"};
 static const char *const r20_rules[] = {
     "R20-01", "R20-02", "R20-03", "R20-04", "R20-05", "R20-06", "R20-07", "R20-08", "R20-09", "R20-10",
     "R20-11", "R20-12", "R20-13", "R20-14", "R20-15", "R20-16", "R20-17", "R20-18", "R20-19", "R20-20"};
@@ -194,13 +208,45 @@ static void rules20_event(struct gen *g, long long i, vg_time_ms ts, int *rule, 
     snprintf(key, key_size, "%s", user);
 }
 
+/* window scenario: one login event of n; attack starts a burst (see the header) */
+#define WIN_BURST 60
+#define WIN_ALERTS_PER_BURST 10
+static void window_event(struct gen *g, long long i, long long total, int attack, char *buf,
+                         size_t size, char *key, size_t key_size)
+{
+    char user[32];
+    vg_time_ms ts = g->t0 + (vg_time_ms)((double)i * (double)g->span_ms / (double)total);
+    if (attack >= 0) {
+        g->burst_left = WIN_BURST;
+        g->burst_user = g->attacks_done;
+        g->burst_ts = ts;
+    }
+    uint64_t r = rnd(g);
+    const char *outcome = r % 5 ? "failure" : "success";
+    if (g->burst_left > 0) {
+        g->burst_left--;
+        snprintf(user, sizeof(user), "attacker-%lld", g->burst_user);
+        ts = g->burst_ts;
+        outcome = "failure";
+    } else {
+        snprintf(user, sizeof(user), "u%07llu", (unsigned long long)(rnd(g) % (uint64_t)g->keys));
+    }
+    snprintf(buf, size,
+             "{\"ts\":%lld,\"user\":\"%s\",\"src_ip\":\"10.%u.%u.%u\",\"outcome\":\"%s\","
+             "\"action\":\"login\",\"host\":\"%s\"}",
+             (long long)ts, user, (unsigned)(r >> 8 & 3), (unsigned)((r >> 16) & 255),
+             (unsigned)((r >> 24) & 255), outcome, PICK(g, hosts));
+    snprintf(key, key_size, "%s", user);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: vigil-bench produce --topic T [--scenario auth|process|rules20]\n"
+            "usage: vigil-bench produce --topic T [--scenario auth|process|rules20|window]\n"
             "         [--rate EPS (0: as fast as possible)] [--duration S | --events N]\n"
             "         [--attacks N] [--bad N] [--partitions N] [--seed N] [--format json|avro]\n"
-            "         [--schema PATH] [--expect-file F] [--brokers B] [--create]\n");
+            "         [--schema PATH] [--expect-file F] [--brokers B] [--create]\n"
+            "         [--keys N] [--span S] (window scenario)\n");
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -219,7 +265,8 @@ int vg_bench_produce_main(int argc, char **argv)
     const char *brokers = getenv("KAFKA_BROKERS"), *topic = NULL, *scenario = "auth";
     const char *expect_file = NULL, *format = "json", *schema_path = "schemas/auth_event.avsc";
     double rate = 1000, duration = 10;
-    long long events = -1, attacks = 0, bad = 0, seed = 42;
+    long long events = -1, attacks = 0, bad = 0, seed = 42, keys = 100000;
+    double span = 1200;
     int partitions = 4, create = 0;
     static const struct option opts[] = {
         {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
@@ -229,6 +276,7 @@ int vg_bench_produce_main(int argc, char **argv)
         {"partitions", required_argument, NULL, 'p'}, {"seed", required_argument, NULL, 'S'},
         {"format", required_argument, NULL, 'f'}, {"schema", required_argument, NULL, 'c'},
         {"expect-file", required_argument, NULL, 'e'}, {"create", no_argument, NULL, 'C'},
+        {"keys", required_argument, NULL, 'k'}, {"span", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'}, {0}};
     int c;
     optind = 1;
@@ -248,6 +296,8 @@ int vg_bench_produce_main(int argc, char **argv)
         case 'c': schema_path = optarg; break;
         case 'e': expect_file = optarg; break;
         case 'C': create = 1; break;
+        case 'k': keys = atoll(optarg); break;
+        case 'w': span = atof(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -266,8 +316,15 @@ int vg_bench_produce_main(int argc, char **argv)
         g.rule_names = r20_rules;
         g.n_rules = 20;
         attacks = 0;
+    } else if (!strcmp(scenario, "window")) {
+        g.sc = SC_WINDOW;
+        g.rule_names = win_rules;
+        g.n_rules = 1;
+        g.keys = keys > 0 ? keys : 1;
+        g.span_ms = (vg_time_ms)(span * 1000);
+        g.t0 = (vg_now_ms() - 60000 - g.span_ms) / 30000 * 30000;
     } else {
-        fprintf(stderr, "vigil-bench produce: unknown scenario '%s' (auth, process, rules20)\n",
+        fprintf(stderr, "vigil-bench produce: unknown scenario '%s' (auth, process, rules20, window)\n",
                 scenario);
         return 2;
     }
@@ -338,7 +395,10 @@ int vg_bench_produce_main(int argc, char **argv)
         } else {
             long long n_ev = i - bad_done;
             int attack = -1;
-            if (g.attacks_done < attacks && n_ev >= (g.attacks_done + 1) * total / (attacks + 1))
+            /* window bursts sit in the first 70% of the stream and never overlap */
+            long long at_span = g.sc == SC_WINDOW ? total * 7 / 10 : total;
+            if (g.attacks_done < attacks && g.burst_left == 0 &&
+                n_ev >= (g.attacks_done + 1) * at_span / (attacks + 1))
                 attack = (int)(g.attacks_done % 3);
             if (g.sc == SC_AUTH) {
                 auth_event(&g, n_ev, ts, attack, buf, sizeof(buf), key, sizeof(key));
@@ -354,6 +414,10 @@ int vg_bench_produce_main(int argc, char **argv)
                 process_event(&g, n_ev, ts, attack, buf, sizeof(buf), key, sizeof(key));
                 if (attack >= 0)
                     g.by_rule[attack]++;
+            } else if (g.sc == SC_WINDOW) {
+                window_event(&g, n_ev, total, attack, buf, sizeof(buf), key, sizeof(key));
+                if (attack >= 0)
+                    g.by_rule[0] += WIN_ALERTS_PER_BURST;
             } else {
                 int rule;
                 rules20_event(&g, n_ev, ts, &rule, buf, sizeof(buf), key, sizeof(key));

@@ -9,7 +9,9 @@
 # set, and redis-server unless REDIS_URL is set. Fails loudly (exit 1) when the alerts on the
 # alert topic differ from what the generator's injected attacks must cause.
 #
-# Scenarios: passthrough, auth-normal, auth-peak, auth-sustained, rules-1000, rules20, all.
+# Scenarios: passthrough, auth-normal, auth-peak, auth-sustained, rules-1000, rules20, window,
+# window-keys, all. window also reports Redis commands per input event (INFO commandstats);
+# window-keys reports peak RSS with 100k, 300k and 1M open window keys.
 # `make bench` runs `all` and rewrites docs/benchmarks.md (bench/report.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +35,7 @@ bench=$build/vigil-bench
 mkdir -p bench/results
 
 if [ "$scenario" = all ]; then
-  for s in passthrough auth-normal auth-peak rules20 rules-1000 auth-sustained; do
+  for s in passthrough auth-normal auth-peak rules20 rules-1000 window window-keys auth-sustained; do
     extra=()
     [ "$s" = auth-sustained ] && extra=(--duration "${SUSTAINED_S:-120}")
     "$0" "$s" "${extra[@]}"
@@ -66,6 +68,9 @@ if [ -z "${KAFKA_BROKERS:-}" ]; then
   topics=()
   for t in base-in base-out; do topics+=(--topic "$t-$tag:128"); done
   for t in ev al dlq; do topics+=(--topic "$t-$tag:$partitions"); done
+  if [ "$scenario" = window-keys ]; then
+    for k in ${KEYS_LIST:-100000 300000 1000000}; do topics+=(--topic "kev-$k-$tag:$partitions"); done
+  fi
   "$vigil" broker "${topics[@]}" --bootstrap-file "$work/boot" \
     >"$work/broker.log" 2>&1 &
   pids+=($!)
@@ -81,6 +86,13 @@ if [ -z "${REDIS_URL:-}" ]; then
   pids+=($!)
   export REDIS_URL=redis://127.0.0.1:$port/0
 fi
+redis_port=$(echo "$REDIS_URL" | sed -E 's|.*:([0-9]+)(/.*)?$|\1|')
+redis_host=$(echo "$REDIS_URL" | sed -E 's|^redis://([^@]*@)?([^:/]+).*|\2|')
+# total Redis commands served so far (INFO commandstats, every command counted)
+redis_calls() {
+  redis-cli -h "$redis_host" -p "$redis_port" INFO commandstats |
+    awk -F'[=,]' '/^cmdstat_/ {n += $2} END {print n + 0}'
+}
 
 # baseline: N pre-loaded auth events copied in->out by raw librdkafka
 baseline() {
@@ -306,6 +318,62 @@ case "$scenario" in
   rules20)
     n=${EVENTS:-1000000}
     run_backlog "$n" rules20 bench/scenarios/rules20.yaml 0 ;;
+  window)
+    n=${EVENTS:-1000000}
+    calls0=$(redis_calls)
+    run_backlog "$n" window bench/scenarios/window.yaml 20
+    calls=$(( $(redis_calls) - calls0 ))
+    python3 - "$out" "$calls" "$n" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["redis_commands"] = int(sys.argv[2])
+r["redis_commands_per_event"] = round(int(sys.argv[2]) / int(sys.argv[3]), 4)
+json.dump(r, open(sys.argv[1], "w"), indent=1)
+print(f'redis commands: {r["redis_commands"]}, per input event {r["redis_commands_per_event"]}')
+PY
+    ;;
+  window-keys)
+    # peak RSS against open keys: 2 events per key within one minute of event time, so every
+    # key's windows are still open when the backlog is drained
+    export BENCH_ALERTS="al-$tag" BENCH_DLQ="dlq-$tag"
+    rows=()
+    for k in ${KEYS_LIST:-100000 300000 1000000}; do
+      n=$(( 2 * k ))
+      log "loading $n window events over $k keys"
+      export BENCH_TOPIC="kev-$k-$tag"
+      "$bench" produce --topic "$BENCH_TOPIC" --scenario window --keys "$k" --span 60 --rate 0 \
+        --events "$n" --partitions "$partitions" "${create[@]}" 2>"$work/produce.log"
+      # a topic and a consumer group of its own per round
+      sed "s/^name: window-bench/name: window-keys-$k/" bench/scenarios/window.yaml >"$work/keys.yaml"
+      redis-cli -h "$redis_host" -p "$redis_port" FLUSHALL >/dev/null
+      start_vigil "$work/keys.yaml" --exit-idle 3
+      peak_kb=0
+      while kill -0 "$vigil_pid" 2>/dev/null; do
+        peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$vigil_pid/status" 2>/dev/null || echo "$peak_kb")
+        sleep 0.5
+      done
+      wait "$vigil_pid" || { log "vigil failed"; cat "$work/vigil.log" >&2; exit 1; }
+      records=$(grep -o 'summary: [0-9]* records' "$work/vigil.log" | grep -o '[0-9]*')
+      [ "$records" -eq "$n" ] || { log "vigil read $records records, expected $n"; tail -20 "$work/vigil.log" >&2; exit 1; }
+      keys_redis=$(redis-cli -h "$redis_host" -p "$redis_port" DBSIZE)
+      rows+=("$k $n $peak_kb $(vigil_eps) $keys_redis")
+      log "keys $k: peak RSS $(( peak_kb / 1024 )) MiB"
+    done
+    printf '%s\n' "${rows[@]}" >"$work/rows"
+    python3 - "$work/rows" "$out" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'PY'
+import json, sys, datetime
+rows = []
+for line in open(sys.argv[1]):
+    k, n, kb, eps, rk = line.split()
+    rows.append({"keys": int(k), "events": int(n), "peak_rss_mb": round(int(kb) / 1024, 1),
+                 "events_per_s": int(eps or 0), "redis_keys": int(rk)})
+rep = {"scenario": "window-keys", "rows": rows, "alerts": {"expected": 0, "got": 0},
+       "commit": sys.argv[3],
+       "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+json.dump(rep, open(sys.argv[2], "w"), indent=1)
+print(json.dumps(rep))
+PY
+    exit 0 ;;
   rules-1000)
     "$bench" rules --rules 1000 >"$work/rules.json"
     python3 - "$work/rules.json" "$out" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'PY'
