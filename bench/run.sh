@@ -88,6 +88,7 @@ if [ -z "${REDIS_URL:-}" ]; then
 fi
 redis_port=$(echo "$REDIS_URL" | sed -E 's|.*:([0-9]+)(/.*)?$|\1|')
 redis_host=$(echo "$REDIS_URL" | sed -E 's|^redis://([^@]*@)?([^:/]+).*|\2|')
+for _ in $(seq 50); do redis-cli -h "$redis_host" -p "$redis_port" PING >/dev/null 2>&1 && break; sleep 0.1; done
 # total Redis commands served so far (INFO commandstats, every command counted)
 redis_calls() {
   redis-cli -h "$redis_host" -p "$redis_port" INFO commandstats |

@@ -196,11 +196,12 @@ static void block_signals(sigset_t *set)
 }
 
 /* Wait for SIGTERM/SIGINT (returns it) or, with exit_idle > 0, for records to stop
- * arriving for exit_idle seconds after the first (returns 0). */
+ * arriving for exit_idle seconds after the first (returns 0). A thread writing state or
+ * paused by a state store outage is not idle (its last_ns moves on). */
 static int wait_for_stop(struct vg_rt *rt, size_t n, const sigset_t *set, double exit_idle)
 {
     uint64_t last_records = 0;
-    vg_time_ns last_change = vg_mono_ns();
+    vg_time_ns last_change = vg_mono_ns(), last_active = 0;
     for (;;) {
         struct timespec tick = {0, 200 * 1000000};
         int sig = sigtimedwait(set, NULL, &tick);
@@ -211,14 +212,17 @@ static int wait_for_stop(struct vg_rt *rt, size_t n, const sigset_t *set, double
         if (exit_idle <= 0)
             continue;
         uint64_t records = 0;
+        vg_time_ns active = 0;
         for (size_t i = 0; i < n; i++) {
             struct vg_rt_stats s;
             vg_rt_stats(rt, i, &s);
             records += s.records;
+            active = VG_MAX(active, s.last_ns);
         }
         vg_time_ns now = vg_mono_ns();
-        if (records != last_records) {
+        if (records != last_records || active != last_active) {
             last_records = records;
+            last_active = active;
             last_change = now;
         } else if (records > 0 && (double)(now - last_change) / 1e9 >= exit_idle) {
             return 0;

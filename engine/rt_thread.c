@@ -536,6 +536,7 @@ static void state_trouble(struct rt_thread *th, const struct vg_err *err)
         set_paused(th, true);
     }
     th->state_backoff_ms = th->state_backoff_ms ? VG_MIN(th->state_backoff_ms * 2, 5000) : 250;
+    th->stats.last_ns = vg_mono_ns(); /* paused is not idle (vigil run --exit-idle) */
 }
 
 /* A repartition partition's writers, stored with its offsets as fields "<topic>#<writer>":
@@ -602,6 +603,8 @@ static int checkpoint(struct rt_thread *th, bool force)
         if (c->nodes[i].type->state_saved)
             c->nodes[i].type->state_saved(th->dag.st[i]);
     th->saved_epoch = vg_state_epoch(th->state);
+    if (vg_mono_ns() - now > 100 * 1000000LL)
+        th->stats.last_ns = vg_mono_ns(); /* a long write is work, not idleness */
     if (th->state_failing) {
         th->state_failing = false;
         th->state_backoff_ms = 0;
