@@ -17,8 +17,15 @@
  * windows that close. Windows closing in one batch are emitted ordered by (close time, key,
  * start), so output does not depend on how the batch was cut. Each result carries the source
  * position and append time of the latest event in it (for the alert's `source` and latency).
- * Persisting this state to Redis with the offsets it covers is the next step (see
- * docs/architecture.md); until then a restart rebuilds windows only from uncommitted input.
+ *
+ * Tumbling and sliding windows are kept as panes: slices of gcd(size, slide), each event in
+ * exactly one. A window is the union of size/pane consecutive panes and is folded from them
+ * when it closes, so an event updates one aggregate state instead of size/slide (10 for
+ * `sliding 5m every 30s`): memory and state store writes shrink by that factor. A pane's heap
+ * entry stands for the next window end it is part of; popped, it re-enters for the next one,
+ * and after its last it is deleted. Since non-final emissions change nothing stored, each
+ * partition also stores `@closed`: the watermark up to which its windows were emitted, so a
+ * restore does not emit them again.
  *
  * Thread: create on main; open/process/close on a stream thread.
  */
@@ -47,6 +54,7 @@ struct window_conf {
     size_t n_aggs;
     int start_slot, end_slot;
     int64_t ttl_ms;         /* of saved state: size (or gap) + lateness + a margin */
+    int64_t pane_ms;        /* tumbling, sliding: gcd(size, slide) */
 };
 
 /* ---- state ---- */
@@ -101,7 +109,43 @@ struct window_state {
     size_t n_dirty, cap_dirty;
     struct pending_del { int32_t partition; char *key; size_t klen; } *dels;
     size_t n_dels, cap_dels;
+    /* per partition (panes): windows ending at or before `closed` were emitted */
+    struct part_mark { int32_t partition; vg_time_ms closed; bool touched; } *parts;
+    size_t n_parts, cap_parts;
 };
+
+#define CLOSED_ENTRY "@closed"
+
+static struct part_mark *part_mark(struct window_state *st, int32_t partition)
+{
+    for (size_t i = 0; i < st->n_parts; i++)
+        if (st->parts[i].partition == partition)
+            return &st->parts[i];
+    if (st->n_parts == st->cap_parts) {
+        st->cap_parts = st->cap_parts ? 2 * st->cap_parts : 16;
+        st->parts = vg_xrealloc(st->parts, st->cap_parts * sizeof(*st->parts));
+    }
+    st->parts[st->n_parts] = (struct part_mark){partition, VG_TIME_NONE, false};
+    return &st->parts[st->n_parts++];
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* The earliest end, later than `after` (VG_TIME_NONE: any), of the windows holding the pane
+ * that starts at p; VG_TIME_NONE when there is none. */
+static vg_time_ms pane_next_end(const struct window_conf *c, vg_time_ms p, vg_time_ms after)
+{
+    int64_t size = c->spec.size_ms, slide = c->spec.slide_ms;
+    int64_t lo = p - size + 1;
+    if (after != VG_TIME_NONE && after - size + 1 > lo)
+        lo = after - size + 1;
+    int64_t s = floor_div(lo + slide - 1, slide) * slide;
+    return s > p ? VG_TIME_NONE : s + size;
+}
 
 static void win_free(const struct window_conf *c, struct win *w);
 
@@ -122,6 +166,8 @@ static void mark_dirty(struct window_state *st, struct keyent *k, struct win *w)
     }
     st->dirty[st->n_dirty++] = (struct dirty){k, w};
     w->in_dirty = true;
+    if (st->conf->pane_ms)
+        part_mark(st, k->partition)->touched = true;
 }
 
 /* The entry name of a window in the state store: "<key text>:<start>". */
@@ -321,10 +367,15 @@ static void win_take(struct window_state *st, struct keyent *k, struct win *w,
     }
 }
 
-static void schedule(struct window_state *st, struct keyent *k, struct win *w)
+static void schedule_at(struct window_state *st, struct keyent *k, struct win *w, vg_time_ms at)
 {
     w->gen++;
-    heap_push(st, (struct heap_item){close_time(st->conf, w), k, w, w->gen});
+    heap_push(st, (struct heap_item){at, k, w, w->gen});
+}
+
+static void schedule(struct window_state *st, struct keyent *k, struct win *w)
+{
+    schedule_at(st, k, w, close_time(st->conf, w));
 }
 
 /* Put ev into its session: the sessions it touches (within gap) merge into one. */
@@ -495,6 +546,15 @@ static int window_create(const struct vg_node *node, struct vg_op_env *env, void
         vg_compile_add_exchange(env, node, c->key_in, c->n_keys, vals, n_vals);
         vg_free(vals);
     }
+    if (c->spec.kind != VG_WIN_SESSION) {
+        int64_t a = c->spec.size_ms, b = c->spec.slide_ms;
+        while (b) {
+            int64_t t = a % b;
+            a = b;
+            b = t;
+        }
+        c->pane_ms = a;
+    }
     /* the output: key fields, aggregates, window bounds */
     for (size_t k = 0; k < c->n_keys; k++)
         c->key_out[k] = vg_compile_define(env, c->key_names[k]);
@@ -531,7 +591,45 @@ static int cmp_closing(const void *a, const void *b)
     int r = strcmp(x->k->text, y->k->text);
     if (r)
         return r;
+    if (x->k->partition != y->k->partition)
+        return x->k->partition < y->k->partition ? -1 : 1;
     return (x->w->start > y->w->start) - (x->w->start < y->w->start);
+}
+
+static int cmp_pane(const void *a, const void *b)
+{
+    const struct win *x = *(struct win *const *)a, *y = *(struct win *const *)b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+/* The window of k ending at end, folded from its panes into *into (fresh, from win_new). */
+static void fold_panes(struct window_state *st, struct keyent *k, vg_time_ms end,
+                       struct win *into, struct win ***panes, size_t *cap)
+{
+    const struct window_conf *c = st->conf;
+    size_t n = 0;
+    for (struct win *w = k->wins; w; w = w->next) {
+        if (w->start < end - c->spec.size_ms || w->start >= end)
+            continue;
+        if (n == *cap) {
+            *cap = *cap ? 2 * *cap : 16;
+            *panes = vg_xrealloc(*panes, *cap * sizeof(**panes));
+        }
+        (*panes)[n++] = w;
+    }
+    qsort(*panes, n, sizeof(**panes), cmp_pane); /* oldest first: collect() keeps time order */
+    for (size_t i = 0; i < n; i++) {
+        const struct win *w = (*panes)[i];
+        for (size_t a = 0; a < c->n_aggs; a++)
+            vg_agg_fold(&c->aggs[a], &into->aggs[a], &w->aggs[a]);
+        if (w->last_ts >= into->last_ts) {
+            into->last_ts = w->last_ts;
+            into->topic = w->topic;
+            into->partition = w->partition;
+            into->offset = w->offset;
+            into->append_ms = w->append_ms;
+        }
+    }
 }
 
 static void emit(struct window_state *st, struct vg_batch *b, struct vg_sel *out,
@@ -578,7 +676,16 @@ static void close_windows(struct window_state *st, struct vg_batch *b, struct vg
         }
         if (it.w->closed || it.gen != it.w->gen)
             continue; /* stale: the window moved its close time */
-        it.w->closed = true;
+        if (st->conf->pane_ms) {
+            /* a pane: on to its next window, or done after its last */
+            vg_time_ms next = pane_next_end(st->conf, it.w->start, it.close_at);
+            if (next != VG_TIME_NONE)
+                schedule_at(st, it.k, it.w, next);
+            else
+                it.w->closed = true;
+        } else {
+            it.w->closed = true;
+        }
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             cl = vg_xrealloc(cl, cap * sizeof(*cl));
@@ -588,8 +695,29 @@ static void close_windows(struct window_state *st, struct vg_batch *b, struct vg
     if (!n)
         return;
     qsort(cl, n, sizeof(*cl), cmp_closing);
-    for (size_t i = 0; i < n; i++)
-        emit(st, b, out, &cl[i]);
+    if (!st->conf->pane_ms) {
+        for (size_t i = 0; i < n; i++)
+            emit(st, b, out, &cl[i]);
+    } else {
+        /* one window per (end, key), whichever of its panes brought it here */
+        struct win **panes = NULL;
+        size_t pcap = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 && cl[i].k == cl[i - 1].k && cl[i].close_at == cl[i - 1].close_at)
+                continue;
+            struct part_mark *pm = part_mark(st, cl[i].k->partition);
+            pm->touched = true;
+            if (pm->closed != VG_TIME_NONE && cl[i].close_at <= pm->closed)
+                continue; /* emitted before the restore that loaded these panes */
+            struct win *w = win_new(st->conf, cl[i].close_at - st->conf->spec.size_ms,
+                                    cl[i].close_at);
+            fold_panes(st, cl[i].k, cl[i].close_at, w, &panes, &pcap);
+            struct closing one = {cl[i].close_at, cl[i].k, w};
+            emit(st, b, out, &one);
+            win_free(st->conf, w);
+        }
+        vg_free(panes);
+    }
     /* unlink and free the closed windows; drop keys left without windows */
     for (size_t i = 0; i < n; i++) {
         struct keyent *k = cl[i].k;
@@ -626,7 +754,7 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
      * moved it on; an event within its partition's lateness is never late because of the
      * others in its batch); windows close on the watermark after it. */
     vg_time_ms wm = st->wm;
-    vg_time_ms starts[1000];
+    vg_time_ms starts[1];
     for (size_t i = 0; i < in->n; i++) {
         const struct vg_event *ev = &b->ev[in->idx[i]];
         bool late = c->spec.kind == VG_WIN_SESSION
@@ -644,22 +772,24 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
             session_take(st, k, ev);
             continue;
         }
-        size_t n = vg_win_assign(&c->spec, ev->ts, starts, 1000);
-        for (size_t s = 0; s < n; s++) {
-            vg_time_ms end = starts[s] + c->spec.size_ms;
-            if (wm != VG_TIME_NONE && end <= wm)
-                continue; /* that one closed already (sliding, older starts) */
-            struct win *w = k->wins;
-            while (w && w->start != starts[s])
-                w = w->next;
-            if (!w) {
-                w = win_new(c, starts[s], end);
-                w->next = k->wins;
-                k->wins = w;
-                schedule(st, k, w);
+        vg_time_ms p = floor_div(ev->ts, c->pane_ms) * c->pane_ms;
+        struct win *w = k->wins;
+        while (w && w->start != p)
+            w = w->next;
+        if (!w) {
+            /* its windows that closed already (sliding, older starts) are not reopened */
+            vg_time_ms end = pane_next_end(c, p, wm);
+            if (end == VG_TIME_NONE) { /* not reached: such an event is late (above) */
+                if (!k->wins)
+                    key_remove(st, k);
+                continue;
             }
-            win_take(st, k, w, ev);
+            w = win_new(c, p, p + c->pane_ms);
+            w->next = k->wins;
+            k->wins = w;
+            schedule_at(st, k, w, end);
         }
+        win_take(st, k, w, ev);
     }
     if (ctx->watermark > st->wm)
         st->wm = ctx->watermark; /* never back: a partition that wakes up cannot reopen */
@@ -705,6 +835,17 @@ static int window_state_save(void *stp, struct vg_state_out *out, bool all)
                 for (struct win *w = e->wins; w; w = w->next)
                     mark_dirty(st, e, w);
     }
+    for (size_t i = 0; i < st->n_parts; i++) {
+        struct part_mark *pm = &st->parts[i];
+        if (!pm->touched && !all)
+            continue;
+        if (st->wm != VG_TIME_NONE && (pm->closed == VG_TIME_NONE || st->wm > pm->closed))
+            pm->closed = st->wm;
+        vg_buf_clear(&val);
+        vg_put_u64(&val, (uint64_t)pm->closed);
+        out->put(out, pm->partition, CLOSED_ENTRY, strlen(CLOSED_ENTRY), val.data, val.len,
+                 st->conf->ttl_ms);
+    }
     for (size_t i = 0; i < st->n_dirty; i++) {
         const struct dirty *d = &st->dirty[i];
         if (d->w->dead)
@@ -734,16 +875,25 @@ static void window_state_saved(void *stp)
         win_release(st, w);
     }
     st->n_dirty = 0;
+    for (size_t i = 0; i < st->n_parts; i++)
+        st->parts[i].touched = false;
 }
 
 static int window_state_load(void *stp, int32_t partition, const char *key, size_t klen,
                              const char *val, size_t len)
 {
-    (void)key;
-    (void)klen;
     struct window_state *st = stp;
     const struct window_conf *c = st->conf;
     const char *p = val, *end = val + len;
+    if (klen == strlen(CLOSED_ENTRY) && !memcmp(key, CLOSED_ENTRY, klen)) {
+        int64_t closed;
+        if (vg_get_i64(&p, end, &closed))
+            return VG_EINVAL;
+        struct part_mark *pm = part_mark(st, partition);
+        if (pm->closed == VG_TIME_NONE || closed > pm->closed)
+            pm->closed = closed;
+        return 0;
+    }
     int64_t f[6];
     for (int i = 0; i < 6; i++)
         if (vg_get_i64(&p, end, &f[i]))
@@ -776,7 +926,13 @@ static int window_state_load(void *stp, int32_t partition, const char *key, size
         w->saved_start = w->start;
         w->next = k->wins;
         k->wins = w;
-        schedule(st, k, w);
+        if (!c->pane_ms) {
+            schedule(st, k, w);
+        } else {
+            vg_time_ms at = pane_next_end(c, w->start, VG_TIME_NONE);
+            if (at != VG_TIME_NONE)
+                schedule_at(st, k, w, at);
+        }
     } else if (w) {
         win_free(c, w);
     }
@@ -816,6 +972,11 @@ static void window_state_drop(void *stp, int32_t partition)
             st->dels[kept++] = st->dels[i];
     }
     st->n_dels = kept;
+    for (size_t i = 0; i < st->n_parts; i++)
+        if (st->parts[i].partition == partition) {
+            st->parts[i] = st->parts[--st->n_parts];
+            break;
+        }
 }
 
 static void window_close(void *stp)
@@ -832,6 +993,7 @@ static void window_close(void *stp)
     for (size_t i = 0; i < st->n_dels; i++)
         vg_free(st->dels[i].key);
     vg_free(st->dels);
+    vg_free(st->parts);
     for (size_t i = 0; i < st->n_heap; i++) {
         struct win *w = st->heap[i].w;
         w->refs--;

@@ -391,6 +391,13 @@ void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
 void vg_agg_merge(const struct vg_agg_def *def, struct vg_agg_state *into,
                   struct vg_agg_state *from)
 {
+    vg_agg_fold(def, into, from);
+    vg_agg_free(def, from);
+}
+
+void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
+                 const struct vg_agg_state *from)
+{
     switch (def->fn) {
     case VG_AGG_COUNT:
         into->count += from->count;
@@ -448,7 +455,6 @@ void vg_agg_merge(const struct vg_agg_def *def, struct vg_agg_state *into,
         }
         break;
     }
-    vg_agg_free(def, from);
 }
 
 static struct vg_value copy_to(struct vg_arena *arena, const struct vg_value *v)

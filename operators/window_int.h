@@ -69,6 +69,9 @@ void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
 /* Fold `from` into `into` (session windows that an event joins together); frees from. */
 void vg_agg_merge(const struct vg_agg_def *def, struct vg_agg_state *into,
                   struct vg_agg_state *from);
+/* The same, leaving `from` as it is (panes folded into the window they make up). */
+void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
+                 const struct vg_agg_state *from);
 /* The result, with strings and lists copied into arena. */
 void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
                    struct vg_arena *arena, struct vg_value *out);
