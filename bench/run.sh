@@ -265,7 +265,7 @@ run_backlog() {
   [ "$rc" -eq 0 ] || { log "vigil exited with $rc"; cat "$work/vigil.log" >&2; exit 1; }
   local records
   records=$(grep -o 'summary: [0-9]* records' "$work/vigil.log" | grep -o '[0-9]*')
-  [ "$records" -eq "$n" ] || { log "vigil read $records records, expected $n"; exit 1; }
+  [ "$records" -eq "$n" ] || { log "vigil read $records records, expected $n"; grep -v COMMITFAIL "$work/vigil.log" | tail -20 >&2; exit 1; }
   thr=$(vigil_eps)
   report "$scenario" "$n" "$thr" "$base" "$expected" "$work/measure.json"
 }

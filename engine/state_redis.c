@@ -257,6 +257,20 @@ static int cmp_op(const void *a, const void *b)
     return (x->kind == 2) - (y->kind == 2); /* offsets last within a group */
 }
 
+struct op_at {
+    struct op o;
+    size_t idx; /* queue order */
+};
+
+static int cmp_op_at(const void *a, const void *b)
+{
+    const struct op_at *x = a, *y = b;
+    int r = cmp_op(&x->o, &y->o);
+    if (r)
+        return r;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 int vg_state_commit(struct vg_state *s, struct vg_err *err)
 {
     if (s->n_ops == 0)
@@ -267,20 +281,12 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
     }
     /* group by (partition, node), offsets last; a stable sort keeps each group's puts and
      * deletes in the order they were queued */
-    struct { struct op o; size_t idx; } *tmp = vg_xmalloc(s->n_ops * sizeof(*tmp));
+    struct op_at *tmp = vg_xmalloc(s->n_ops * sizeof(*tmp));
     for (size_t i = 0; i < s->n_ops; i++) {
         tmp[i].o = s->ops[i];
         tmp[i].idx = i;
     }
-    for (size_t i = 1; i < s->n_ops; i++) { /* insertion sort by (group, kind, queue order) */
-        size_t j = i;
-        while (j > 0 && cmp_op(&tmp[j - 1].o, &tmp[j].o) > 0) {
-            __typeof__(*tmp) t = tmp[j - 1];
-            tmp[j - 1] = tmp[j];
-            tmp[j] = t;
-            j--;
-        }
-    }
+    qsort(tmp, s->n_ops, sizeof(*tmp), cmp_op_at); /* stable through idx */
     struct vg_buf key;
     vg_buf_init(&key);
     size_t sent = 0;
