@@ -43,7 +43,7 @@ lines = [
 order = ["passthrough", "auth-normal", "auth-peak", "rules20", "auth-sustained", "rules-1000"]
 for sc in order + [s for s in reports if s not in order]:
     r = reports.get(sc)
-    if not r or sc == "rules-1000":
+    if not r or sc in ("rules-1000", "window-keys"):
         continue
     lat = r.get("latency_ms") or {}
     a = r.get("alerts", {})
@@ -71,6 +71,29 @@ if r:
         f"{fmt(r['eps_1_thread'])} events/s on 1 pool thread, {fmt(r['eps_2_threads'])} on 2: "
         f"speed-up **{r['speedup']}x** (commit {r['commit']}, {r['date'][:10]}).",
     ]
+r = reports.get("window")
+if r and "redis_commands_per_event" in r:
+    lines += [
+        "",
+        f"**window** (`bench/run.sh window`): Redis commands per input event "
+        f"**{r['redis_commands_per_event']}** ({fmt(r['redis_commands'])} commands from `INFO "
+        f"commandstats` for {fmt(r['events'])} events, commit {r['commit']}). Its latency columns "
+        "are the age of the backlog's event times, not the engine's latency.",
+    ]
+r = reports.get("window-keys")
+if r:
+    lines += [
+        "",
+        f"**window-keys** (`bench/run.sh window-keys`, commit {r['commit']}, {r['date'][:10]}): "
+        "peak RSS with every key's windows open (2 events per key within one minute, "
+        "`bench/scenarios/window.yaml`).",
+        "",
+        "| open keys | events | peak RSS MiB | Redis keys after |",
+        "|---|---|---|---|",
+    ]
+    for row in r["rows"]:
+        lines.append(f"| {fmt(row['keys'])} | {fmt(row['events'])} | {row['peak_rss_mb']} | "
+                     f"{fmt(row['redis_keys'])} |")
 lines += [
     "",
     "Plots (throughput as alerts/s with the engine's RSS, and latency p50/p99 per second):",
