@@ -98,26 +98,15 @@ int vg_bench_measure_main(int argc, char **argv)
         return 1;
     }
     /* assign every partition from the beginning (waiting for the topic to exist) */
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     int n_parts = 0;
     vg_time_ns t0 = vg_mono_ns();
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    while (!measure_stop && (vg_mono_ns() - t0) < 60LL * 1000000000) {
-        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            md->topic_cnt == 1 && md->topics[0].err == 0 && md->topics[0].partition_cnt > 0) {
-            n_parts = md->topics[0].partition_cnt;
-            rd_kafka_metadata_destroy(md);
-            break;
-        }
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        md = NULL;
+    while (!measure_stop && (vg_mono_ns() - t0) < 60LL * 1000000000 &&
+           (n_parts = vg_kafka_partitions(rk, topic, 5000)) == 0) {
         struct timespec ts = {0, 200 * 1000000};
         nanosleep(&ts, NULL);
     }
-    rd_kafka_topic_destroy(rkt);
     if (n_parts == 0) {
         fprintf(stderr, "vigil-bench measure: topic '%s' not found\n", topic);
         rd_kafka_destroy(rk);

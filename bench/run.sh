@@ -344,10 +344,9 @@ PY
       export BENCH_TOPIC="kev-$k-$tag"
       "$bench" produce --topic "$BENCH_TOPIC" --scenario window --keys "$k" --span 60 --rate 0 \
         --events "$n" --partitions "$partitions" "${create[@]}" 2>"$work/produce.log"
-      # a topic and a consumer group of its own per round
-      sed "s/^name: window-bench/name: window-keys-$k/" bench/scenarios/window.yaml >"$work/keys.yaml"
+      # a topic of its own per round, and no state left from the round before
       redis-cli -h "$redis_host" -p "$redis_port" FLUSHALL >/dev/null
-      start_vigil "$work/keys.yaml" --exit-idle 3
+      start_vigil bench/scenarios/window.yaml --exit-idle 3
       peak_kb=0
       while kill -0 "$vigil_pid" 2>/dev/null; do
         peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$vigil_pid/status" 2>/dev/null || echo "$peak_kb")

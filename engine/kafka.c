@@ -164,3 +164,18 @@ int vg_kafka_create_topic(rd_kafka_t *rk, const char *topic, int n_partitions, i
     rd_kafka_NewTopic_destroy(nt);
     return rc;
 }
+
+int32_t vg_kafka_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int32_t n = 0;
+    if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+        if (md->topic_cnt == 1 && !md->topics[0].err)
+            n = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    return n;
+}

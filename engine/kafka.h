@@ -36,4 +36,8 @@ bool vg_kafka_check(const struct vg_topology *topo, struct vg_diag *diag);
 int vg_kafka_create_topic(rd_kafka_t *rk, const char *topic, int n_partitions, int timeout_ms,
                           struct vg_err *err);
 
+/* The partition count of topic from the broker's metadata, creating nothing; 0 when the topic
+ * is unknown or the broker did not answer within timeout_ms. Thread: any (blocking). */
+int32_t vg_kafka_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms);
+
 #endif

@@ -826,52 +826,6 @@ static void send_marks(struct rt_thread *th)
     vg_free(marks);
 }
 
-/* Partitions of topic (0: unknown yet). */
-static int32_t topic_partitions(rd_kafka_t *rk, const char *topic)
-{
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    int32_t n = 0;
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
-        if (md->topic_cnt == 1 && !md->topics[0].err)
-            n = md->topics[0].partition_cnt;
-        rd_kafka_metadata_destroy(md);
-    }
-    rd_kafka_topic_destroy(rkt);
-    return n;
-}
-
-/* Create a repartition topic with the partitions of its sources when it is missing. */
-static void create_topic(rd_kafka_t *rk, const char *topic, int32_t partitions)
-{
-    char errstr[256];
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, errstr, sizeof(errstr));
-    if (!nt)
-        return;
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 10000);
-    const char *why = "no answer";
-    if (ev) {
-        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
-        size_t n = 0;
-        const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
-        rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(tr[0]) : rd_kafka_event_error(ev);
-        why = e ? rd_kafka_err2str(e) : NULL;
-        if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-            why = NULL;
-    }
-    if (why)
-        vg_log(VG_LOG_INFO, "repartition topic '%s': not created with %d partitions (%s); "
-               "the broker's automatic creation decides", topic, (int)partitions, why);
-    else
-        vg_log(VG_LOG_INFO, "repartition topic '%s': %d partitions", topic, (int)partitions);
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_NewTopic_destroy(nt);
-}
-
 /* Before the threads start: how many upstream partitions write into each repartition topic,
  * and how many partitions it has (created when missing). */
 static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
@@ -889,7 +843,8 @@ static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
             if (!((xc->upstream >> s) & 1))
                 continue;
             int32_t n = 0;
-            for (int attempt = 0; attempt < 30 && (n = topic_partitions(rk, c->sources[s].topic)) == 0;
+            for (int attempt = 0;
+                 attempt < 30 && (n = vg_kafka_partitions(rk, c->sources[s].topic, 5000)) == 0;
                  attempt++)
                 sleep(1);
             if (n == 0)
@@ -898,10 +853,17 @@ static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
             writers += (size_t)n;
             most = VG_MAX(most, n);
         }
-        int32_t have = topic_partitions(rk, xc->topic);
+        int32_t have = vg_kafka_partitions(rk, xc->topic, 5000);
         if (have == 0) {
-            create_topic(rk, xc->topic, most);
-            for (int attempt = 0; attempt < 30 && (have = topic_partitions(rk, xc->topic)) == 0;
+            struct vg_err cerr = {0};
+            if (vg_kafka_create_topic(rk, xc->topic, most, 10000, &cerr) != 0)
+                vg_log(VG_LOG_INFO, "repartition topic '%s': not created with %d partitions "
+                       "(%s); the broker's automatic creation decides", xc->topic, (int)most,
+                       cerr.msg);
+            else
+                vg_log(VG_LOG_INFO, "repartition topic '%s': %d partitions", xc->topic, (int)most);
+            for (int attempt = 0;
+                 attempt < 30 && (have = vg_kafka_partitions(rk, xc->topic, 5000)) == 0;
                  attempt++)
                 sleep(1);
         }

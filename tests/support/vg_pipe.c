@@ -138,6 +138,16 @@ char *vg_pipe_errors(const char *text)
     return out;
 }
 
+/* The operators' states, as a stream thread opens them. */
+static void pipe_open(struct vg_pipe *p)
+{
+    struct vg_err err = {0};
+    if (vg_dag_open(&p->dag, p->c, &p->ctx, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    for (size_t x = 0; x < p->c->n_exchanges; x++) /* one partition per upstream source */
+        p->dag.xr[x].n_writers = (size_t)__builtin_popcountll(p->c->exchanges[x].upstream);
+}
+
 struct vg_pipe *vg_pipe_new(const char *text, int workers)
 {
     struct vg_pipe *p = vg_xcalloc(1, sizeof(*p));
@@ -158,12 +168,90 @@ struct vg_pipe *vg_pipe_new(const char *text, int workers)
     p->ctx.parallel = pipe_parallel;
     p->ctx.n_workers = workers > 1 ? (size_t)workers : 1;
     vg_buf_init(&p->dead);
-    struct vg_err err = {0};
-    if (vg_dag_open(&p->dag, p->c, &p->ctx, &err) != 0)
-        fail_msg("open: %s", err.msg);
-    for (size_t x = 0; x < p->c->n_exchanges; x++) /* one partition per upstream source */
-        p->dag.xr[x].n_writers = (size_t)__builtin_popcountll(p->c->exchanges[x].upstream);
+    pipe_open(p);
     return p;
+}
+
+/* ---- restart: an in-memory state store ---- */
+
+struct mem_entry {
+    int32_t partition;
+    char *key, *val;
+    size_t klen, vlen;
+};
+
+struct mem_store {
+    struct mem_entry *e;
+    size_t n, cap;
+};
+
+static struct mem_entry *mem_find(struct mem_store *m, int32_t partition, const char *key,
+                                  size_t klen)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->e[i].partition == partition && m->e[i].klen == klen &&
+            !memcmp(m->e[i].key, key, klen))
+            return &m->e[i];
+    return NULL;
+}
+
+static void mem_put(struct vg_state_out *o, int32_t partition, const char *key, size_t klen,
+                    const void *val, size_t len, int64_t ttl_ms)
+{
+    (void)ttl_ms;
+    struct mem_store *m = o->ud;
+    struct mem_entry *e = mem_find(m, partition, key, klen);
+    if (!e) {
+        if (m->n == m->cap) {
+            m->cap = m->cap ? 2 * m->cap : 64;
+            m->e = vg_xrealloc(m->e, m->cap * sizeof(*m->e));
+        }
+        e = &m->e[m->n++];
+        *e = (struct mem_entry){partition, vg_xstrndup(key, klen), NULL, klen, 0};
+    }
+    vg_free(e->val);
+    e->val = vg_xmalloc(len + 1);
+    memcpy(e->val, val, len);
+    e->vlen = len;
+}
+
+static void mem_del(struct vg_state_out *o, int32_t partition, const char *key, size_t klen)
+{
+    struct mem_store *m = o->ud;
+    struct mem_entry *e = mem_find(m, partition, key, klen);
+    if (e) {
+        vg_free(e->key);
+        vg_free(e->val);
+        *e = m->e[--m->n];
+    }
+}
+
+void vg_pipe_restart(struct vg_pipe *p)
+{
+    const struct vg_compiled *c = p->c;
+    struct mem_store *stores = vg_xcalloc(c->n_nodes + 1, sizeof(*stores));
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const struct vg_op_type *t = c->nodes[i].type;
+        if (!t->state_save)
+            continue;
+        struct vg_state_out out = {.ud = &stores[i], .put = mem_put, .del = mem_del};
+        assert_int_equal(t->state_save(p->dag.st[i], &out, true), 0);
+        t->state_saved(p->dag.st[i]);
+    }
+    vg_dag_close(&p->dag);
+    pipe_open(p);
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        for (size_t k = 0; k < stores[i].n; k++) {
+            struct mem_entry *e = &stores[i].e[k];
+            assert_int_equal(c->nodes[i].type->state_load(p->dag.st[i], e->partition, e->key,
+                                                          e->klen, e->val, e->vlen),
+                             0);
+            vg_free(e->key);
+            vg_free(e->val);
+        }
+        vg_free(stores[i].e);
+    }
+    vg_free(stores);
 }
 
 static int source_id(struct vg_pipe *p, const char *source)

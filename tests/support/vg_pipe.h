@@ -40,6 +40,10 @@ const struct vg_pipe_rec *vg_pipe_out(const struct vg_pipe *p, size_t i);
 char *vg_pipe_out_text(const struct vg_pipe *p);
 /* Dead-letter reasons so far, each followed by '\n'; malloc'd. */
 char *vg_pipe_dead_text(const struct vg_pipe *p);
+/* A crash and restore as the engine does it: every stateful operator writes its whole state
+ * (state_save with all), the operators are closed and opened afresh (watermarks too), and the
+ * fresh ones load what was written (state_load). Records and dead letters so far are kept. */
+void vg_pipe_restart(struct vg_pipe *p);
 void vg_pipe_free(struct vg_pipe *p);
 
 #endif

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kafka.h"
+
 int64_t vg_test_now_ms(void)
 {
     struct timespec ts;
@@ -256,17 +258,10 @@ void vg_test_consume(struct vg_test_broker *b, const char *topic, size_t expect,
     if (!rk)
         fail_msg("consumer: %s", errstr);
     /* find the partition count, creating nothing */
-    const struct rd_kafka_metadata *md = NULL;
     int n_parts = 0;
     int64_t deadline = vg_test_now_ms() + (int64_t)timeout_ms * vg_test_slow();
     while (vg_test_now_ms() < deadline) {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (md->topic_cnt == 1 && md->topics[0].err == 0)
-                n_parts = md->topics[0].partition_cnt;
-            rd_kafka_metadata_destroy(md);
-        }
-        rd_kafka_topic_destroy(rkt);
+        n_parts = vg_kafka_partitions(rk, topic, 5000);
         if (n_parts > 0 || expect == 0)
             break;
         usleep(100 * 1000);

@@ -75,6 +75,28 @@ static void test_window_sliding_overlap(void **state)
     vg_pipe_free(p);
 }
 
+/* Sliding windows are kept as panes; a restore loads the panes, and windows emitted before it
+ * (here [0,2m)) must not come out again when the panes' first windows close anew. */
+static void test_window_sliding_restore_emits_each_window_once(void **state)
+{
+    (void)state;
+    struct vg_pipe *p = vg_pipe_new(topo("sliding 2m every 1m", "0s", "{n: count()}"), 1);
+    vg_pipe_feed(p, "in",
+                 "{\"ts\":90000,\"user\":\"a\"}\n{\"ts\":150000,\"user\":\"a\"}\n"
+                 "{\"ts\":200000,\"user\":\"z\"}\n", 0);
+    vg_pipe_restart(p);
+    vg_pipe_feed(p, "in", "{\"ts\":300000,\"user\":\"z\"}\n", 0);
+    char *out = vg_pipe_out_text(p);
+    assert_string_equal(out,
+                        "{\"user\":\"a\",\"n\":1,\"window_start\":0,\"window_end\":120000}\n"
+                        "{\"user\":\"a\",\"n\":2,\"window_start\":60000,\"window_end\":180000}\n"
+                        "{\"user\":\"a\",\"n\":1,\"window_start\":120000,\"window_end\":240000}\n"
+                        "{\"user\":\"z\",\"n\":1,\"window_start\":120000,\"window_end\":240000}\n"
+                        "{\"user\":\"z\",\"n\":1,\"window_start\":180000,\"window_end\":300000}\n");
+    free(out);
+    vg_pipe_free(p);
+}
+
 static void test_window_session_merges_out_of_order(void **state)
 {
     (void)state;
@@ -295,6 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_tumbling_exact_results),
         cmocka_unit_test(test_window_sliding_overlap),
+        cmocka_unit_test(test_window_sliding_restore_emits_each_window_once),
         cmocka_unit_test(test_window_session_merges_out_of_order),
         cmocka_unit_test(test_window_late_events_go_to_dead_letters),
         cmocka_unit_test(test_window_alerts_carry_the_window),
