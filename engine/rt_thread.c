@@ -502,17 +502,18 @@ struct state_ctx {
     const char *node;
 };
 
-static void state_put(struct vg_state_out *o, int32_t partition, const char *key, size_t klen,
-                      const void *val, size_t len, int64_t ttl_ms)
+static void state_put(struct vg_state_out *o, int32_t partition, const char *bucket,
+                      const char *key, size_t klen, const void *val, size_t len, int64_t ttl_ms)
 {
     struct state_ctx *sc = o->ud;
-    vg_state_put(sc->th->state, sc->node, partition, key, klen, val, len, ttl_ms);
+    vg_state_put(sc->th->state, sc->node, partition, bucket, key, klen, val, len, ttl_ms);
 }
 
-static void state_del(struct vg_state_out *o, int32_t partition, const char *key, size_t klen)
+static void state_del(struct vg_state_out *o, int32_t partition, const char *bucket,
+                      const char *key, size_t klen)
 {
     struct state_ctx *sc = o->ud;
-    vg_state_del(sc->th->state, sc->node, partition, key, klen);
+    vg_state_del(sc->th->state, sc->node, partition, bucket, key, klen);
 }
 
 static void set_paused(struct rt_thread *th, bool pause)

@@ -16,14 +16,28 @@
 
 struct op {
     int32_t partition;
-    char *node;
-    int kind; /* 0 put, 1 del, 2 offset */
-    char *key;
+    int kind; /* OP_DEL, OP_PUT, OP_OFFSET: the order within a bucket */
+    const char *node;
+    const char *bucket; /* in ops_arena */
+    const char *key;    /* field, in ops_arena */
     size_t klen;
-    char *val;
+    const char *val;
     size_t len;
     int64_t ttl_ms;
+    size_t idx; /* queue order */
 };
+
+enum { OP_DEL, OP_PUT, OP_OFFSET };
+
+/* offsets last written, so an idle partition's are not rewritten every checkpoint */
+struct written {
+    struct written *next;
+    char *id; /* node \x1f partition \x1f field */
+    char *val;
+    int64_t at_ms;
+};
+#define WRITTEN_BUCKETS 1024
+#define OFFSETS_REFRESH_MS (3600 * 1000) /* rewritten at least this often (their TTL) */
 
 struct vg_state {
     char *host;
@@ -37,6 +51,12 @@ struct vg_state {
     uint64_t commands;
     struct op *ops;
     size_t n_ops, cap_ops;
+    struct vg_arena ops_arena;
+    struct written *written[WRITTEN_BUCKETS];
+    /* argv of the command being built */
+    const char **argv;
+    size_t *argl;
+    size_t cap_argv;
 };
 
 struct vg_state *vg_state_new(const char *url, const char *topology, struct vg_err *err)
@@ -50,6 +70,7 @@ struct vg_state *vg_state_new(const char *url, const char *topology, struct vg_e
     p += 8;
     struct vg_state *s = vg_xcalloc(1, sizeof(*s));
     s->port = 6379;
+    vg_arena_init(&s->ops_arena, 0);
     const char *at = strrchr(p, '@');
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
@@ -91,12 +112,21 @@ struct vg_state *vg_state_new(const char *url, const char *topology, struct vg_e
 
 static void drop_ops(struct vg_state *s)
 {
-    for (size_t i = 0; i < s->n_ops; i++) {
-        vg_free(s->ops[i].node);
-        vg_free(s->ops[i].key);
-        vg_free(s->ops[i].val);
-    }
     s->n_ops = 0;
+    vg_arena_reset(&s->ops_arena);
+}
+
+static void forget_written(struct vg_state *s)
+{
+    for (size_t i = 0; i < WRITTEN_BUCKETS; i++) {
+        for (struct written *w = s->written[i], *next; w; w = next) {
+            next = w->next;
+            vg_free(w->id);
+            vg_free(w->val);
+            vg_free(w);
+        }
+        s->written[i] = NULL;
+    }
 }
 
 static void disconnect(struct vg_state *s)
@@ -112,7 +142,11 @@ void vg_state_free(struct vg_state *s)
         return;
     disconnect(s);
     drop_ops(s);
+    vg_arena_fini(&s->ops_arena);
+    forget_written(s);
     vg_free(s->ops);
+    vg_free(s->argv);
+    vg_free(s->argl);
     vg_free(s->host);
     vg_free(s->user);
     vg_free(s->password);
@@ -143,6 +177,7 @@ static redisReply *cmd(struct vg_state *s, struct vg_err *err, int argc, const c
 int vg_state_connect(struct vg_state *s, struct vg_err *err)
 {
     disconnect(s);
+    forget_written(s); /* a new connection may be a Redis that lost everything */
     struct timeval tv = {2, 0};
     s->c = redisConnectWithTimeout(s->host, s->port, tv);
     if (!s->c || s->c->err) {
@@ -192,52 +227,97 @@ uint64_t vg_state_commands(const struct vg_state *s)
     return s->commands;
 }
 
-static struct op *push(struct vg_state *s, const char *node, int32_t partition, int kind)
+static struct op *push(struct vg_state *s, const char *node, int32_t partition, int kind,
+                       const char *bucket, const char *key, size_t klen, const void *val,
+                       size_t len, int64_t ttl_ms)
 {
     if (s->n_ops == s->cap_ops) {
         s->cap_ops = s->cap_ops ? 2 * s->cap_ops : 256;
         s->ops = vg_xrealloc(s->ops, s->cap_ops * sizeof(*s->ops));
     }
-    struct op *o = &s->ops[s->n_ops++];
-    memset(o, 0, sizeof(*o));
-    o->node = vg_xstrdup(node);
-    o->partition = partition;
-    o->kind = kind;
+    struct op *o = &s->ops[s->n_ops];
+    *o = (struct op){.partition = partition, .kind = kind, .node = node, .klen = klen,
+                     .len = len, .ttl_ms = ttl_ms > 0 ? ttl_ms : 1, .idx = s->n_ops};
+    o->bucket = vg_arena_strndup(&s->ops_arena, bucket, strlen(bucket));
+    o->key = vg_arena_strndup(&s->ops_arena, key, klen);
+    o->val = val ? vg_arena_strndup(&s->ops_arena, val, len) : NULL;
+    s->n_ops++;
     return o;
 }
 
-void vg_state_put(struct vg_state *s, const char *node, int32_t partition, const char *key,
-                  size_t klen, const void *val, size_t len, int64_t ttl_ms)
+void vg_state_put(struct vg_state *s, const char *node, int32_t partition, const char *bucket,
+                  const char *field, size_t flen, const void *val, size_t len, int64_t ttl_ms)
 {
-    struct op *o = push(s, node, partition, 0);
-    o->key = vg_xstrndup(key, klen);
-    o->klen = klen;
-    o->val = vg_xmalloc(len ? len : 1);
-    if (len)
-        memcpy(o->val, val, len);
-    o->len = len;
-    o->ttl_ms = ttl_ms > 0 ? ttl_ms : 1;
+    push(s, node, partition, OP_PUT, bucket, field, flen, val, len, ttl_ms);
 }
 
-void vg_state_del(struct vg_state *s, const char *node, int32_t partition, const char *key,
-                  size_t klen)
+void vg_state_del(struct vg_state *s, const char *node, int32_t partition, const char *bucket,
+                  const char *field, size_t flen)
 {
-    struct op *o = push(s, node, partition, 1);
-    o->key = vg_xstrndup(key, klen);
-    o->klen = klen;
+    push(s, node, partition, OP_DEL, bucket, field, flen, NULL, 0, 0);
+}
+
+static uint64_t hash_str(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+static struct written **written_slot(struct vg_state *s, const char *id, size_t n)
+{
+    struct written **pp = &s->written[hash_str(id, n) % WRITTEN_BUCKETS];
+    while (*pp && strcmp((*pp)->id, id) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void offset_id(struct vg_buf *b, const char *node, int32_t partition, const char *field,
+                      size_t flen)
+{
+    vg_buf_clear(b);
+    vg_buf_printf(b, "%s\x1f%d\x1f", node, (int)partition);
+    vg_buf_append(b, field, flen);
 }
 
 void vg_state_offset(struct vg_state *s, const char *node, int32_t partition, const char *topic,
                      int64_t next_offset, vg_time_ms max_ts, int64_t ttl_ms)
 {
-    struct op *o = push(s, node, partition, 2);
-    o->key = vg_xstrdup(topic);
-    o->klen = strlen(topic);
     char buf[64];
     snprintf(buf, sizeof(buf), "%lld %lld", (long long)next_offset, (long long)max_ts);
-    o->val = vg_xstrdup(buf);
-    o->len = strlen(buf);
-    o->ttl_ms = ttl_ms > 0 ? ttl_ms : 1;
+    struct vg_buf id;
+    vg_buf_init(&id);
+    offset_id(&id, node, partition, topic, strlen(topic));
+    struct written *w = *written_slot(s, vg_buf_cstr(&id), id.len);
+    vg_buf_fini(&id);
+    if (w && !strcmp(w->val, buf) && vg_now_ms() - w->at_ms < OFFSETS_REFRESH_MS)
+        return; /* unchanged and stored */
+    push(s, node, partition, OP_OFFSET, "@offsets", topic, strlen(topic), buf, strlen(buf),
+         ttl_ms);
+}
+
+/* After a good commit: the offsets now stored. */
+static void note_written(struct vg_state *s)
+{
+    struct vg_buf id;
+    vg_buf_init(&id);
+    int64_t now = vg_now_ms();
+    for (size_t i = 0; i < s->n_ops; i++) {
+        const struct op *o = &s->ops[i];
+        if (o->kind != OP_OFFSET)
+            continue;
+        offset_id(&id, o->node, o->partition, o->key, o->klen);
+        struct written **pp = written_slot(s, vg_buf_cstr(&id), id.len);
+        if (!*pp) {
+            *pp = vg_xcalloc(1, sizeof(**pp));
+            (*pp)->id = vg_xstrndup(id.data, id.len);
+        }
+        vg_free((*pp)->val);
+        (*pp)->val = vg_xstrndup(o->val, o->len);
+        (*pp)->at_ms = now;
+    }
+    vg_buf_fini(&id);
 }
 
 static void prefix(struct vg_buf *b, const struct vg_state *s, const char *node, int32_t part)
@@ -246,29 +326,61 @@ static void prefix(struct vg_buf *b, const struct vg_state *s, const char *node,
     vg_buf_printf(b, "vg:{%s:%s:%d}:", s->topology, node, (int)part);
 }
 
+/* (partition, node, offsets last, bucket, deletes before puts, queue order) */
 static int cmp_op(const void *a, const void *b)
 {
     const struct op *x = a, *y = b;
     if (x->partition != y->partition)
         return x->partition < y->partition ? -1 : 1;
-    int r = strcmp(x->node, y->node);
+    int r = x->node == y->node ? 0 : strcmp(x->node, y->node);
     if (r)
         return r;
-    return (x->kind == 2) - (y->kind == 2); /* offsets last within a group */
+    if ((x->kind == OP_OFFSET) != (y->kind == OP_OFFSET))
+        return x->kind == OP_OFFSET ? 1 : -1;
+    if ((r = strcmp(x->bucket, y->bucket)))
+        return r;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-struct op_at {
-    struct op o;
-    size_t idx; /* queue order */
-};
-
-static int cmp_op_at(const void *a, const void *b)
+static void argv_need(struct vg_state *s, size_t n)
 {
-    const struct op_at *x = a, *y = b;
-    int r = cmp_op(&x->o, &y->o);
-    if (r)
-        return r;
-    return (x->idx > y->idx) - (x->idx < y->idx);
+    if (n <= s->cap_argv)
+        return;
+    s->cap_argv = VG_MAX(n, 2 * s->cap_argv);
+    s->argv = vg_xrealloc(s->argv, s->cap_argv * sizeof(*s->argv));
+    s->argl = vg_xrealloc(s->argl, s->cap_argv * sizeof(*s->argl));
+}
+
+#define FIELDS_PER_COMMAND 512
+
+/* HDEL or HSET key with ops[i..j) (all deletes or all puts of one bucket), in commands of at
+ * most FIELDS_PER_COMMAND fields; returns the commands appended. */
+static size_t append_fields(struct vg_state *s, const char *cmdname, const struct vg_buf *key,
+                            const struct op *ops, size_t i, size_t j)
+{
+    size_t sent = 0;
+    while (i < j) {
+        size_t k = VG_MIN(j, i + FIELDS_PER_COMMAND);
+        argv_need(s, 2 + 2 * (k - i));
+        size_t n = 0;
+        s->argv[n] = cmdname;
+        s->argl[n++] = strlen(cmdname);
+        s->argv[n] = key->data;
+        s->argl[n++] = key->len;
+        for (; i < k; i++) {
+            s->argv[n] = ops[i].key;
+            s->argl[n++] = ops[i].klen;
+            if (ops[i].kind != OP_DEL) {
+                s->argv[n] = ops[i].val;
+                s->argl[n++] = ops[i].len;
+            }
+        }
+        redisAppendCommandArgv(s->c, (int)n, s->argv, s->argl);
+        sent++;
+    }
+    return sent;
 }
 
 int vg_state_commit(struct vg_state *s, struct vg_err *err)
@@ -279,51 +391,39 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
         drop_ops(s);
         return VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: not connected", s->host, s->port);
     }
-    /* group by (partition, node), offsets last; a stable sort keeps each group's puts and
-     * deletes in the order they were queued */
-    struct op_at *tmp = vg_xmalloc(s->n_ops * sizeof(*tmp));
-    for (size_t i = 0; i < s->n_ops; i++) {
-        tmp[i].o = s->ops[i];
-        tmp[i].idx = i;
-    }
-    qsort(tmp, s->n_ops, sizeof(*tmp), cmp_op_at); /* stable through idx */
+    qsort(s->ops, s->n_ops, sizeof(*s->ops), cmp_op);
     struct vg_buf key;
     vg_buf_init(&key);
     size_t sent = 0;
+    const struct op *ops = s->ops;
     for (size_t i = 0; i < s->n_ops;) {
-        size_t j = i;
-        while (j < s->n_ops && tmp[j].o.partition == tmp[i].o.partition &&
-               !strcmp(tmp[j].o.node, tmp[i].o.node))
-            j++;
+        /* one (partition, node): one transaction */
+        size_t end = i;
+        while (end < s->n_ops && ops[end].partition == ops[i].partition &&
+               !strcmp(ops[end].node, ops[i].node))
+            end++;
         redisAppendCommand(s->c, "MULTI");
         sent++;
-        for (size_t k = i; k < j; k++) {
-            const struct op *o = &tmp[k].o;
-            prefix(&key, s, o->node, o->partition);
-            if (o->kind == 2) {
-                vg_buf_puts(&key, "@offsets");
-                redisAppendCommand(s->c, "HSET %b %b %b", key.data, key.len, o->key, o->klen,
-                                   o->val, o->len);
-                redisAppendCommand(s->c, "PEXPIRE %b %lld", key.data, key.len,
-                                   (long long)o->ttl_ms);
-                sent += 2;
-                continue;
+        while (i < end) {
+            size_t j = i; /* one bucket and kind */
+            int64_t ttl = 0;
+            while (j < end && ops[j].kind == ops[i].kind && !strcmp(ops[j].bucket, ops[i].bucket)) {
+                ttl = VG_MAX(ttl, ops[j].ttl_ms);
+                j++;
             }
-            vg_buf_append(&key, o->key, o->klen);
-            if (o->kind == 0)
-                redisAppendCommand(s->c, "SET %b %b PX %lld", key.data, key.len, o->val, o->len,
-                                   (long long)o->ttl_ms);
-            else
-                redisAppendCommand(s->c, "DEL %b", key.data, key.len);
-            sent++;
+            prefix(&key, s, ops[i].node, ops[i].partition);
+            vg_buf_puts(&key, ops[i].bucket);
+            sent += append_fields(s, ops[i].kind == OP_DEL ? "HDEL" : "HSET", &key, ops, i, j);
+            if (ops[i].kind != OP_DEL) {
+                redisAppendCommand(s->c, "PEXPIRE %b %lld", key.data, key.len, (long long)ttl);
+                sent++;
+            }
+            i = j;
         }
         redisAppendCommand(s->c, "EXEC");
         sent++;
-        i = j;
     }
     vg_buf_fini(&key);
-    vg_free(tmp);
-    drop_ops(s);
     s->commands += sent;
     int rc = 0;
     for (size_t i = 0; i < sent; i++) {
@@ -332,6 +432,7 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
             rc = VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: %s", s->host, s->port,
                             s->c->errstr[0] ? s->c->errstr : "connection lost");
             disconnect(s);
+            drop_ops(s);
             return rc;
         }
         if (r->type == REDIS_REPLY_ERROR && !rc)
@@ -340,6 +441,9 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
             rc = VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: transaction aborted", s->host, s->port);
         freeReplyObject(r);
     }
+    if (rc == 0)
+        note_written(s);
+    drop_ops(s);
     return rc;
 }
 
@@ -387,32 +491,30 @@ int vg_state_load(struct vg_state *s, const char *node, int32_t partition,
                 continue;
             const char *name = k->str + plen;
             size_t nlen = k->len - plen;
-            if (nlen == 8 && !memcmp(name, "@offsets", 8)) {
-                const char *av[2] = {"HGETALL", k->str};
-                size_t al[2] = {7, k->len};
-                redisReply *h = cmd(s, err, 2, av, al);
-                if (!h) {
-                    rc = VG_EREDIS;
-                    break;
-                }
-                for (size_t f = 0; h->type == REDIS_REPLY_ARRAY && f + 1 < h->elements; f += 2) {
-                    long long off = 0, ts = 0;
-                    if (sscanf(h->element[f + 1]->str, "%lld %lld", &off, &ts) == 2)
-                        ocb(ud, h->element[f]->str, off, ts);
-                }
-                freeReplyObject(h);
-                continue;
-            }
-            const char *av[2] = {"GET", k->str};
-            size_t al[2] = {3, k->len};
-            redisReply *v = cmd(s, err, 2, av, al);
-            if (!v) {
-                rc = VG_EREDIS;
+            bool offsets = nlen == 8 && !memcmp(name, "@offsets", 8);
+            const char *av[2] = {"HGETALL", k->str};
+            size_t al[2] = {7, k->len};
+            redisReply *h = redisCommandArgv(s->c, 2, av, al);
+            s->commands++;
+            if (!h) {
+                rc = VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: %s", s->host, s->port,
+                                s->c->errstr[0] ? s->c->errstr : "connection lost");
+                disconnect(s);
                 break;
             }
-            if (v->type == REDIS_REPLY_STRING)
-                rc = cb(ud, name, nlen, v->str, v->len);
-            freeReplyObject(v);
+            /* not a hash (WRONGTYPE): not ours, skipped */
+            for (size_t f = 0; h->type == REDIS_REPLY_ARRAY && f + 1 < h->elements && rc == 0;
+                 f += 2) {
+                const redisReply *fk = h->element[f], *fv = h->element[f + 1];
+                if (!offsets) {
+                    rc = cb(ud, fk->str, fk->len, fv->str, fv->len);
+                    continue;
+                }
+                long long off = 0, ts = 0;
+                if (sscanf(fv->str, "%lld %lld", &off, &ts) == 2)
+                    ocb(ud, fk->str, off, ts);
+            }
+            freeReplyObject(h);
         }
         freeReplyObject(r);
     } while (rc == 0 && strcmp(cursor, "0") != 0);

@@ -140,13 +140,15 @@ struct vg_op_ctx {
     size_t n_workers;
 };
 
-/* Where an operator's state goes at a checkpoint (the engine writes it to Redis under
- * vg:{topology:node:partition}:<key>, with the source offsets it covers). */
+/* Where an operator's state goes at a checkpoint: entries grouped in buckets (the engine
+ * writes bucket B of a partition as the Redis hash vg:{topology:node:partition}:B, with the
+ * source offsets it covers; state.h). Group entries that are written and deleted together. */
 struct vg_state_out {
     void *ud;
-    void (*put)(struct vg_state_out *o, int32_t partition, const char *key, size_t klen,
-                const void *val, size_t len, int64_t ttl_ms);
-    void (*del)(struct vg_state_out *o, int32_t partition, const char *key, size_t klen);
+    void (*put)(struct vg_state_out *o, int32_t partition, const char *bucket, const char *key,
+                size_t klen, const void *val, size_t len, int64_t ttl_ms);
+    void (*del)(struct vg_state_out *o, int32_t partition, const char *bucket, const char *key,
+                size_t klen);
 };
 
 struct vg_op_type {

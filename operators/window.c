@@ -85,8 +85,12 @@ struct keyent {
     char *text;
     struct vg_value *vals;          /* owned copies of the key values */
     struct win *wins;
+    vg_time_ms due;                 /* panes: the window end it is scheduled for, or NONE */
+    uint32_t refs;                  /* panes: heap entries pointing here */
+    bool dead;                      /* removed: freed when no heap entry is left */
 };
 
+/* Sessions schedule windows (w, gen); panes schedule keys (w == NULL, k->due). */
 struct heap_item {
     vg_time_ms close_at;
     struct keyent *k;
@@ -107,26 +111,53 @@ struct window_state {
     /* changes since the last confirmed save */
     struct dirty { struct keyent *k; struct win *w; } *dirty;
     size_t n_dirty, cap_dirty;
-    struct pending_del { int32_t partition; char *key; size_t klen; } *dels;
+    struct pending_del { int32_t partition; char *key; size_t klen; char bucket[32]; } *dels;
     size_t n_dels, cap_dels;
     /* per partition (panes): windows ending at or before `closed` were emitted */
     struct part_mark { int32_t partition; vg_time_ms closed; bool touched; } *parts;
     size_t n_parts, cap_parts;
+    int32_t *part_at;               /* partition -> index in parts + 1 (0: none) */
+    size_t n_part_at;
+    /* scratch of close_panes */
+    struct win **panes;
+    const struct vg_agg_state **fold;
+    size_t cap_panes;
 };
 
 #define CLOSED_ENTRY "@closed"
 
 static struct part_mark *part_mark(struct window_state *st, int32_t partition)
 {
-    for (size_t i = 0; i < st->n_parts; i++)
-        if (st->parts[i].partition == partition)
-            return &st->parts[i];
+    size_t at = partition >= 0 ? (size_t)partition : 0;
+    if (at < st->n_part_at && st->part_at[at])
+        return &st->parts[st->part_at[at] - 1];
+    if (at >= st->n_part_at) {
+        size_t n = VG_MAX(at + 1, 2 * st->n_part_at);
+        st->part_at = vg_xrealloc(st->part_at, n * sizeof(*st->part_at));
+        memset(st->part_at + st->n_part_at, 0, (n - st->n_part_at) * sizeof(*st->part_at));
+        st->n_part_at = n;
+    }
     if (st->n_parts == st->cap_parts) {
         st->cap_parts = st->cap_parts ? 2 * st->cap_parts : 16;
         st->parts = vg_xrealloc(st->parts, st->cap_parts * sizeof(*st->parts));
     }
     st->parts[st->n_parts] = (struct part_mark){partition, VG_TIME_NONE, false};
-    return &st->parts[st->n_parts++];
+    st->part_at[at] = (int32_t)++st->n_parts;
+    return &st->parts[st->n_parts - 1];
+}
+
+static void part_forget(struct window_state *st, int32_t partition)
+{
+    size_t at = partition >= 0 ? (size_t)partition : 0;
+    if (at >= st->n_part_at || !st->part_at[at])
+        return;
+    size_t i = (size_t)st->part_at[at] - 1;
+    st->part_at[at] = 0;
+    st->parts[i] = st->parts[--st->n_parts];
+    if (i < st->n_parts) {
+        int32_t moved = st->parts[i].partition;
+        st->part_at[moved >= 0 ? moved : 0] = (int32_t)i + 1;
+    }
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -170,12 +201,23 @@ static void mark_dirty(struct window_state *st, struct keyent *k, struct win *w)
         part_mark(st, k->partition)->touched = true;
 }
 
-/* The entry name of a window in the state store: "<key text>:<start>". */
-static void entry_name(struct vg_buf *b, const struct keyent *k, vg_time_ms start)
+/* Where a window is in the state store (state.h): a pane in the bucket of its start, as
+ * field "<key text>" (a pane's keys are deleted together when it closes); a session in the
+ * bucket of its start rounded down to SESSION_BUCKET_MS (at least the gap), as field
+ * "<key text>:<start>". */
+#define SESSION_BUCKET_MS (10 * 60 * 1000)
+static void entry_name(const struct window_conf *c, const struct keyent *k, vg_time_ms start,
+                       struct vg_buf *field, char bucket[32])
 {
-    vg_buf_clear(b);
-    vg_buf_puts(b, k->text);
-    vg_buf_printf(b, ":%lld", (long long)start);
+    vg_buf_clear(field);
+    vg_buf_puts(field, k->text);
+    if (c->pane_ms) {
+        snprintf(bucket, 32, "%lld", (long long)start);
+        return;
+    }
+    int64_t width = VG_MAX(c->spec.gap_ms, SESSION_BUCKET_MS);
+    snprintf(bucket, 32, "s%lld", (long long)(floor_div(start, width) * width));
+    vg_buf_printf(field, ":%lld", (long long)start);
 }
 
 /* A window that was saved is going away or moving: delete its entry at the next save. */
@@ -185,12 +227,15 @@ static void forget_saved(struct window_state *st, const struct keyent *k, struct
         return;
     struct vg_buf b;
     vg_buf_init(&b);
-    entry_name(&b, k, w->saved_start);
     if (st->n_dels == st->cap_dels) {
         st->cap_dels = st->cap_dels ? 2 * st->cap_dels : 64;
         st->dels = vg_xrealloc(st->dels, st->cap_dels * sizeof(*st->dels));
     }
-    st->dels[st->n_dels++] = (struct pending_del){k->partition, vg_xstrndup(b.data, b.len), b.len};
+    struct pending_del *d = &st->dels[st->n_dels++];
+    entry_name(st->conf, k, w->saved_start, &b, d->bucket);
+    d->partition = k->partition;
+    d->key = vg_xstrndup(b.data, b.len);
+    d->klen = b.len;
     vg_buf_fini(&b);
     w->saved = false;
 }
@@ -214,7 +259,10 @@ static const char *intern_topic(struct window_state *st, const char *t)
 
 static void heap_push(struct window_state *st, struct heap_item it)
 {
-    it.w->refs++;
+    if (it.w)
+        it.w->refs++;
+    else
+        it.k->refs++;
     if (st->n_heap == st->heap_cap) {
         st->heap_cap = st->heap_cap ? 2 * st->heap_cap : 256;
         st->heap = vg_xrealloc(st->heap, st->heap_cap * sizeof(*st->heap));
@@ -311,6 +359,7 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
     struct keyent *e = vg_xcalloc(1, sizeof(*e));
     e->hash = h;
     e->partition = partition;
+    e->due = VG_TIME_NONE;
     e->text = vg_xstrndup(b->data ? b->data : "", b->len);
     e->vals = vg_xcalloc(c->n_keys + 1, sizeof(*e->vals));
     for (size_t k = 0; k < c->n_keys; k++) {
@@ -335,19 +384,28 @@ static struct keyent *key_find(struct window_state *st, const struct vg_event *e
     return key_get(st, ev->partition, vals);
 }
 
-static void key_remove(struct window_state *st, struct keyent *e)
+static void key_free(struct window_state *st, struct keyent *e)
 {
-    struct keyent **pp = &st->table[e->hash & (st->cap - 1)];
-    while (*pp != e)
-        pp = &(*pp)->hnext;
-    *pp = e->hnext;
     for (size_t k = 0; k < st->conf->n_keys; k++)
         if (e->vals[k].type == VG_T_STR)
             vg_free((char *)e->vals[k].u.s);
     vg_free(e->vals);
     vg_free(e->text);
     vg_free(e);
+}
+
+/* Out of the table; freed now, or by the last heap entry pointing to it. */
+static void key_remove(struct window_state *st, struct keyent *e)
+{
+    struct keyent **pp = &st->table[e->hash & (st->cap - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
     st->n_keys--;
+    if (e->refs)
+        e->dead = true;
+    else
+        key_free(st, e);
 }
 
 static void win_take(struct window_state *st, struct keyent *k, struct win *w,
@@ -367,15 +425,20 @@ static void win_take(struct window_state *st, struct keyent *k, struct win *w,
     }
 }
 
-static void schedule_at(struct window_state *st, struct keyent *k, struct win *w, vg_time_ms at)
-{
-    w->gen++;
-    heap_push(st, (struct heap_item){at, k, w, w->gen});
-}
-
+/* Sessions: w closes at its close time (an entry it had before goes stale). */
 static void schedule(struct window_state *st, struct keyent *k, struct win *w)
 {
-    schedule_at(st, k, w, close_time(st->conf, w));
+    w->gen++;
+    heap_push(st, (struct heap_item){close_time(st->conf, w), k, w, w->gen});
+}
+
+/* Panes: make sure k is due at `at` or earlier (a later entry it had goes stale). */
+static void key_schedule(struct window_state *st, struct keyent *k, vg_time_ms at)
+{
+    if (at == VG_TIME_NONE || (k->due != VG_TIME_NONE && k->due <= at))
+        return;
+    k->due = at;
+    heap_push(st, (struct heap_item){at, k, NULL, 0});
 }
 
 /* Put ev into its session: the sessions it touches (within gap) merge into one. */
@@ -579,21 +642,77 @@ static int window_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
 
 struct closing {
     vg_time_ms close_at;
+    uint64_t pre; /* the key text's first 8 bytes, big-endian: most comparisons end here */
     struct keyent *k;
     struct win *w;
 };
 
+static uint64_t text_prefix(const char *s)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < 8 && s[i]; i++)
+        v = v << 8 | (unsigned char)s[i];
+    return v << (8 * (8 - i));
+}
+
+/* (close time, key text, partition, start): an order that does not depend on how the input
+ * was cut into batches */
 static int cmp_closing(const void *a, const void *b)
 {
     const struct closing *x = a, *y = b;
     if (x->close_at != y->close_at)
         return x->close_at < y->close_at ? -1 : 1;
+    if (x->pre != y->pre)
+        return x->pre < y->pre ? -1 : 1;
     int r = strcmp(x->k->text, y->k->text);
     if (r)
         return r;
     if (x->k->partition != y->k->partition)
         return x->k->partition < y->k->partition ? -1 : 1;
+    if (!x->w)
+        return 0;
     return (x->w->start > y->w->start) - (x->w->start < y->w->start);
+}
+
+static struct closing *closing_push(struct closing **cl, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 64;
+        *cl = vg_xrealloc(*cl, *cap * sizeof(**cl));
+    }
+    return &(*cl)[(*n)++];
+}
+
+/* A new output record for key k's window [start, end); its source position and append time
+ * are those of `latest` (the window's latest event). The caller fills the aggregates. */
+static struct vg_event *emit_begin(struct window_state *st, struct vg_batch *b,
+                                   struct vg_sel *out, const struct keyent *k, vg_time_ms start,
+                                   vg_time_ms end, const struct win *latest)
+{
+    const struct window_conf *c = st->conf;
+    uint32_t idx = vg_batch_add(b);
+    struct vg_event *ev = &b->ev[idx];
+    for (size_t i = 0; i < c->n_keys; i++) {
+        struct vg_value v = k->vals[i];
+        if (v.type == VG_T_STR)
+            v.u.s = vg_arena_strndup(&b->arena, v.u.s, v.len);
+        ev->slots[c->key_out[i]] = v;
+    }
+    ev->slots[c->start_slot] = vg_value_int(start);
+    ev->slots[c->end_slot] = vg_value_int(end);
+    ev->windowed = true;
+    ev->win_start = start;
+    ev->win_end = end;
+    ev->ts = c->spec.kind == VG_WIN_SESSION ? end : end - 1;
+    ev->topic = latest->topic;
+    ev->partition = latest->partition;
+    ev->offset = latest->offset;
+    ev->append_ms = latest->append_ms;
+    ev->payload = "";
+    ev->len = 0;
+    vg_sel_push(b, out, idx);
+    return ev;
 }
 
 static int cmp_pane(const void *a, const void *b)
@@ -602,69 +721,43 @@ static int cmp_pane(const void *a, const void *b)
     return (x->start > y->start) - (x->start < y->start);
 }
 
-/* The window of k ending at end, folded from its panes into *into (fresh, from win_new). */
-static void fold_panes(struct window_state *st, struct keyent *k, vg_time_ms end,
-                       struct win *into, struct win ***panes, size_t *cap)
+/* Key k's window ending at `end`, folded from its panes without copying them. */
+static void emit_panes(struct window_state *st, struct vg_batch *b, struct vg_sel *out,
+                       const struct keyent *k, vg_time_ms end)
 {
     const struct window_conf *c = st->conf;
     size_t n = 0;
+    const struct win *latest = NULL;
     for (struct win *w = k->wins; w; w = w->next) {
         if (w->start < end - c->spec.size_ms || w->start >= end)
             continue;
-        if (n == *cap) {
-            *cap = *cap ? 2 * *cap : 16;
-            *panes = vg_xrealloc(*panes, *cap * sizeof(**panes));
+        if (n == st->cap_panes) {
+            st->cap_panes = st->cap_panes ? 2 * st->cap_panes : 16;
+            st->panes = vg_xrealloc(st->panes, st->cap_panes * sizeof(*st->panes));
+            st->fold = vg_xrealloc(st->fold, st->cap_panes * sizeof(*st->fold));
         }
-        (*panes)[n++] = w;
+        st->panes[n++] = w;
     }
-    qsort(*panes, n, sizeof(**panes), cmp_pane); /* oldest first: collect() keeps time order */
-    for (size_t i = 0; i < n; i++) {
-        const struct win *w = (*panes)[i];
-        for (size_t a = 0; a < c->n_aggs; a++)
-            vg_agg_fold(&c->aggs[a], &into->aggs[a], &w->aggs[a]);
-        if (w->last_ts >= into->last_ts) {
-            into->last_ts = w->last_ts;
-            into->topic = w->topic;
-            into->partition = w->partition;
-            into->offset = w->offset;
-            into->append_ms = w->append_ms;
-        }
+    if (!n)
+        return;
+    if (n > 1)
+        qsort(st->panes, n, sizeof(*st->panes), cmp_pane); /* oldest first, as collect() keeps */
+    for (size_t i = 0; i < n; i++)
+        if (!latest || st->panes[i]->last_ts >= latest->last_ts)
+            latest = st->panes[i];
+    struct vg_event *ev = emit_begin(st, b, out, k, end - c->spec.size_ms, end, latest);
+    for (size_t a = 0; a < c->n_aggs; a++) {
+        for (size_t i = 0; i < n; i++)
+            st->fold[i] = &st->panes[i]->aggs[a];
+        vg_agg_result_fold(&c->aggs[a], st->fold, n, &b->arena, &ev->slots[c->aggs[a].out_slot]);
     }
 }
 
-static void emit(struct window_state *st, struct vg_batch *b, struct vg_sel *out,
-                 const struct closing *cl)
+/* Sessions: every window due by wm, ordered as cmp_closing says. */
+static void close_sessions(struct window_state *st, struct vg_batch *b, struct vg_sel *out,
+                           vg_time_ms wm)
 {
     const struct window_conf *c = st->conf;
-    uint32_t idx = vg_batch_add(b);
-    struct vg_event *ev = &b->ev[idx];
-    const struct win *w = cl->w;
-    for (size_t k = 0; k < c->n_keys; k++) {
-        struct vg_value v = cl->k->vals[k];
-        if (v.type == VG_T_STR)
-            v.u.s = vg_arena_strndup(&b->arena, v.u.s, v.len);
-        ev->slots[c->key_out[k]] = v;
-    }
-    for (size_t a = 0; a < c->n_aggs; a++)
-        vg_agg_result(&c->aggs[a], &w->aggs[a], &b->arena, &ev->slots[c->aggs[a].out_slot]);
-    ev->slots[c->start_slot] = vg_value_int(w->start);
-    ev->slots[c->end_slot] = vg_value_int(w->end);
-    ev->windowed = true;
-    ev->win_start = w->start;
-    ev->win_end = w->end;
-    ev->ts = c->spec.kind == VG_WIN_SESSION ? w->end : w->end - 1;
-    ev->topic = w->topic;
-    ev->partition = w->partition;
-    ev->offset = w->offset;
-    ev->append_ms = w->append_ms;
-    ev->payload = "";
-    ev->len = 0;
-    vg_sel_push(b, out, idx);
-}
-
-static void close_windows(struct window_state *st, struct vg_batch *b, struct vg_sel *out,
-                          vg_time_ms wm)
-{
     struct closing *cl = NULL;
     size_t n = 0, cap = 0;
     while (st->n_heap && st->heap[0].close_at <= wm) {
@@ -676,47 +769,18 @@ static void close_windows(struct window_state *st, struct vg_batch *b, struct vg
         }
         if (it.w->closed || it.gen != it.w->gen)
             continue; /* stale: the window moved its close time */
-        if (st->conf->pane_ms) {
-            /* a pane: on to its next window, or done after its last */
-            vg_time_ms next = pane_next_end(st->conf, it.w->start, it.close_at);
-            if (next != VG_TIME_NONE)
-                schedule_at(st, it.k, it.w, next);
-            else
-                it.w->closed = true;
-        } else {
-            it.w->closed = true;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            cl = vg_xrealloc(cl, cap * sizeof(*cl));
-        }
-        cl[n++] = (struct closing){it.close_at, it.k, it.w};
+        it.w->closed = true;
+        *closing_push(&cl, &n, &cap) =
+            (struct closing){it.close_at, text_prefix(it.k->text), it.k, it.w};
     }
     if (!n)
         return;
     qsort(cl, n, sizeof(*cl), cmp_closing);
-    if (!st->conf->pane_ms) {
-        for (size_t i = 0; i < n; i++)
-            emit(st, b, out, &cl[i]);
-    } else {
-        /* one window per (end, key), whichever of its panes brought it here */
-        struct win **panes = NULL;
-        size_t pcap = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (i > 0 && cl[i].k == cl[i - 1].k && cl[i].close_at == cl[i - 1].close_at)
-                continue;
-            struct part_mark *pm = part_mark(st, cl[i].k->partition);
-            pm->touched = true;
-            if (pm->closed != VG_TIME_NONE && cl[i].close_at <= pm->closed)
-                continue; /* emitted before the restore that loaded these panes */
-            struct win *w = win_new(st->conf, cl[i].close_at - st->conf->spec.size_ms,
-                                    cl[i].close_at);
-            fold_panes(st, cl[i].k, cl[i].close_at, w, &panes, &pcap);
-            struct closing one = {cl[i].close_at, cl[i].k, w};
-            emit(st, b, out, &one);
-            win_free(st->conf, w);
-        }
-        vg_free(panes);
+    for (size_t i = 0; i < n; i++) {
+        const struct win *w = cl[i].w;
+        struct vg_event *ev = emit_begin(st, b, out, cl[i].k, w->start, w->end, w);
+        for (size_t a = 0; a < c->n_aggs; a++)
+            vg_agg_result(&c->aggs[a], &w->aggs[a], &b->arena, &ev->slots[c->aggs[a].out_slot]);
     }
     /* unlink and free the closed windows; drop keys left without windows */
     for (size_t i = 0; i < n; i++) {
@@ -740,6 +804,64 @@ static void close_windows(struct window_state *st, struct vg_batch *b, struct vg
                 if (cl[j].k == k)
                     cl[j].k = NULL;
             key_remove(st, k);
+        }
+    }
+    vg_free(cl);
+}
+
+/* Tumbling and sliding: window end by window end up to wm, each key due at it emits its
+ * window (unless a restore shows it was emitted before), retires the panes whose last window
+ * that was, and is scheduled for its next window end. */
+static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_sel *out,
+                        vg_time_ms wm)
+{
+    const struct window_conf *c = st->conf;
+    struct closing *cl = NULL;
+    size_t cap = 0;
+    while (st->n_heap && st->heap[0].close_at <= wm) {
+        vg_time_ms end = st->heap[0].close_at;
+        size_t n = 0;
+        while (st->n_heap && st->heap[0].close_at == end) {
+            struct heap_item it = heap_pop(st);
+            struct keyent *k = it.k;
+            k->refs--;
+            if (k->dead) {
+                if (!k->refs)
+                    key_free(st, k);
+                continue;
+            }
+            if (k->due != end)
+                continue; /* stale: an earlier pane arrived and moved it */
+            k->due = VG_TIME_NONE;
+            *closing_push(&cl, &n, &cap) = (struct closing){end, text_prefix(k->text), k, NULL};
+        }
+        if (n > 1)
+            qsort(cl, n, sizeof(*cl), cmp_closing);
+        for (size_t i = 0; i < n; i++) {
+            struct keyent *k = cl[i].k;
+            struct part_mark *pm = part_mark(st, k->partition);
+            pm->touched = true;
+            if (pm->closed == VG_TIME_NONE || end > pm->closed)
+                emit_panes(st, b, out, k, end);
+            vg_time_ms next = VG_TIME_NONE;
+            for (struct win **pp = &k->wins; *pp;) {
+                struct win *w = *pp;
+                vg_time_ms e = pane_next_end(c, w->start, end);
+                if (e == VG_TIME_NONE) { /* that was its last window */
+                    *pp = w->next;
+                    forget_saved(st, k, w); /* and it is deleted from the store */
+                    w->dead = true;
+                    win_release(st, w);
+                    continue;
+                }
+                if (next == VG_TIME_NONE || e < next)
+                    next = e;
+                pp = &w->next;
+            }
+            if (next != VG_TIME_NONE)
+                key_schedule(st, k, next);
+            else
+                key_remove(st, k);
         }
     }
     vg_free(cl);
@@ -787,14 +909,18 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
             w = win_new(c, p, p + c->pane_ms);
             w->next = k->wins;
             k->wins = w;
-            schedule_at(st, k, w, end);
+            key_schedule(st, k, end);
         }
         win_take(st, k, w, ev);
     }
     if (ctx->watermark > st->wm)
         st->wm = ctx->watermark; /* never back: a partition that wakes up cannot reopen */
-    if (st->wm != VG_TIME_NONE)
-        close_windows(st, b, out, st->wm);
+    if (st->wm != VG_TIME_NONE) {
+        if (c->pane_ms)
+            close_panes(st, b, out, st->wm);
+        else
+            close_sessions(st, b, out, st->wm);
+    }
     return 0;
 }
 
@@ -828,7 +954,8 @@ static int window_state_save(void *stp, struct vg_state_out *out, bool all)
     vg_buf_init(&name);
     vg_buf_init(&val);
     for (size_t i = 0; i < st->n_dels; i++)
-        out->del(out, st->dels[i].partition, st->dels[i].key, st->dels[i].klen);
+        out->del(out, st->dels[i].partition, st->dels[i].bucket, st->dels[i].key,
+                 st->dels[i].klen);
     if (all) {
         for (size_t i = 0; i < st->cap; i++)
             for (struct keyent *e = st->table[i]; e; e = e->hnext)
@@ -843,16 +970,18 @@ static int window_state_save(void *stp, struct vg_state_out *out, bool all)
             pm->closed = st->wm;
         vg_buf_clear(&val);
         vg_put_u64(&val, (uint64_t)pm->closed);
-        out->put(out, pm->partition, CLOSED_ENTRY, strlen(CLOSED_ENTRY), val.data, val.len,
-                 st->conf->ttl_ms);
+        out->put(out, pm->partition, CLOSED_ENTRY, CLOSED_ENTRY, strlen(CLOSED_ENTRY), val.data,
+                 val.len, st->conf->ttl_ms);
     }
     for (size_t i = 0; i < st->n_dirty; i++) {
         const struct dirty *d = &st->dirty[i];
         if (d->w->dead)
             continue;
-        entry_name(&name, d->k, d->w->start);
+        char bucket[32];
+        entry_name(st->conf, d->k, d->w->start, &name, bucket);
         save_win(st, d->k, d->w, &val);
-        out->put(out, d->k->partition, name.data, name.len, val.data, val.len, st->conf->ttl_ms);
+        out->put(out, d->k->partition, bucket, name.data, name.len, val.data, val.len,
+                 st->conf->ttl_ms);
     }
     vg_buf_fini(&name);
     vg_buf_fini(&val);
@@ -926,13 +1055,10 @@ static int window_state_load(void *stp, int32_t partition, const char *key, size
         w->saved_start = w->start;
         w->next = k->wins;
         k->wins = w;
-        if (!c->pane_ms) {
+        if (!c->pane_ms)
             schedule(st, k, w);
-        } else {
-            vg_time_ms at = pane_next_end(c, w->start, VG_TIME_NONE);
-            if (at != VG_TIME_NONE)
-                schedule_at(st, k, w, at);
-        }
+        else
+            key_schedule(st, k, pane_next_end(c, w->start, VG_TIME_NONE));
     } else if (w) {
         win_free(c, w);
     }
@@ -972,11 +1098,7 @@ static void window_state_drop(void *stp, int32_t partition)
             st->dels[kept++] = st->dels[i];
     }
     st->n_dels = kept;
-    for (size_t i = 0; i < st->n_parts; i++)
-        if (st->parts[i].partition == partition) {
-            st->parts[i] = st->parts[--st->n_parts];
-            break;
-        }
+    part_forget(st, partition);
 }
 
 static void window_close(void *stp)
@@ -994,8 +1116,17 @@ static void window_close(void *stp)
         vg_free(st->dels[i].key);
     vg_free(st->dels);
     vg_free(st->parts);
+    vg_free(st->part_at);
+    vg_free(st->panes);
+    vg_free(st->fold);
     for (size_t i = 0; i < st->n_heap; i++) {
         struct win *w = st->heap[i].w;
+        if (!w) {
+            struct keyent *k = st->heap[i].k;
+            if (!--k->refs && k->dead)
+                key_free(st, k);
+            continue;
+        }
         w->refs--;
         if (w->dead)
             win_release(st, w);

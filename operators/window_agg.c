@@ -507,6 +507,103 @@ void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
     }
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The size of the union of exact sets holding `total` hashes in all: gathered, sorted,
+ * counted once each. */
+static int64_t distinct_union(const struct vg_agg_state *const *parts, size_t n, uint64_t *buf)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct vg_distinct *d = parts[i]->d;
+        for (size_t j = 0; d && j < d->cap; j++)
+            if (d->set[j])
+                buf[m++] = d->set[j];
+    }
+    qsort(buf, m, sizeof(*buf), cmp_u64);
+    int64_t u = 0;
+    for (size_t i = 0; i < m; i++)
+        u += i == 0 || buf[i] != buf[i - 1];
+    return u;
+}
+
+void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state *const *parts,
+                        size_t n, struct vg_arena *arena, struct vg_value *out)
+{
+    if (n == 1) {
+        vg_agg_result(def, parts[0], arena, out);
+        return;
+    }
+    struct vg_agg_state acc;
+    memset(&acc, 0, sizeof(acc));
+    switch (def->fn) {
+    case VG_AGG_COUNT:
+    case VG_AGG_SUM:
+    case VG_AGG_AVG: /* numbers only: nothing to allocate */
+        for (size_t i = 0; i < n; i++)
+            vg_agg_fold(def, &acc, parts[i]);
+        vg_agg_result(def, &acc, arena, out);
+        return;
+    case VG_AGG_MIN:
+    case VG_AGG_MAX:
+    case VG_AGG_FIRST:
+    case VG_AGG_LAST: { /* the part whose value the fold would keep (same tie rules) */
+        const struct vg_agg_state *best = NULL;
+        for (size_t i = 0; i < n; i++) {
+            const struct vg_agg_state *p = parts[i];
+            if (!p->count)
+                continue;
+            if (!best || (def->fn == VG_AGG_MIN   ? cmp(&p->v, &best->v) < 0
+                          : def->fn == VG_AGG_MAX ? cmp(&p->v, &best->v) > 0
+                          : def->fn == VG_AGG_FIRST ? p->v_ts < best->v_ts
+                                                    : p->v_ts >= best->v_ts))
+                best = p;
+        }
+        *out = best ? copy_to(arena, &best->v) : VG_NULL_VALUE;
+        return;
+    }
+    case VG_AGG_DISTINCT: {
+        size_t total = 0;
+        bool hll = false;
+        for (size_t i = 0; i < n; i++)
+            if (parts[i]->d) {
+                hll |= parts[i]->d->hll != NULL;
+                total += parts[i]->d->n;
+            }
+        if (!hll && total <= 512) { /* the union stays far below VG_DISTINCT_EXACT */
+            uint64_t buf[512];
+            *out = vg_value_int(distinct_union(parts, n, buf));
+            return;
+        }
+        break;
+    }
+    case VG_AGG_COLLECT: {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            m += parts[i]->n_items;
+        if ((long)m > def->n)
+            m = (size_t)def->n;
+        struct vg_value *items = vg_arena_alloc(arena, (m ? m : 1) * sizeof(*items));
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < m; i++)
+            for (size_t j = 0; j < parts[i]->n_items && k < m; j++)
+                items[k++] = copy_to(arena, &parts[i]->items[j]);
+        out->type = VG_T_LIST;
+        out->len = (uint32_t)m;
+        out->u.list = items;
+        return;
+    }
+    }
+    for (size_t i = 0; i < n; i++)
+        vg_agg_fold(def, &acc, parts[i]);
+    vg_agg_result(def, &acc, arena, out);
+    vg_agg_free(def, &acc);
+}
+
 void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st)
 {
     (void)def;

@@ -72,6 +72,10 @@ void vg_agg_merge(const struct vg_agg_def *def, struct vg_agg_state *into,
 /* The same, leaving `from` as it is (panes folded into the window they make up). */
 void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
                  const struct vg_agg_state *from);
+/* The result of parts[0..n) (oldest first) folded together, as vg_agg_fold into a fresh
+ * state and vg_agg_result would give, without copying the parts. */
+void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state *const *parts,
+                        size_t n, struct vg_arena *arena, struct vg_value *out);
 /* The result, with strings and lists copied into arena. */
 void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
                    struct vg_arena *arena, struct vg_value *out);

@@ -176,8 +176,9 @@ struct vg_pipe *vg_pipe_new(const char *text, int workers)
 
 struct mem_entry {
     int32_t partition;
-    char *key, *val;
+    char *key, *val; /* key: "<bucket>\x1e<field>" */
     size_t klen, vlen;
+    size_t field;    /* where the field starts in key */
 };
 
 struct mem_store {
@@ -195,11 +196,25 @@ static struct mem_entry *mem_find(struct mem_store *m, int32_t partition, const 
     return NULL;
 }
 
-static void mem_put(struct vg_state_out *o, int32_t partition, const char *key, size_t klen,
-                    const void *val, size_t len, int64_t ttl_ms)
+static char *mem_key(const char *bucket, const char *field, size_t flen, size_t *klen)
+{
+    size_t b = strlen(bucket);
+    char *k = vg_xmalloc(b + 1 + flen + 1);
+    memcpy(k, bucket, b);
+    k[b] = '\x1e';
+    memcpy(k + b + 1, field, flen);
+    k[b + 1 + flen] = '\0';
+    *klen = b + 1 + flen;
+    return k;
+}
+
+static void mem_put(struct vg_state_out *o, int32_t partition, const char *bucket,
+                    const char *field, size_t flen, const void *val, size_t len, int64_t ttl_ms)
 {
     (void)ttl_ms;
     struct mem_store *m = o->ud;
+    size_t klen;
+    char *key = mem_key(bucket, field, flen, &klen);
     struct mem_entry *e = mem_find(m, partition, key, klen);
     if (!e) {
         if (m->n == m->cap) {
@@ -207,18 +222,24 @@ static void mem_put(struct vg_state_out *o, int32_t partition, const char *key, 
             m->e = vg_xrealloc(m->e, m->cap * sizeof(*m->e));
         }
         e = &m->e[m->n++];
-        *e = (struct mem_entry){partition, vg_xstrndup(key, klen), NULL, klen, 0};
+        *e = (struct mem_entry){partition, key, NULL, klen, 0, strlen(bucket) + 1};
+        key = NULL;
     }
+    vg_free(key);
     vg_free(e->val);
     e->val = vg_xmalloc(len + 1);
     memcpy(e->val, val, len);
     e->vlen = len;
 }
 
-static void mem_del(struct vg_state_out *o, int32_t partition, const char *key, size_t klen)
+static void mem_del(struct vg_state_out *o, int32_t partition, const char *bucket,
+                    const char *field, size_t flen)
 {
     struct mem_store *m = o->ud;
+    size_t klen;
+    char *key = mem_key(bucket, field, flen, &klen);
     struct mem_entry *e = mem_find(m, partition, key, klen);
+    vg_free(key);
     if (e) {
         vg_free(e->key);
         vg_free(e->val);
@@ -243,8 +264,9 @@ void vg_pipe_restart(struct vg_pipe *p)
     for (size_t i = 0; i < c->n_nodes; i++) {
         for (size_t k = 0; k < stores[i].n; k++) {
             struct mem_entry *e = &stores[i].e[k];
-            assert_int_equal(c->nodes[i].type->state_load(p->dag.st[i], e->partition, e->key,
-                                                          e->klen, e->val, e->vlen),
+            assert_int_equal(c->nodes[i].type->state_load(p->dag.st[i], e->partition,
+                                                          e->key + e->field, e->klen - e->field,
+                                                          e->val, e->vlen),
                              0);
             vg_free(e->key);
             vg_free(e->val);

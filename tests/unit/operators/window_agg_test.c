@@ -229,6 +229,79 @@ static void test_window_agg_distinct_exact_then_hll(void **state)
     vg_arena_fini(&arena);
 }
 
+static bool same_value(const struct vg_value *a, const struct vg_value *b)
+{
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case VG_T_INT: return a->u.i == b->u.i;
+    case VG_T_FLOAT: return a->u.f == b->u.f;
+    case VG_T_STR: return a->len == b->len && !memcmp(a->u.s, b->u.s, a->len);
+    case VG_T_LIST:
+        if (a->len != b->len)
+            return false;
+        for (uint32_t i = 0; i < a->len; i++)
+            if (!same_value(&a->u.list[i], &b->u.list[i]))
+                return false;
+        return true;
+    default: return true;
+    }
+}
+
+/* A window's result read straight from its panes is what folding them gives: every function,
+ * ties in value and in time, empty panes, strings, a union past the gathered bound */
+static void test_window_agg_result_fold_matches_fold(void **state)
+{
+    (void)state;
+    struct vg_arena arena;
+    vg_arena_init(&arena, 0);
+    const char *texts[] = {"count()", "sum(x)", "min(x)", "max(x)", "avg(x)", "first(x)",
+                           "last(x)", "distinct(x)", "collect(x, 3)"};
+    const char *strs[] = {"b", "a", "c", "a"};
+    for (int f = 0; f < 9; f++) {
+        struct vg_agg_def d = def(texts[f]);
+        for (int shape = 0; shape < 4; shape++) {
+            struct vg_agg_state parts[4];
+            memset(parts, 0, sizeof(parts));
+            int n = shape == 3 ? 2 : 4;
+            for (int p = 0; p < n; p++) {
+                int events = shape == 3 ? 400 : (p == 2 ? 0 : p + 1); /* part 2 empty */
+                for (int e = 0; e < events; e++) {
+                    char buf[16];
+                    struct vg_value v;
+                    if (shape == 0)
+                        v = vg_value_int((p * 7 + e * 3) % 5); /* equal values across parts */
+                    else if (shape == 1)
+                        v = vg_value_str(strs[(p + e) % 4], 1);
+                    else if (shape == 2)
+                        v = (e % 2) ? vg_value_float(0.5 * e) : vg_value_int(e);
+                    else {
+                        snprintf(buf, sizeof(buf), "v%d", p * 300 + e); /* 700 distinct */
+                        v = vg_value_str(buf, strlen(buf));
+                    }
+                    vg_agg_update(&d, &parts[p], &v, 100 + (e % 2) * 10); /* equal times */
+                }
+            }
+            struct vg_agg_state acc = {0};
+            const struct vg_agg_state *ptr[4];
+            for (int p = 0; p < n; p++) {
+                vg_agg_fold(&d, &acc, &parts[p]);
+                ptr[p] = &parts[p];
+            }
+            struct vg_value want, got;
+            vg_agg_result(&d, &acc, &arena, &want);
+            vg_agg_result_fold(&d, ptr, (size_t)n, &arena, &got);
+            if (!same_value(&want, &got))
+                fail_msg("%s, shape %d: folded and direct results differ", texts[f], shape);
+            vg_agg_free(&d, &acc);
+            for (int p = 0; p < n; p++)
+                vg_agg_free(&d, &parts[p]);
+        }
+        vg_free(d.arg);
+    }
+    vg_arena_fini(&arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_window_agg_values),
         cmocka_unit_test(test_window_agg_strings_and_merge),
         cmocka_unit_test(test_window_agg_distinct_exact_then_hll),
+        cmocka_unit_test(test_window_agg_result_fold_matches_fold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
