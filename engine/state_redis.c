@@ -7,27 +7,33 @@
  */
 #include "state.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 
-struct op {
-    int32_t partition;
-    int kind; /* OP_DEL, OP_PUT, OP_OFFSET: the order within a bucket */
-    const char *node;
-    const char *bucket; /* in ops_arena */
-    const char *key;    /* field, in ops_arena */
-    size_t klen;
-    const char *val;
-    size_t len;
-    int64_t ttl_ms;
-    size_t idx; /* queue order */
-};
+/* Queued writes are kept per (partition, node, bucket, kind) as the Redis protocol of their
+ * fields, ready to send: a checkpoint with 100k changed entries formats them once, into
+ * buffers that are reused, and sends one HSET per bucket (of at most FIELDS_PER_COMMAND). */
+enum { OP_DEL, OP_PUT, OP_OFFSET }; /* the order within a (partition, node) */
+#define FIELDS_PER_COMMAND 1024
+#define BUCKET_MAX 64
 
-enum { OP_DEL, OP_PUT, OP_OFFSET };
+struct group {
+    int32_t partition;
+    int kind;
+    const char *node;
+    char bucket[BUCKET_MAX];
+    uint64_t hash;
+    size_t seq;         /* groups of one identity, after the first filled up */
+    size_t n;           /* fields */
+    int64_t ttl_ms;
+    struct vg_buf body; /* "$len\r\nfield\r\n" ("$len\r\nvalue\r\n") per field */
+};
 
 /* offsets last written, so an idle partition's are not rewritten every checkpoint */
 struct written {
@@ -39,6 +45,10 @@ struct written {
 #define WRITTEN_BUCKETS 1024
 #define OFFSETS_REFRESH_MS (3600 * 1000) /* rewritten at least this often (their TTL) */
 
+struct pending_offset {
+    char *id, *val;
+};
+
 struct vg_state {
     char *host;
     int port;
@@ -49,14 +59,14 @@ struct vg_state {
     redisContext *c;
     uint64_t epoch;
     uint64_t commands;
-    struct op *ops;
-    size_t n_ops, cap_ops;
-    struct vg_arena ops_arena;
+    struct group *groups;       /* [0, n_groups) queued; the rest keep their buffers */
+    size_t n_groups, cap_groups;
+    size_t *index;              /* open addressing: group index + 1 of the open group */
+    size_t cap_index;
+    struct pending_offset *offs;
+    size_t n_offs, cap_offs;
     struct written *written[WRITTEN_BUCKETS];
-    /* argv of the command being built */
-    const char **argv;
-    size_t *argl;
-    size_t cap_argv;
+    struct vg_buf out;          /* the commit being sent */
 };
 
 struct vg_state *vg_state_new(const char *url, const char *topology, struct vg_err *err)
@@ -70,7 +80,7 @@ struct vg_state *vg_state_new(const char *url, const char *topology, struct vg_e
     p += 8;
     struct vg_state *s = vg_xcalloc(1, sizeof(*s));
     s->port = 6379;
-    vg_arena_init(&s->ops_arena, 0);
+    vg_buf_init(&s->out);
     const char *at = strrchr(p, '@');
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
@@ -112,8 +122,16 @@ struct vg_state *vg_state_new(const char *url, const char *topology, struct vg_e
 
 static void drop_ops(struct vg_state *s)
 {
-    s->n_ops = 0;
-    vg_arena_reset(&s->ops_arena);
+    for (size_t i = 0; i < s->n_groups; i++)
+        vg_buf_clear(&s->groups[i].body);
+    s->n_groups = 0;
+    if (s->index)
+        memset(s->index, 0, s->cap_index * sizeof(*s->index));
+    for (size_t i = 0; i < s->n_offs; i++) {
+        vg_free(s->offs[i].id);
+        vg_free(s->offs[i].val);
+    }
+    s->n_offs = 0;
 }
 
 static void forget_written(struct vg_state *s)
@@ -142,11 +160,13 @@ void vg_state_free(struct vg_state *s)
         return;
     disconnect(s);
     drop_ops(s);
-    vg_arena_fini(&s->ops_arena);
+    for (size_t i = 0; i < s->cap_groups; i++)
+        vg_buf_fini(&s->groups[i].body);
+    vg_free(s->groups);
+    vg_free(s->index);
+    vg_free(s->offs);
+    vg_buf_fini(&s->out);
     forget_written(s);
-    vg_free(s->ops);
-    vg_free(s->argv);
-    vg_free(s->argl);
     vg_free(s->host);
     vg_free(s->user);
     vg_free(s->password);
@@ -227,97 +247,166 @@ uint64_t vg_state_commands(const struct vg_state *s)
     return s->commands;
 }
 
-static struct op *push(struct vg_state *s, const char *node, int32_t partition, int kind,
-                       const char *bucket, const char *key, size_t klen, const void *val,
-                       size_t len, int64_t ttl_ms)
+static uint64_t hash_str(uint64_t h, const char *p, size_t n)
 {
-    if (s->n_ops == s->cap_ops) {
-        s->cap_ops = s->cap_ops ? 2 * s->cap_ops : 256;
-        s->ops = vg_xrealloc(s->ops, s->cap_ops * sizeof(*s->ops));
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+#define HASH_SEED 1469598103934665603ull
+
+static bool same_group(const struct group *a, const struct group *b)
+{
+    return a->hash == b->hash && a->partition == b->partition && a->kind == b->kind &&
+           !strcmp(a->node, b->node) && !strcmp(a->bucket, b->bucket);
+}
+
+/* Index the open group of each identity: the latest made (groups are in creation order). */
+static void index_rebuild(struct vg_state *s, size_t cap)
+{
+    vg_free(s->index);
+    s->cap_index = cap;
+    s->index = vg_xcalloc(cap, sizeof(*s->index));
+    for (size_t i = 0; i < s->n_groups; i++) {
+        const struct group *g = &s->groups[i];
+        size_t at = g->hash & (cap - 1);
+        while (s->index[at] && !same_group(&s->groups[s->index[at] - 1], g))
+            at = (at + 1) & (cap - 1);
+        s->index[at] = i + 1;
     }
-    struct op *o = &s->ops[s->n_ops];
-    *o = (struct op){.partition = partition, .kind = kind, .node = node, .klen = klen,
-                     .len = len, .ttl_ms = ttl_ms > 0 ? ttl_ms : 1, .idx = s->n_ops};
-    o->bucket = vg_arena_strndup(&s->ops_arena, bucket, strlen(bucket));
-    o->key = vg_arena_strndup(&s->ops_arena, key, klen);
-    o->val = val ? vg_arena_strndup(&s->ops_arena, val, len) : NULL;
-    s->n_ops++;
-    return o;
+}
+
+/* The open group of (node, partition, bucket, kind), made when missing or full. */
+static struct group *group_get(struct vg_state *s, const char *node, int32_t partition,
+                               const char *bucket, int kind)
+{
+    size_t blen = strlen(bucket);
+    if (blen >= BUCKET_MAX)
+        blen = BUCKET_MAX - 1; /* callers keep buckets short (state.h) */
+    uint64_t h = hash_str(HASH_SEED, node, strlen(node));
+    h = hash_str(h, bucket, blen);
+    h ^= (uint64_t)(uint32_t)partition * 0x9e3779b97f4a7c15ull + (uint64_t)kind;
+    if (s->n_groups * 2 >= s->cap_index)
+        index_rebuild(s, s->cap_index ? 2 * s->cap_index : 256);
+    size_t at = h & (s->cap_index - 1);
+    struct group *g = NULL;
+    for (; s->index[at]; at = (at + 1) & (s->cap_index - 1)) {
+        struct group *c = &s->groups[s->index[at] - 1];
+        if (c->hash == h && c->partition == partition && c->kind == kind &&
+            !strcmp(c->node, node) && !strncmp(c->bucket, bucket, blen) && !c->bucket[blen]) {
+            g = c;
+            break;
+        }
+    }
+    if (g && g->n < FIELDS_PER_COMMAND)
+        return g;
+    size_t seq = g ? g->seq + 1 : 0;
+    if (s->n_groups == s->cap_groups) {
+        size_t cap = s->cap_groups ? 2 * s->cap_groups : 64;
+        s->groups = vg_xrealloc(s->groups, cap * sizeof(*s->groups));
+        for (size_t i = s->cap_groups; i < cap; i++)
+            vg_buf_init(&s->groups[i].body);
+        s->cap_groups = cap;
+    }
+    struct group *n = &s->groups[s->n_groups];
+    n->partition = partition;
+    n->kind = kind;
+    n->node = node;
+    memcpy(n->bucket, bucket, blen);
+    n->bucket[blen] = '\0';
+    n->hash = h;
+    n->seq = seq;
+    n->n = 0;
+    n->ttl_ms = 1;
+    vg_buf_clear(&n->body);
+    s->index[at] = ++s->n_groups; /* replaces the full one, or takes the free slot */
+    return n;
+}
+
+static void bulk(struct vg_buf *b, const void *p, size_t n)
+{
+    char head[32];
+    int k = snprintf(head, sizeof(head), "$%zu\r\n", n);
+    char *w = vg_buf_reserve(b, (size_t)k + n + 2);
+    memcpy(w, head, (size_t)k);
+    if (n)
+        memcpy(w + k, p, n);
+    memcpy(w + k + n, "\r\n", 2);
+    b->len += (size_t)k + n + 2;
+}
+
+static void queue(struct vg_state *s, const char *node, int32_t partition, const char *bucket,
+                  int kind, const char *field, size_t flen, const void *val, size_t len,
+                  int64_t ttl_ms)
+{
+    struct group *g = group_get(s, node, partition, bucket, kind);
+    bulk(&g->body, field, flen);
+    if (kind != OP_DEL)
+        bulk(&g->body, val, len);
+    g->n++;
+    g->ttl_ms = VG_MAX(g->ttl_ms, ttl_ms);
 }
 
 void vg_state_put(struct vg_state *s, const char *node, int32_t partition, const char *bucket,
                   const char *field, size_t flen, const void *val, size_t len, int64_t ttl_ms)
 {
-    push(s, node, partition, OP_PUT, bucket, field, flen, val, len, ttl_ms);
+    queue(s, node, partition, bucket, OP_PUT, field, flen, val, len, ttl_ms);
 }
 
 void vg_state_del(struct vg_state *s, const char *node, int32_t partition, const char *bucket,
                   const char *field, size_t flen)
 {
-    push(s, node, partition, OP_DEL, bucket, field, flen, NULL, 0, 0);
+    queue(s, node, partition, bucket, OP_DEL, field, flen, NULL, 0, 0);
 }
 
-static uint64_t hash_str(const char *p, size_t n)
+static struct written **written_slot(struct vg_state *s, const char *id)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-    return h;
-}
-
-static struct written **written_slot(struct vg_state *s, const char *id, size_t n)
-{
-    struct written **pp = &s->written[hash_str(id, n) % WRITTEN_BUCKETS];
+    struct written **pp = &s->written[hash_str(HASH_SEED, id, strlen(id)) % WRITTEN_BUCKETS];
     while (*pp && strcmp((*pp)->id, id) != 0)
         pp = &(*pp)->next;
     return pp;
 }
 
-static void offset_id(struct vg_buf *b, const char *node, int32_t partition, const char *field,
-                      size_t flen)
-{
-    vg_buf_clear(b);
-    vg_buf_printf(b, "%s\x1f%d\x1f", node, (int)partition);
-    vg_buf_append(b, field, flen);
-}
-
 void vg_state_offset(struct vg_state *s, const char *node, int32_t partition, const char *topic,
                      int64_t next_offset, vg_time_ms max_ts, int64_t ttl_ms)
 {
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%lld %lld", (long long)next_offset, (long long)max_ts);
+    char val[64];
+    snprintf(val, sizeof(val), "%lld %lld", (long long)next_offset, (long long)max_ts);
     struct vg_buf id;
     vg_buf_init(&id);
-    offset_id(&id, node, partition, topic, strlen(topic));
-    struct written *w = *written_slot(s, vg_buf_cstr(&id), id.len);
+    vg_buf_printf(&id, "%s\x1f%d\x1f%s", node, (int)partition, topic);
+    const struct written *w = *written_slot(s, vg_buf_cstr(&id));
+    if (w && !strcmp(w->val, val) && vg_now_ms() - w->at_ms < OFFSETS_REFRESH_MS) {
+        vg_buf_fini(&id); /* unchanged and stored */
+        return;
+    }
+    queue(s, node, partition, "@offsets", OP_OFFSET, topic, strlen(topic), val, strlen(val),
+          ttl_ms);
+    if (s->n_offs == s->cap_offs) {
+        s->cap_offs = s->cap_offs ? 2 * s->cap_offs : 64;
+        s->offs = vg_xrealloc(s->offs, s->cap_offs * sizeof(*s->offs));
+    }
+    s->offs[s->n_offs++] = (struct pending_offset){vg_xstrdup(vg_buf_cstr(&id)), vg_xstrdup(val)};
     vg_buf_fini(&id);
-    if (w && !strcmp(w->val, buf) && vg_now_ms() - w->at_ms < OFFSETS_REFRESH_MS)
-        return; /* unchanged and stored */
-    push(s, node, partition, OP_OFFSET, "@offsets", topic, strlen(topic), buf, strlen(buf),
-         ttl_ms);
 }
 
 /* After a good commit: the offsets now stored. */
 static void note_written(struct vg_state *s)
 {
-    struct vg_buf id;
-    vg_buf_init(&id);
     int64_t now = vg_now_ms();
-    for (size_t i = 0; i < s->n_ops; i++) {
-        const struct op *o = &s->ops[i];
-        if (o->kind != OP_OFFSET)
-            continue;
-        offset_id(&id, o->node, o->partition, o->key, o->klen);
-        struct written **pp = written_slot(s, vg_buf_cstr(&id), id.len);
+    for (size_t i = 0; i < s->n_offs; i++) {
+        struct written **pp = written_slot(s, s->offs[i].id);
         if (!*pp) {
             *pp = vg_xcalloc(1, sizeof(**pp));
-            (*pp)->id = vg_xstrndup(id.data, id.len);
+            (*pp)->id = s->offs[i].id;
+        } else {
+            vg_free(s->offs[i].id);
+            vg_free((*pp)->val);
         }
-        vg_free((*pp)->val);
-        (*pp)->val = vg_xstrndup(o->val, o->len);
+        (*pp)->val = s->offs[i].val;
         (*pp)->at_ms = now;
     }
-    vg_buf_fini(&id);
+    s->n_offs = 0;
 }
 
 static void prefix(struct vg_buf *b, const struct vg_state *s, const char *node, int32_t part)
@@ -326,10 +415,10 @@ static void prefix(struct vg_buf *b, const struct vg_state *s, const char *node,
     vg_buf_printf(b, "vg:{%s:%s:%d}:", s->topology, node, (int)part);
 }
 
-/* (partition, node, offsets last, bucket, deletes before puts, queue order) */
-static int cmp_op(const void *a, const void *b)
+/* (partition, node, offsets last, bucket, deletes before puts, seq) */
+static int cmp_group(const void *a, const void *b)
 {
-    const struct op *x = a, *y = b;
+    const struct group *x = *(const struct group *const *)a, *y = *(const struct group *const *)b;
     if (x->partition != y->partition)
         return x->partition < y->partition ? -1 : 1;
     int r = x->node == y->node ? 0 : strcmp(x->node, y->node);
@@ -341,91 +430,86 @@ static int cmp_op(const void *a, const void *b)
         return r;
     if (x->kind != y->kind)
         return x->kind < y->kind ? -1 : 1;
-    return (x->idx > y->idx) - (x->idx < y->idx);
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static void argv_need(struct vg_state *s, size_t n)
+static void command(struct vg_buf *out, size_t argc)
 {
-    if (n <= s->cap_argv)
-        return;
-    s->cap_argv = VG_MAX(n, 2 * s->cap_argv);
-    s->argv = vg_xrealloc(s->argv, s->cap_argv * sizeof(*s->argv));
-    s->argl = vg_xrealloc(s->argl, s->cap_argv * sizeof(*s->argl));
+    vg_buf_printf(out, "*%zu\r\n", argc);
 }
 
-#define FIELDS_PER_COMMAND 512
-
-/* HDEL or HSET key with ops[i..j) (all deletes or all puts of one bucket), in commands of at
- * most FIELDS_PER_COMMAND fields; returns the commands appended. */
-static size_t append_fields(struct vg_state *s, const char *cmdname, const struct vg_buf *key,
-                            const struct op *ops, size_t i, size_t j)
+/* Write all of out to the connection (its send timeout bounds a stall). */
+static int send_all(struct vg_state *s, const struct vg_buf *out)
 {
-    size_t sent = 0;
-    while (i < j) {
-        size_t k = VG_MIN(j, i + FIELDS_PER_COMMAND);
-        argv_need(s, 2 + 2 * (k - i));
-        size_t n = 0;
-        s->argv[n] = cmdname;
-        s->argl[n++] = strlen(cmdname);
-        s->argv[n] = key->data;
-        s->argl[n++] = key->len;
-        for (; i < k; i++) {
-            s->argv[n] = ops[i].key;
-            s->argl[n++] = ops[i].klen;
-            if (ops[i].kind != OP_DEL) {
-                s->argv[n] = ops[i].val;
-                s->argl[n++] = ops[i].len;
-            }
-        }
-        redisAppendCommandArgv(s->c, (int)n, s->argv, s->argl);
-        sent++;
+    size_t done = 0;
+    while (done < out->len) {
+        ssize_t w = write(s->c->fd, out->data + done, out->len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        done += (size_t)w;
     }
-    return sent;
+    return 0;
 }
 
 int vg_state_commit(struct vg_state *s, struct vg_err *err)
 {
-    if (s->n_ops == 0)
+    if (s->n_groups == 0)
         return 0;
     if (!s->c) {
         drop_ops(s);
         return VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: not connected", s->host, s->port);
     }
-    qsort(s->ops, s->n_ops, sizeof(*s->ops), cmp_op);
-    struct vg_buf key;
+    /* one sort of the groups (thousands at most), not of the entries */
+    const struct group **order = vg_xmalloc(s->n_groups * sizeof(*order));
+    for (size_t i = 0; i < s->n_groups; i++)
+        order[i] = &s->groups[i];
+    qsort(order, s->n_groups, sizeof(*order), cmp_group);
+    struct vg_buf key, *out = &s->out;
     vg_buf_init(&key);
+    vg_buf_clear(out);
     size_t sent = 0;
-    const struct op *ops = s->ops;
-    for (size_t i = 0; i < s->n_ops;) {
-        /* one (partition, node): one transaction */
-        size_t end = i;
-        while (end < s->n_ops && ops[end].partition == ops[i].partition &&
-               !strcmp(ops[end].node, ops[i].node))
-            end++;
-        redisAppendCommand(s->c, "MULTI");
+    for (size_t i = 0; i < s->n_groups;) {
+        const struct group *first = order[i];
+        command(out, 1); /* one (partition, node): one transaction */
+        bulk(out, "MULTI", 5);
         sent++;
-        while (i < end) {
-            size_t j = i; /* one bucket and kind */
-            int64_t ttl = 0;
-            while (j < end && ops[j].kind == ops[i].kind && !strcmp(ops[j].bucket, ops[i].bucket)) {
-                ttl = VG_MAX(ttl, ops[j].ttl_ms);
-                j++;
-            }
-            prefix(&key, s, ops[i].node, ops[i].partition);
-            vg_buf_puts(&key, ops[i].bucket);
-            sent += append_fields(s, ops[i].kind == OP_DEL ? "HDEL" : "HSET", &key, ops, i, j);
-            if (ops[i].kind != OP_DEL) {
-                redisAppendCommand(s->c, "PEXPIRE %b %lld", key.data, key.len, (long long)ttl);
+        for (; i < s->n_groups; i++) {
+            const struct group *g = order[i];
+            if (g->partition != first->partition || strcmp(g->node, first->node))
+                break;
+            prefix(&key, s, g->node, g->partition);
+            vg_buf_puts(&key, g->bucket);
+            command(out, 2 + (g->kind == OP_DEL ? 1 : 2) * g->n);
+            bulk(out, g->kind == OP_DEL ? "HDEL" : "HSET", 4);
+            bulk(out, key.data, key.len);
+            vg_buf_append(out, g->body.data, g->body.len);
+            sent++;
+            if (g->kind != OP_DEL) {
+                char ttl[32];
+                int n = snprintf(ttl, sizeof(ttl), "%lld", (long long)g->ttl_ms);
+                command(out, 3);
+                bulk(out, "PEXPIRE", 7);
+                bulk(out, key.data, key.len);
+                bulk(out, ttl, (size_t)n);
                 sent++;
             }
-            i = j;
         }
-        redisAppendCommand(s->c, "EXEC");
+        command(out, 1);
+        bulk(out, "EXEC", 4);
         sent++;
     }
     vg_buf_fini(&key);
+    vg_free(order);
     s->commands += sent;
     int rc = 0;
+    if (send_all(s, out) != 0) {
+        rc = VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: %s", s->host, s->port, strerror(errno));
+        disconnect(s);
+        drop_ops(s);
+        return rc;
+    }
     for (size_t i = 0; i < sent; i++) {
         redisReply *r = NULL;
         if (redisGetReply(s->c, (void **)&r) != REDIS_OK || !r) {
@@ -444,6 +528,11 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
     if (rc == 0)
         note_written(s);
     drop_ops(s);
+    /* a huge checkpoint's buffer is not kept */
+    if (out->len > ((size_t)64 << 20)) {
+        vg_buf_fini(out);
+        vg_buf_init(out);
+    }
     return rc;
 }
 

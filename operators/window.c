@@ -78,21 +78,27 @@ struct win {
     struct vg_agg_state aggs[];
 };
 
+/* One allocation: the entry, then its vals, its text and the bytes of its string values. */
 struct keyent {
     struct keyent *hnext;
     uint64_t hash;
+    uint64_t pre;                   /* text_prefix(text): orders keys mostly without text */
     int32_t partition;
+    uint32_t tlen;
     char *text;
-    struct vg_value *vals;          /* owned copies of the key values */
+    struct vg_value *vals;          /* copies of the key values */
     struct win *wins;
     vg_time_ms due;                 /* panes: the window end it is scheduled for, or NONE */
     uint32_t refs;                  /* panes: heap entries pointing here */
     bool dead;                      /* removed: freed when no heap entry is left */
 };
 
-/* Sessions schedule windows (w, gen); panes schedule keys (w == NULL, k->due). */
+/* Sessions schedule windows (w, gen); panes schedule keys (w == NULL, k->due). The heap is
+ * ordered by (close time, key text, partition, start), so what closes together pops out in
+ * an order that does not depend on how the input was cut into batches. */
 struct heap_item {
     vg_time_ms close_at;
+    uint64_t pre;                   /* k->pre, here so most comparisons stay in the heap */
     struct keyent *k;
     struct win *w;
     uint32_t gen;
@@ -240,6 +246,16 @@ static void forget_saved(struct window_state *st, const struct keyent *k, struct
     w->saved = false;
 }
 
+/* A string's first 8 bytes, big-endian, zero-padded: compares as strcmp of them does. */
+static uint64_t text_prefix(const char *s)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < 8 && s[i]; i++)
+        v = v << 8 | (unsigned char)s[i];
+    return i ? v << (8 * (8 - i)) : 0;
+}
+
 static uint64_t hash_text(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ull;
@@ -257,6 +273,22 @@ static const char *intern_topic(struct window_state *st, const char *t)
     return st->topics[st->n_topics++] = vg_xstrdup(t);
 }
 
+static bool heap_before(const struct heap_item *x, const struct heap_item *y)
+{
+    if (x->close_at != y->close_at)
+        return x->close_at < y->close_at;
+    if (x->pre != y->pre)
+        return x->pre < y->pre;
+    if (x->k != y->k) {
+        int r = strcmp(x->k->text, y->k->text);
+        if (r)
+            return r < 0;
+        if (x->k->partition != y->k->partition)
+            return x->k->partition < y->k->partition;
+    }
+    return x->w && y->w && x->w->start < y->w->start;
+}
+
 static void heap_push(struct window_state *st, struct heap_item it)
 {
     if (it.w)
@@ -268,7 +300,7 @@ static void heap_push(struct window_state *st, struct heap_item it)
         st->heap = vg_xrealloc(st->heap, st->heap_cap * sizeof(*st->heap));
     }
     size_t i = st->n_heap++;
-    while (i > 0 && st->heap[(i - 1) / 2].close_at > it.close_at) {
+    while (i > 0 && heap_before(&it, &st->heap[(i - 1) / 2])) {
         st->heap[i] = st->heap[(i - 1) / 2];
         i = (i - 1) / 2;
     }
@@ -283,9 +315,9 @@ static struct heap_item heap_pop(struct window_state *st)
         size_t c = 2 * i + 1;
         if (c >= st->n_heap)
             break;
-        if (c + 1 < st->n_heap && st->heap[c + 1].close_at < st->heap[c].close_at)
+        if (c + 1 < st->n_heap && heap_before(&st->heap[c + 1], &st->heap[c]))
             c++;
-        if (st->heap[c].close_at >= last.close_at)
+        if (!heap_before(&st->heap[c], &last))
             break;
         st->heap[i] = st->heap[c];
         i = c;
@@ -339,7 +371,7 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
     uint64_t h = hash_text(b->data ? b->data : "", b->len) ^ ((uint64_t)(uint32_t)partition * 0x9e3779b97f4a7c15ull);
     if (st->cap) {
         for (struct keyent *e = st->table[h & (st->cap - 1)]; e; e = e->hnext)
-            if (e->hash == h && e->partition == partition && strlen(e->text) == b->len &&
+            if (e->hash == h && e->partition == partition && e->tlen == b->len &&
                 !memcmp(e->text, b->data, b->len))
                 return e;
     }
@@ -356,18 +388,32 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
         st->table = t;
         st->cap = cap;
     }
-    struct keyent *e = vg_xcalloc(1, sizeof(*e));
+    size_t size = sizeof(struct keyent) + c->n_keys * sizeof(struct vg_value) + b->len + 1;
+    for (size_t k = 0; k < c->n_keys; k++)
+        if (vals[k].type == VG_T_STR)
+            size += vals[k].len + 1;
+    struct keyent *e = vg_xcalloc(1, size);
     e->hash = h;
     e->partition = partition;
     e->due = VG_TIME_NONE;
-    e->text = vg_xstrndup(b->data ? b->data : "", b->len);
-    e->vals = vg_xcalloc(c->n_keys + 1, sizeof(*e->vals));
+    e->vals = (struct vg_value *)(e + 1);
+    char *bytes = (char *)(e->vals + c->n_keys);
+    e->text = bytes;
+    if (b->len)
+        memcpy(bytes, b->data, b->len);
+    bytes += b->len + 1;
+    e->tlen = (uint32_t)b->len;
+    e->pre = text_prefix(e->text);
     for (size_t k = 0; k < c->n_keys; k++) {
         e->vals[k] = vals[k];
-        if (e->vals[k].type == VG_T_STR)
-            e->vals[k].u.s = vg_xstrndup(e->vals[k].len ? e->vals[k].u.s : "", e->vals[k].len);
-        else if (e->vals[k].type == VG_T_LIST)
+        if (e->vals[k].type == VG_T_STR) {
+            if (vals[k].len)
+                memcpy(bytes, vals[k].u.s, vals[k].len);
+            e->vals[k].u.s = bytes;
+            bytes += vals[k].len + 1;
+        } else if (e->vals[k].type == VG_T_LIST) {
             e->vals[k] = VG_NULL_VALUE;
+        }
     }
     e->hnext = st->table[h & (st->cap - 1)];
     st->table[h & (st->cap - 1)] = e;
@@ -386,11 +432,7 @@ static struct keyent *key_find(struct window_state *st, const struct vg_event *e
 
 static void key_free(struct window_state *st, struct keyent *e)
 {
-    for (size_t k = 0; k < st->conf->n_keys; k++)
-        if (e->vals[k].type == VG_T_STR)
-            vg_free((char *)e->vals[k].u.s);
-    vg_free(e->vals);
-    vg_free(e->text);
+    (void)st;
     vg_free(e);
 }
 
@@ -429,7 +471,7 @@ static void win_take(struct window_state *st, struct keyent *k, struct win *w,
 static void schedule(struct window_state *st, struct keyent *k, struct win *w)
 {
     w->gen++;
-    heap_push(st, (struct heap_item){close_time(st->conf, w), k, w, w->gen});
+    heap_push(st, (struct heap_item){close_time(st->conf, w), k->pre, k, w, w->gen});
 }
 
 /* Panes: make sure k is due at `at` or earlier (a later entry it had goes stale). */
@@ -438,7 +480,7 @@ static void key_schedule(struct window_state *st, struct keyent *k, vg_time_ms a
     if (at == VG_TIME_NONE || (k->due != VG_TIME_NONE && k->due <= at))
         return;
     k->due = at;
-    heap_push(st, (struct heap_item){at, k, NULL, 0});
+    heap_push(st, (struct heap_item){at, k->pre, k, NULL, 0});
 }
 
 /* Put ev into its session: the sessions it touches (within gap) merge into one. */
@@ -642,38 +684,9 @@ static int window_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
 
 struct closing {
     vg_time_ms close_at;
-    uint64_t pre; /* the key text's first 8 bytes, big-endian: most comparisons end here */
     struct keyent *k;
     struct win *w;
 };
-
-static uint64_t text_prefix(const char *s)
-{
-    uint64_t v = 0;
-    size_t i = 0;
-    for (; i < 8 && s[i]; i++)
-        v = v << 8 | (unsigned char)s[i];
-    return v << (8 * (8 - i));
-}
-
-/* (close time, key text, partition, start): an order that does not depend on how the input
- * was cut into batches */
-static int cmp_closing(const void *a, const void *b)
-{
-    const struct closing *x = a, *y = b;
-    if (x->close_at != y->close_at)
-        return x->close_at < y->close_at ? -1 : 1;
-    if (x->pre != y->pre)
-        return x->pre < y->pre ? -1 : 1;
-    int r = strcmp(x->k->text, y->k->text);
-    if (r)
-        return r;
-    if (x->k->partition != y->k->partition)
-        return x->k->partition < y->k->partition ? -1 : 1;
-    if (!x->w)
-        return 0;
-    return (x->w->start > y->w->start) - (x->w->start < y->w->start);
-}
 
 static struct closing *closing_push(struct closing **cl, size_t *n, size_t *cap)
 {
@@ -753,7 +766,7 @@ static void emit_panes(struct window_state *st, struct vg_batch *b, struct vg_se
     }
 }
 
-/* Sessions: every window due by wm, ordered as cmp_closing says. */
+/* Sessions: every window due by wm, in heap order. */
 static void close_sessions(struct window_state *st, struct vg_batch *b, struct vg_sel *out,
                            vg_time_ms wm)
 {
@@ -771,12 +784,11 @@ static void close_sessions(struct window_state *st, struct vg_batch *b, struct v
             continue; /* stale: the window moved its close time */
         it.w->closed = true;
         *closing_push(&cl, &n, &cap) =
-            (struct closing){it.close_at, text_prefix(it.k->text), it.k, it.w};
+            (struct closing){it.close_at, it.k, it.w};
     }
     if (!n)
         return;
-    qsort(cl, n, sizeof(*cl), cmp_closing);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* in heap order */
         const struct win *w = cl[i].w;
         struct vg_event *ev = emit_begin(st, b, out, cl[i].k, w->start, w->end, w);
         for (size_t a = 0; a < c->n_aggs; a++)
@@ -833,11 +845,20 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
             if (k->due != end)
                 continue; /* stale: an earlier pane arrived and moved it */
             k->due = VG_TIME_NONE;
-            *closing_push(&cl, &n, &cap) = (struct closing){end, text_prefix(k->text), k, NULL};
+            *closing_push(&cl, &n, &cap) = (struct closing){end, k, NULL};
         }
-        if (n > 1)
-            qsort(cl, n, sizeof(*cl), cmp_closing);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++) { /* in heap order */
+            /* the keys and panes are all over memory: ask for them a few keys ahead */
+            if (i + 16 < n)
+                __builtin_prefetch(cl[i + 16].k);
+            if (i + 8 < n)
+                __builtin_prefetch(cl[i + 8].k->wins);
+            if (i + 4 < n && cl[i + 4].k->wins) {
+                const struct win *w = cl[i + 4].k->wins;
+                __builtin_prefetch(w->next);
+                __builtin_prefetch((const char *)w + 64);
+                __builtin_prefetch((const char *)w + 128);
+            }
             struct keyent *k = cl[i].k;
             struct part_mark *pm = part_mark(st, k->partition);
             pm->touched = true;

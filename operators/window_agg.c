@@ -524,7 +524,17 @@ static int64_t distinct_union(const struct vg_agg_state *const *parts, size_t n,
             if (d->set[j])
                 buf[m++] = d->set[j];
     }
-    qsort(buf, m, sizeof(*buf), cmp_u64);
+    if (m > 32) {
+        qsort(buf, m, sizeof(*buf), cmp_u64);
+    } else {
+        for (size_t i = 1; i < m; i++) {
+            uint64_t v = buf[i];
+            size_t j = i;
+            for (; j > 0 && buf[j - 1] > v; j--)
+                buf[j] = buf[j - 1];
+            buf[j] = v;
+        }
+    }
     int64_t u = 0;
     for (size_t i = 0; i < m; i++)
         u += i == 0 || buf[i] != buf[i - 1];
