@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * binio.h - the engine's binary form of numbers and field values: little-endian fixed-width
- * integers and a type byte before each value. Used for window state in Redis and for records
+ * integers, varints, and a type byte before each value. Used for window state in Redis and for records
  * on repartition topics; both are read back only by vigil.
  *
  * Thread: any (plain functions over caller-owned buffers).
@@ -18,6 +18,10 @@ void vg_put_u32(struct vg_buf *out, uint32_t v);
 int vg_get_u64(const char **p, const char *end, uint64_t *v);
 int vg_get_u32(const char **p, const char *end, uint32_t *v);
 int vg_get_i64(const char **p, const char *end, int64_t *v);
+
+/* A signed integer in 1 to 10 bytes (zigzag, then 7 bits per byte, low first). */
+void vg_put_varint(struct vg_buf *out, int64_t v);
+int vg_get_varint(const char **p, const char *end, int64_t *v);
 
 /* A scalar value (a list is written as null). */
 void vg_value_save(const struct vg_value *v, struct vg_buf *out);

@@ -469,6 +469,10 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
     struct vg_buf key, *out = &s->out;
     vg_buf_init(&key);
     vg_buf_clear(out);
+    size_t total = 64;
+    for (size_t i = 0; i < s->n_groups; i++) /* bodies, command heads, PEXPIRE, MULTI/EXEC */
+        total += s->groups[i].body.len + 2 * strlen(s->topology) + 320;
+    vg_buf_reserve(out, total);
     size_t sent = 0;
     for (size_t i = 0; i < s->n_groups;) {
         const struct group *first = order[i];

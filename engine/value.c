@@ -84,6 +84,34 @@ int vg_get_i64(const char **p, const char *end, int64_t *v)
     return rc;
 }
 
+void vg_put_varint(struct vg_buf *out, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); /* zigzag: small magnitudes, few bytes */
+    char b[10];
+    int n = 0;
+    do {
+        b[n++] = (char)((z & 0x7f) | (z > 0x7f ? 0x80 : 0));
+        z >>= 7;
+    } while (z);
+    vg_buf_append(out, b, (size_t)n);
+}
+
+int vg_get_varint(const char **p, const char *end, int64_t *v)
+{
+    uint64_t z = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (*p >= end)
+            return -1;
+        unsigned char c = (unsigned char)*(*p)++;
+        z |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int vg_get_u32(const char **p, const char *end, uint32_t *v)
 {
     uint64_t x = 0;

@@ -946,20 +946,31 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
 }
 
 /* ---- state that survives restarts ----
- * An entry is "<key text>:<start>" -> start end last_ts partition offset append_ms topic
- * key values, aggregate states (window_agg.c's binary form). */
+ * An entry (entry_name) holds varints start, end - start, last_ts - start, partition, offset,
+ * append_ms - last_ts, then the topic, the key values and the aggregate states
+ * (window_agg.c's binary form). */
+
+static int64_t wrap_sub(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
+static int64_t wrap_add(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
 
 static void save_win(struct window_state *st, const struct keyent *k, const struct win *w,
                      struct vg_buf *b)
 {
     const struct window_conf *c = st->conf;
     vg_buf_clear(b);
-    vg_put_u64(b, (uint64_t)w->start);
-    vg_put_u64(b, (uint64_t)w->end);
-    vg_put_u64(b, (uint64_t)w->last_ts);
-    vg_put_u64(b, (uint64_t)w->partition);
-    vg_put_u64(b, (uint64_t)w->offset);
-    vg_put_u64(b, (uint64_t)w->append_ms);
+    vg_put_varint(b, w->start);
+    vg_put_varint(b, wrap_sub(w->end, w->start)); /* differences: small numbers, few bytes */
+    vg_put_varint(b, wrap_sub(w->last_ts, w->start));
+    vg_put_varint(b, w->partition);
+    vg_put_varint(b, w->offset);
+    vg_put_varint(b, wrap_sub(w->append_ms, w->last_ts));
     struct vg_value t = vg_value_str(w->topic ? w->topic : "", w->topic ? strlen(w->topic) : 0);
     vg_value_save(&t, b);
     for (size_t i = 0; i < c->n_keys; i++)
@@ -1044,10 +1055,13 @@ static int window_state_load(void *stp, int32_t partition, const char *key, size
             pm->closed = closed;
         return 0;
     }
-    int64_t f[6];
+    int64_t f[6]; /* start, end, last_ts, partition, offset, append_ms (save_win) */
     for (int i = 0; i < 6; i++)
-        if (vg_get_i64(&p, end, &f[i]))
+        if (vg_get_varint(&p, end, &f[i]))
             return VG_EINVAL;
+    f[1] = wrap_add(f[1], f[0]);
+    f[2] = wrap_add(f[2], f[0]);
+    f[5] = wrap_add(f[5], f[2]);
     struct vg_value topic, vals[64];
     if (c->n_keys > 64 || vg_value_load(&topic, &p, end, NULL))
         return VG_EINVAL;

@@ -627,85 +627,122 @@ void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st)
 
 /* ---- state serialisation: little-endian fixed-width fields ---- */
 
+/* Only what the function uses: a count() is one byte or two. */
 void vg_agg_save(const struct vg_agg_def *def, const struct vg_agg_state *st, struct vg_buf *out)
 {
-    (void)def;
-    vg_put_u64(out, (uint64_t)st->count);
-    vg_put_u64(out, (uint64_t)st->isum);
-    uint64_t bits;
-    memcpy(&bits, &st->fsum, 8);
-    vg_put_u64(out, bits);
-    vg_buf_putc(out, st->is_float ? 1 : 0);
-    vg_value_save(&st->v, out);
-    vg_put_u64(out, (uint64_t)st->v_ts);
-    if (!st->d) {
-        vg_buf_putc(out, 0);
-    } else if (st->d->hll) {
-        vg_buf_putc(out, 2);
-        vg_buf_append(out, (const char *)st->d->hll, 1u << VG_HLL_P);
-    } else {
-        vg_buf_putc(out, 1);
-        vg_put_u64(out, st->d->n);
-        for (size_t i = 0; i < st->d->cap; i++)
-            if (st->d->set[i])
-                vg_put_u64(out, st->d->set[i]);
+    vg_put_varint(out, st->count);
+    switch (def->fn) {
+    case VG_AGG_COUNT:
+        return;
+    case VG_AGG_SUM:
+    case VG_AGG_AVG:
+        vg_buf_putc(out, st->is_float ? 1 : 0);
+        if (st->is_float) {
+            uint64_t bits;
+            memcpy(&bits, &st->fsum, 8);
+            vg_put_u64(out, bits);
+        } else {
+            vg_put_varint(out, st->isum);
+        }
+        return;
+    case VG_AGG_MIN:
+    case VG_AGG_MAX:
+    case VG_AGG_FIRST:
+    case VG_AGG_LAST:
+        if (st->count) {
+            vg_value_save(&st->v, out);
+            vg_put_varint(out, st->v_ts);
+        }
+        return;
+    case VG_AGG_DISTINCT:
+        if (!st->d) {
+            vg_buf_putc(out, 0);
+        } else if (st->d->hll) {
+            vg_buf_putc(out, 2);
+            vg_buf_append(out, (const char *)st->d->hll, 1u << VG_HLL_P);
+        } else {
+            vg_buf_putc(out, 1);
+            vg_put_varint(out, (int64_t)st->d->n);
+            for (size_t i = 0; i < st->d->cap; i++)
+                if (st->d->set[i])
+                    vg_put_u64(out, st->d->set[i]);
+        }
+        return;
+    case VG_AGG_COLLECT:
+        vg_put_varint(out, (int64_t)st->n_items);
+        for (size_t i = 0; i < st->n_items; i++)
+            vg_value_save(&st->items[i], out);
+        return;
     }
-    vg_put_u64(out, st->n_items);
-    for (size_t i = 0; i < st->n_items; i++)
-        vg_value_save(&st->items[i], out);
 }
 
 int vg_agg_load(const struct vg_agg_def *def, struct vg_agg_state *st, const char **p,
                 const char *end)
 {
     memset(st, 0, sizeof(*st));
-    uint64_t x;
-    if (vg_get_u64(p, end, &x))
+    int64_t x;
+    uint64_t u;
+    if (vg_get_varint(p, end, &st->count) || st->count < 0)
         goto bad;
-    st->count = (int64_t)x;
-    if (vg_get_u64(p, end, &x))
-        goto bad;
-    st->isum = (int64_t)x;
-    if (vg_get_u64(p, end, &x))
-        goto bad;
-    memcpy(&st->fsum, &x, 8);
-    if (*p >= end)
-        goto bad;
-    st->is_float = *(*p)++ != 0;
-    if (vg_value_load(&st->v, p, end, NULL) || vg_get_u64(p, end, &x))
-        goto bad;
-    st->v_ts = (vg_time_ms)x;
-    if (*p >= end)
-        goto bad;
-    char kind = *(*p)++;
-    if (kind == 2) {
-        if ((size_t)(end - *p) < (1u << VG_HLL_P))
+    switch (def->fn) {
+    case VG_AGG_COUNT:
+        return 0;
+    case VG_AGG_SUM:
+    case VG_AGG_AVG:
+        if (*p >= end)
             goto bad;
-        st->d = vg_xcalloc(1, sizeof(*st->d));
-        st->d->hll = vg_xmalloc(1u << VG_HLL_P);
-        memcpy(st->d->hll, *p, 1u << VG_HLL_P);
-        *p += 1u << VG_HLL_P;
-    } else if (kind == 1) {
-        if (vg_get_u64(p, end, &x) || x > VG_DISTINCT_EXACT + 1)
-            goto bad;
-        st->d = vg_xcalloc(1, sizeof(*st->d));
-        for (uint64_t i = 0, h; i < x; i++) {
-            if (vg_get_u64(p, end, &h))
+        st->is_float = *(*p)++ != 0;
+        if (st->is_float) {
+            if (vg_get_u64(p, end, &u))
                 goto bad;
-            set_insert(st->d, h);
-        }
-    } else if (kind != 0) {
-        goto bad;
-    }
-    if (vg_get_u64(p, end, &x) || x > 1000)
-        goto bad;
-    for (uint64_t i = 0; i < x; i++) {
-        st->items = vg_xrealloc(st->items, (st->n_items + 1) * sizeof(*st->items));
-        if (vg_value_load(&st->items[st->n_items], p, end, NULL))
+            memcpy(&st->fsum, &u, 8);
+        } else if (vg_get_varint(p, end, &st->isum)) {
             goto bad;
-        st->n_items++;
+        }
+        return 0;
+    case VG_AGG_MIN:
+    case VG_AGG_MAX:
+    case VG_AGG_FIRST:
+    case VG_AGG_LAST:
+        if (st->count && (vg_value_load(&st->v, p, end, NULL) || vg_get_varint(p, end, &st->v_ts)))
+            goto bad;
+        return 0;
+    case VG_AGG_DISTINCT: {
+        if (*p >= end)
+            goto bad;
+        char kind = *(*p)++;
+        if (kind == 2) {
+            if ((size_t)(end - *p) < (1u << VG_HLL_P))
+                goto bad;
+            st->d = vg_xcalloc(1, sizeof(*st->d));
+            st->d->hll = vg_xmalloc(1u << VG_HLL_P);
+            memcpy(st->d->hll, *p, 1u << VG_HLL_P);
+            *p += 1u << VG_HLL_P;
+        } else if (kind == 1) {
+            if (vg_get_varint(p, end, &x) || x < 0 || x > VG_DISTINCT_EXACT + 1)
+                goto bad;
+            st->d = vg_xcalloc(1, sizeof(*st->d));
+            for (int64_t i = 0; i < x; i++) {
+                if (vg_get_u64(p, end, &u))
+                    goto bad;
+                set_insert(st->d, u);
+            }
+        } else if (kind != 0) {
+            goto bad;
+        }
+        return 0;
     }
-    return 0;
+    case VG_AGG_COLLECT:
+        if (vg_get_varint(p, end, &x) || x < 0 || x > 1000)
+            goto bad;
+        for (int64_t i = 0; i < x; i++) {
+            st->items = vg_xrealloc(st->items, (st->n_items + 1) * sizeof(*st->items));
+            if (vg_value_load(&st->items[st->n_items], p, end, NULL))
+                goto bad;
+            st->n_items++;
+        }
+        return 0;
+    }
 bad:
     vg_agg_free(def, st);
     return -1;
