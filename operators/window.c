@@ -833,22 +833,11 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
     while (st->n_heap && st->heap[0].close_at <= wm) {
         vg_time_ms end = st->heap[0].close_at;
         size_t n = 0;
-        while (st->n_heap && st->heap[0].close_at == end) {
-            struct heap_item it = heap_pop(st);
-            struct keyent *k = it.k;
-            k->refs--;
-            if (k->dead) {
-                if (!k->refs)
-                    key_free(st, k);
-                continue;
-            }
-            if (k->due != end)
-                continue; /* stale: an earlier pane arrived and moved it */
-            k->due = VG_TIME_NONE;
-            *closing_push(&cl, &n, &cap) = (struct closing){end, k, NULL};
-        }
+        /* first the heap entries only: the keys are all over memory and are asked for a
+         * few entries ahead below (a key stays allocated while an entry here points to it) */
+        while (st->n_heap && st->heap[0].close_at == end)
+            *closing_push(&cl, &n, &cap) = (struct closing){end, heap_pop(st).k, NULL};
         for (size_t i = 0; i < n; i++) { /* in heap order */
-            /* the keys and panes are all over memory: ask for them a few keys ahead */
             if (i + 16 < n)
                 __builtin_prefetch(cl[i + 16].k);
             if (i + 8 < n)
@@ -860,6 +849,15 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
                 __builtin_prefetch((const char *)w + 128);
             }
             struct keyent *k = cl[i].k;
+            k->refs--;
+            if (k->dead) {
+                if (!k->refs)
+                    key_free(st, k);
+                continue;
+            }
+            if (k->due != end)
+                continue; /* stale: an earlier pane arrived and moved it */
+            k->due = VG_TIME_NONE;
             struct part_mark *pm = part_mark(st, k->partition);
             pm->touched = true;
             if (pm->closed == VG_TIME_NONE || end > pm->closed)

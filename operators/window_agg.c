@@ -203,10 +203,19 @@ uint64_t vg_agg_hash(const struct vg_value *v)
 /* distinct: open-addressing set of hashes (0 marks empty; a hash of 0 is stored as 1), then
  * HyperLogLog registers */
 struct vg_distinct {
-    uint64_t *set;
+    uint64_t *set;      /* small, until it outgrows it */
     size_t n, cap;
-    uint8_t *hll;   /* NULL while exact */
+    uint8_t *hll;       /* NULL while exact */
+    uint64_t small[8];  /* most windows see a few values: no second allocation */
 };
+
+static void set_release(struct vg_distinct *d)
+{
+    if (d->set != d->small)
+        vg_free(d->set);
+    d->set = NULL;
+    d->cap = d->n = 0;
+}
 
 static void hll_add(uint8_t *reg, uint64_t h)
 {
@@ -236,8 +245,13 @@ static void set_insert(struct vg_distinct *d, uint64_t h)
 {
     if (h == 0)
         h = 1;
+    if (d->cap == 0) {
+        memset(d->small, 0, sizeof(d->small));
+        d->set = d->small;
+        d->cap = sizeof(d->small) / sizeof(d->small[0]);
+    }
     if (d->n * 2 >= d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 16;
+        size_t cap = d->cap * 2;
         uint64_t *set = vg_xcalloc(cap, sizeof(*set));
         for (size_t i = 0; i < d->cap; i++)
             if (d->set[i]) {
@@ -246,9 +260,11 @@ static void set_insert(struct vg_distinct *d, uint64_t h)
                     j = (j + 1) & (cap - 1);
                 set[j] = d->set[i];
             }
-        vg_free(d->set);
+        size_t n = d->n;
+        set_release(d);
         d->set = set;
         d->cap = cap;
+        d->n = n;
     }
     size_t j = h & (d->cap - 1);
     while (d->set[j] && d->set[j] != h)
@@ -271,9 +287,7 @@ static void distinct_add(struct vg_distinct *d, uint64_t h)
         for (size_t i = 0; i < d->cap; i++)
             if (d->set[i])
                 hll_add(d->hll, d->set[i]);
-        vg_free(d->set);
-        d->set = NULL;
-        d->cap = d->n = 0;
+        set_release(d);
     }
 }
 
@@ -281,7 +295,7 @@ static void distinct_free(struct vg_distinct *d)
 {
     if (!d)
         return;
-    vg_free(d->set);
+    set_release(d);
     vg_free(d->hll);
     vg_free(d);
 }
@@ -433,9 +447,7 @@ void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
                     for (size_t i = 0; i < into->d->cap; i++)
                         if (into->d->set[i])
                             hll_add(reg, into->d->set[i]);
-                    vg_free(into->d->set);
-                    into->d->set = NULL;
-                    into->d->cap = into->d->n = 0;
+                    set_release(into->d);
                     into->d->hll = reg;
                 }
                 for (size_t i = 0; i < (1u << VG_HLL_P); i++)
