@@ -26,6 +26,21 @@
  *            the first 70% of the span so that every window holding it closes: 10 alerts (one
  *            per sliding window containing it). Bursts replace normal events, so --events
  *            counts them.
+ *   brute    topologies/brute_force.yaml (AUTH-001, suppress 15m per user): the window
+ *            scenario's events and bursts; a burst (60 failures of a new user from random
+ *            10.x addresses) causes one alert. For the demo: --keys 20000 keeps normal users
+ *            far below 10 failures in 5 minutes.
+ *   flows    topologies/port_scan.yaml (tumbling 1m per src_ip): flows from a pool of outside
+ *            addresses to a few ports of inside hosts, plus inside-to-inside flows the filter
+ *            drops. Attacks alternate: 50 ports on one host (NET-001), and 50 ports over 12
+ *            hosts (NET-001 and NET-002), each from a new outside address at one instant.
+ *   applog   topologies/error_bursts.yaml (session 2m per session): log lines of --keys
+ *            sessions, one user each, 5% errors. Attacks alternate: 6 errors in a new session
+ *            (APP-001), and 2 errors of two users in a new session (APP-002).
+ *   The window, brute, flows and applog scenarios spread event time evenly over --span
+ *   seconds ending a minute ago, whatever the rate: a demo compresses 20 minutes of event
+ *   time into a few seconds, and windows close as they would in 20 minutes. Their attacks
+ *   sit in the first 70% of the span, so every window holding one closes.
  * --bad N adds N undecodable records spread over the run (they go to the dead letters).
  * The expectation file: {"scenario","events","bad","attacks","alerts","by_rule":{...}}.
  *
@@ -43,7 +58,7 @@
 #include "bench_common.h"
 #include "codec.h"
 
-enum scenario { SC_AUTH, SC_PROCESS, SC_RULES20, SC_WINDOW };
+enum scenario { SC_AUTH, SC_PROCESS, SC_RULES20, SC_WINDOW, SC_BRUTE, SC_FLOWS, SC_APPLOG };
 
 struct gen {
     enum scenario sc;
@@ -55,14 +70,18 @@ struct gen {
     size_t n_rules;
     long long keys;             /* window: distinct users */
     vg_time_ms t0, span_ms;     /* window: event time of the first event, and the span */
-    int burst_left;             /* window: failures still to send in the current burst */
-    long long burst_user;
-    vg_time_ms burst_ts;
+    int burst_left;             /* window, brute, flows, applog: events still to send in */
+    long long burst_user;       /* the current burst, of attack number burst_user, */
+    vg_time_ms burst_ts;        /* all at this event time, */
+    int burst_kind;             /* of this kind */
 };
 
 static const char *const auth_rules[] = {"AUTH-101", "AUTH-102", "AUTH-103"};
 static const char *const proc_rules[] = {"PROC-001", "PROC-002", "PROC-003"};
 static const char *const win_rules[] = {"WIN-001"};
+static const char *const brute_rules[] = {"AUTH-001"};
+static const char *const flow_rules[] = {"NET-001", "NET-002"};
+static const char *const app_rules[] = {"APP-001", "APP-002"};
 static const char *const r20_rules[] = {
     "R20-01", "R20-02", "R20-03", "R20-04", "R20-05", "R20-06", "R20-07", "R20-08", "R20-09", "R20-10",
     "R20-11", "R20-12", "R20-13", "R20-14", "R20-15", "R20-16", "R20-17", "R20-18", "R20-19", "R20-20"};
@@ -208,6 +227,12 @@ static void rules20_event(struct gen *g, long long i, vg_time_ms ts, int *rule, 
     snprintf(key, key_size, "%s", user);
 }
 
+/* The event time of the i-th of total events of a spread scenario (see the header). */
+static vg_time_ms spread_ts(const struct gen *g, long long i, long long total)
+{
+    return g->t0 + (vg_time_ms)((double)i * (double)g->span_ms / (double)total);
+}
+
 /* window scenario: one login event of n; attack starts a burst (see the header) */
 #define WIN_BURST 60
 #define WIN_ALERTS_PER_BURST 10
@@ -215,7 +240,7 @@ static void window_event(struct gen *g, long long i, long long total, int attack
                          size_t size, char *key, size_t key_size)
 {
     char user[32];
-    vg_time_ms ts = g->t0 + (vg_time_ms)((double)i * (double)g->span_ms / (double)total);
+    vg_time_ms ts = spread_ts(g, i, total);
     if (attack >= 0) {
         g->burst_left = WIN_BURST;
         g->burst_user = g->attacks_done;
@@ -239,14 +264,86 @@ static void window_event(struct gen *g, long long i, long long total, int attack
     snprintf(key, key_size, "%s", user);
 }
 
+/* flows scenario: one flow; attack starts a scan (see the header) */
+#define SCAN_PORTS 50
+static void flow_event(struct gen *g, long long i, long long total, int attack, char *buf,
+                       size_t size, char *key, size_t key_size)
+{
+    static const int ports[] = {80, 443, 22, 53, 25, 8080};
+    vg_time_ms ts = spread_ts(g, i, total);
+    if (attack >= 0) {
+        g->burst_left = SCAN_PORTS;
+        g->burst_user = g->attacks_done;
+        g->burst_kind = (int)(g->attacks_done % 2);
+        g->burst_ts = ts;
+    }
+    uint64_t r = rnd(g);
+    char src[32], dst[32];
+    int port = PICK(g, ports);
+    if (g->burst_left > 0) {
+        int n = SCAN_PORTS - g->burst_left--;
+        snprintf(src, sizeof(src), "192.0.%u.%u", (unsigned)(g->burst_user / 250) % 256,
+                 (unsigned)(g->burst_user % 250) + 1);
+        snprintf(dst, sizeof(dst), "10.1.0.%d", g->burst_kind ? 1 + n % 12 : 7);
+        port = 1000 + n;
+        ts = g->burst_ts;
+    } else if (r % 4 == 0) { /* inside to inside: filtered out */
+        snprintf(src, sizeof(src), "10.2.%u.%u", (unsigned)(r >> 8) % 256, (unsigned)(r >> 16) % 256);
+        snprintf(dst, sizeof(dst), "10.1.0.%u", (unsigned)(r >> 24) % 50 + 1);
+    } else {
+        snprintf(src, sizeof(src), "203.0.%u.%u", (unsigned)(r >> 8) % 4,
+                 (unsigned)(rnd(g) % (uint64_t)g->keys) % 256);
+        snprintf(dst, sizeof(dst), "10.1.0.%u", (unsigned)(r >> 24) % 50 + 1);
+    }
+    snprintf(buf, size,
+             "{\"ts\":%lld,\"src_ip\":\"%s\",\"dst_ip\":\"%s\",\"dst_port\":%d,"
+             "\"proto\":\"tcp\",\"bytes\":%u}",
+             (long long)ts, src, dst, port, (unsigned)(r >> 40) % 100000);
+    snprintf(key, key_size, "%s", src);
+}
+
+/* applog scenario: one log line; attack starts a burst in a new session (see the header) */
+static void applog_event(struct gen *g, long long i, long long total, int attack, char *buf,
+                         size_t size, char *key, size_t key_size)
+{
+    vg_time_ms ts = spread_ts(g, i, total);
+    if (attack >= 0) {
+        g->burst_kind = (int)(g->attacks_done % 2);
+        g->burst_left = g->burst_kind ? 2 : 6;
+        g->burst_user = g->attacks_done;
+        g->burst_ts = ts;
+    }
+    uint64_t r = rnd(g);
+    char session[32], user[32];
+    const char *level = r % 20 == 0 ? "error" : "info";
+    if (g->burst_left > 0) {
+        g->burst_left--;
+        snprintf(session, sizeof(session), "attack-%lld", g->burst_user);
+        snprintf(user, sizeof(user), "%s", g->burst_kind && g->burst_left ? "mallory" : "bob");
+        level = "error";
+        ts = g->burst_ts;
+    } else {
+        unsigned long long s = (unsigned long long)(rnd(g) % (uint64_t)g->keys);
+        snprintf(session, sizeof(session), "s%06llu", s);
+        snprintf(user, sizeof(user), "u%06llu", s); /* one user per session */
+    }
+    snprintf(buf, size,
+             "{\"ts\":%lld,\"session\":\"%s\",\"user\":\"%s\",\"level\":\"%s\","
+             "\"msg\":\"%s %u\"}",
+             (long long)ts, session, user, level,
+             !strcmp(level, "error") ? "upstream timeout" : "request served", (unsigned)(r >> 32) % 1000);
+    snprintf(key, key_size, "%s", session);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: vigil-bench produce --topic T [--scenario auth|process|rules20|window]\n"
+            "usage: vigil-bench produce --topic T\n"
+            "         [--scenario auth|process|rules20|window|brute|flows|applog]\n"
             "         [--rate EPS (0: as fast as possible)] [--duration S | --events N]\n"
             "         [--attacks N] [--bad N] [--partitions N] [--seed N] [--format json|avro]\n"
             "         [--schema PATH] [--expect-file F] [--brokers B] [--create]\n"
-            "         [--keys N] [--span S] (window scenario)\n");
+            "         [--keys N] [--span S] (window, brute, flows, applog)\n");
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -316,16 +413,19 @@ int vg_bench_produce_main(int argc, char **argv)
         g.rule_names = r20_rules;
         g.n_rules = 20;
         attacks = 0;
-    } else if (!strcmp(scenario, "window")) {
-        g.sc = SC_WINDOW;
-        g.rule_names = win_rules;
-        g.n_rules = 1;
+    } else if (!strcmp(scenario, "window") || !strcmp(scenario, "brute") ||
+               !strcmp(scenario, "flows") || !strcmp(scenario, "applog")) {
+        g.sc = scenario[0] == 'w' ? SC_WINDOW : scenario[0] == 'b' ? SC_BRUTE
+             : scenario[0] == 'f' ? SC_FLOWS : SC_APPLOG;
+        g.rule_names = g.sc == SC_WINDOW ? win_rules : g.sc == SC_BRUTE ? brute_rules
+                     : g.sc == SC_FLOWS ? flow_rules : app_rules;
+        g.n_rules = g.sc == SC_WINDOW || g.sc == SC_BRUTE ? 1 : 2;
         g.keys = keys > 0 ? keys : 1;
         g.span_ms = (vg_time_ms)(span * 1000);
         g.t0 = (vg_now_ms() - 60000 - g.span_ms) / 30000 * 30000;
     } else {
-        fprintf(stderr, "vigil-bench produce: unknown scenario '%s' (auth, process, rules20, window)\n",
-                scenario);
+        fprintf(stderr, "vigil-bench produce: unknown scenario '%s' (auth, process, rules20, "
+                        "window, brute, flows, applog)\n", scenario);
         return 2;
     }
     if (!brokers || !topic || partitions < 1 || rate < 0 || (events < 0 && rate == 0)) {
@@ -396,7 +496,9 @@ int vg_bench_produce_main(int argc, char **argv)
             long long n_ev = i - bad_done;
             int attack = -1;
             /* window bursts sit in the first 70% of the stream and never overlap */
-            long long at_span = g.sc == SC_WINDOW ? total * 7 / 10 : total;
+            bool spread = g.sc == SC_WINDOW || g.sc == SC_BRUTE || g.sc == SC_FLOWS ||
+                          g.sc == SC_APPLOG;
+            long long at_span = spread ? total * 7 / 10 : total;
             if (g.attacks_done < attacks && g.burst_left == 0 &&
                 n_ev >= (g.attacks_done + 1) * at_span / (attacks + 1))
                 attack = (int)(g.attacks_done % 3);
@@ -414,10 +516,20 @@ int vg_bench_produce_main(int argc, char **argv)
                 process_event(&g, n_ev, ts, attack, buf, sizeof(buf), key, sizeof(key));
                 if (attack >= 0)
                     g.by_rule[attack]++;
-            } else if (g.sc == SC_WINDOW) {
+            } else if (g.sc == SC_WINDOW || g.sc == SC_BRUTE) {
                 window_event(&g, n_ev, total, attack, buf, sizeof(buf), key, sizeof(key));
+                if (attack >= 0) /* brute: AUTH-001 once per attacker (suppress 15m) */
+                    g.by_rule[0] += g.sc == SC_WINDOW ? WIN_ALERTS_PER_BURST : 1;
+            } else if (g.sc == SC_FLOWS) {
+                flow_event(&g, n_ev, total, attack, buf, sizeof(buf), key, sizeof(key));
+                if (attack >= 0) {
+                    g.by_rule[0]++;
+                    g.by_rule[1] += g.attacks_done % 2; /* over 12 hosts: a sweep too */
+                }
+            } else if (g.sc == SC_APPLOG) {
+                applog_event(&g, n_ev, total, attack, buf, sizeof(buf), key, sizeof(key));
                 if (attack >= 0)
-                    g.by_rule[0] += WIN_ALERTS_PER_BURST;
+                    g.by_rule[g.attacks_done % 2]++;
             } else {
                 int rule;
                 rules20_event(&g, n_ev, ts, &rule, buf, sizeof(buf), key, sizeof(key));

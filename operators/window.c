@@ -16,7 +16,8 @@
  * to its open windows, and a min-heap of (close time, window) so a batch only touches the
  * windows that close. Windows closing in one batch are emitted ordered by (close time, key,
  * start), so output does not depend on how the batch was cut. Each result carries the source
- * position and append time of the latest event in it (for the alert's `source` and latency).
+ * position of the latest event in it (the alert's `source`) and, for latency, the latest
+ * append time in the batch that closed it.
  *
  * Tumbling and sliding windows are kept as panes: slices of gcd(size, slide), each event in
  * exactly one. A window is the union of size/pane consecutive panes and is folded from them
@@ -112,6 +113,7 @@ struct window_state {
     size_t n_heap, heap_cap;
     struct vg_buf keybuf;
     vg_time_ms wm;                  /* the watermark after the previous batch */
+    vg_time_ms batch_append;        /* latest append time among this batch's events */
     char **topics;                  /* interned topic names (event strings are per batch) */
     size_t n_topics;
     /* changes since the last confirmed save */
@@ -697,8 +699,8 @@ static struct closing *closing_push(struct closing **cl, size_t *n, size_t *cap)
     return &(*cl)[(*n)++];
 }
 
-/* A new output record for key k's window [start, end); its source position and append time
- * are those of `latest` (the window's latest event). The caller fills the aggregates. */
+/* A new output record for key k's window [start, end); its source position is that of
+ * `latest` (the window's latest event). The caller fills the aggregates. */
 static struct vg_event *emit_begin(struct window_state *st, struct vg_batch *b,
                                    struct vg_sel *out, const struct keyent *k, vg_time_ms start,
                                    vg_time_ms end, const struct win *latest)
@@ -721,7 +723,9 @@ static struct vg_event *emit_begin(struct window_state *st, struct vg_batch *b,
     ev->topic = latest->topic;
     ev->partition = latest->partition;
     ev->offset = latest->offset;
-    ev->append_ms = latest->append_ms;
+    /* latency counts from the arrival that closed the window, not from its latest event
+     * (which may be a whole slide earlier): the batch that moved the watermark */
+    ev->append_ms = VG_MAX(latest->append_ms, st->batch_append);
     ev->payload = "";
     ev->len = 0;
     vg_sel_push(b, out, idx);
@@ -896,6 +900,9 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
      * others in its batch); windows close on the watermark after it. */
     vg_time_ms wm = st->wm;
     vg_time_ms starts[1];
+    st->batch_append = INT64_MIN; /* over the whole batch: filtered events move time too */
+    for (size_t i = 0; i < b->n; i++)
+        st->batch_append = VG_MAX(st->batch_append, b->ev[i].append_ms);
     for (size_t i = 0; i < in->n; i++) {
         const struct vg_event *ev = &b->ev[in->idx[i]];
         bool late = c->spec.kind == VG_WIN_SESSION
