@@ -438,6 +438,8 @@ static void command(struct vg_buf *out, size_t argc)
     vg_buf_printf(out, "*%zu\r\n", argc);
 }
 
+#define SEND_SLICE ((size_t)1 << 20)
+
 /* Write all of out to the connection (its send timeout bounds a stall). */
 static int send_all(struct vg_state *s, const struct vg_buf *out)
 {
@@ -469,12 +471,9 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
     struct vg_buf key, *out = &s->out;
     vg_buf_init(&key);
     vg_buf_clear(out);
-    size_t total = 64;
-    for (size_t i = 0; i < s->n_groups; i++) /* bodies, command heads, PEXPIRE, MULTI/EXEC */
-        total += s->groups[i].body.len + 2 * strlen(s->topology) + 320;
-    vg_buf_reserve(out, total);
     size_t sent = 0;
-    for (size_t i = 0; i < s->n_groups;) {
+    bool io_failed = false;
+    for (size_t i = 0; i < s->n_groups && !io_failed;) {
         const struct group *first = order[i];
         command(out, 1); /* one (partition, node): one transaction */
         bulk(out, "MULTI", 5);
@@ -483,6 +482,13 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
             const struct group *g = order[i];
             if (g->partition != first->partition || strcmp(g->node, first->node))
                 break;
+            /* sent in slices: the commands are pipelined, Redis buffers the few replies */
+            if (out->len >= SEND_SLICE) {
+                io_failed = send_all(s, out) != 0;
+                vg_buf_clear(out);
+                if (io_failed)
+                    break;
+            }
             prefix(&key, s, g->node, g->partition);
             vg_buf_puts(&key, g->bucket);
             command(out, 2 + (g->kind == OP_DEL ? 1 : 2) * g->n);
@@ -508,7 +514,7 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
     vg_free(order);
     s->commands += sent;
     int rc = 0;
-    if (send_all(s, out) != 0) {
+    if (io_failed || send_all(s, out) != 0) {
         rc = VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: %s", s->host, s->port, strerror(errno));
         disconnect(s);
         drop_ops(s);
