@@ -538,7 +538,14 @@ static int rules_process(void *stp, struct vg_batch *b, const struct vg_sel *in,
         return 0;
     st->b = b;
     st->in = in;
-    ctx->parallel(ctx, run_shard, st, VG_RULES_TASKS);
+    if (rc->n_rules < VG_RULES_TASKS) {
+        /* shards 0 .. n_rules-1 hold one rule each: too little to hand over to other
+         * threads (the hand-off, and the batch travelling to another core, cost more) */
+        for (size_t i = 0; i < VG_RULES_TASKS; i++)
+            run_shard(st, i);
+    } else {
+        ctx->parallel(ctx, run_shard, st, VG_RULES_TASKS);
+    }
     /* merge the tasks' ordered match lists by (position, rule) */
     size_t head[VG_RULES_TASKS] = {0};
     for (;;) {

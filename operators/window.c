@@ -126,6 +126,7 @@ struct window_state {
     size_t n_parts, cap_parts;
     int32_t *part_at;               /* partition -> index in parts + 1 (0: none) */
     size_t n_part_at;
+    size_t pane_bytes;              /* sizeof a struct win with its aggregates */
     /* scratch of close_panes */
     struct win **panes;
     const struct vg_agg_state **fold;
@@ -679,6 +680,7 @@ static int window_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
     struct window_state *st = vg_xcalloc(1, sizeof(*st));
     st->conf = conf;
     st->wm = VG_TIME_NONE;
+    st->pane_bytes = sizeof(struct win) + st->conf->n_aggs * sizeof(struct vg_agg_state);
     vg_buf_init(&st->keybuf);
     *stp = st;
     return 0;
@@ -846,12 +848,12 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
                 __builtin_prefetch(cl[i + 16].k);
             if (i + 8 < n)
                 __builtin_prefetch(cl[i + 8].k->wins);
-            if (i + 4 < n && cl[i + 4].k->wins) {
-                const struct win *w = cl[i + 4].k->wins;
-                __builtin_prefetch(w->next);
-                __builtin_prefetch((const char *)w + 64);
-                __builtin_prefetch((const char *)w + 128);
-            }
+            if (i + 6 < n && cl[i + 6].k->wins)
+                __builtin_prefetch(cl[i + 6].k->wins->next);
+            if (i + 4 < n) /* the key's panes, whole: their aggregates are read */
+                for (const struct win *w = cl[i + 4].k->wins; w; w = w->next)
+                    for (size_t off = 64; off < st->pane_bytes; off += 64)
+                        __builtin_prefetch((const char *)w + off);
             struct keyent *k = cl[i].k;
             k->refs--;
             if (k->dead) {
