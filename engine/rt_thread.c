@@ -884,6 +884,10 @@ static void *thread_main(void *arg)
 {
     struct rt_thread *th = arg;
     const struct vg_compiled *c = th->tp->c;
+    /* the threads' checkpoints take turns: Redis serves one connection at a time, and two
+     * threads waiting on it together leave a core idle */
+    th->ckpt_ns = vg_mono_ns() - (vg_time_ns)th->index * VG_CKPT_MS * 1000000LL /
+                                     (th->tp->n_threads > 0 ? th->tp->n_threads : 1);
     while (!stopping(th)) {
         if (th->producer) {
             rd_kafka_poll(th->producer, 0);

@@ -76,6 +76,14 @@ void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
  * state and vg_agg_result would give, without copying the parts. */
 void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state *const *parts,
                         size_t n, struct vg_arena *arena, struct vg_value *out);
+/* Ask the CPU for the memory st points to (it is about to be read). */
+static inline void vg_agg_prefetch(const struct vg_agg_state *st)
+{
+    if (st->d)
+        __builtin_prefetch(st->d);
+    if (st->v.type == VG_T_STR)
+        __builtin_prefetch(st->v.u.s);
+}
 /* The result, with strings and lists copied into arena. */
 void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
                    struct vg_arena *arena, struct vg_value *out);
