@@ -115,11 +115,9 @@ static void produce_ticks(struct fixture *f)
     free(text);
 }
 
-/* Redis command: the reply's first line (malloc'd). */
-static char *redis_cli(struct fixture *f, const char *args)
+/* What a shell command prints (malloc'd, at most 4 KiB). */
+static char *sh_out(const char *cmd)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "redis-cli -p %d -n 3 %s", f->redis.port, args);
     FILE *p = popen(cmd, "r");
     char buf[4096] = "";
     size_t n = p ? fread(buf, 1, sizeof(buf) - 1, p) : 0;
@@ -127,6 +125,14 @@ static char *redis_cli(struct fixture *f, const char *args)
     if (p)
         pclose(p);
     return strdup(buf);
+}
+
+/* Redis command: the reply (malloc'd). */
+static char *redis_cli(struct fixture *f, const char *args)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d -n 3 %s", f->redis.port, args);
+    return sh_out(cmd);
 }
 
 /* The window state buckets (hashes, one per pane) holding an entry for `user`, one per line. */
@@ -137,13 +143,7 @@ static char *buckets_with(struct fixture *f, const char *user)
              "for k in $(redis-cli -p %d -n 3 --scan --pattern 'vg:{brute-force:attempts:*}:[0-9]*'); "
              "do [ \"$(redis-cli -p %d -n 3 HEXISTS \"$k\" '%s')\" = 1 ] && echo \"$k\"; done",
              f->redis.port, f->redis.port, user);
-    FILE *p = popen(cmd, "r");
-    char buf[4096] = "";
-    size_t n = p ? fread(buf, 1, sizeof(buf) - 1, p) : 0;
-    buf[n] = '\0';
-    if (p)
-        pclose(p);
-    return strdup(buf);
+    return sh_out(cmd);
 }
 
 static pid_t start(struct fixture *f)
