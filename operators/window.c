@@ -857,7 +857,7 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
             if (i + 2 < n) /* and what the aggregates point to (distinct sets, strings) */
                 for (const struct win *w = cl[i + 2].k->wins; w; w = w->next)
                     for (size_t a = 0; a < c->n_aggs; a++)
-                        vg_agg_prefetch(&w->aggs[a]);
+                        vg_agg_prefetch(&c->aggs[a], &w->aggs[a]);
             struct keyent *k = cl[i].k;
             k->refs--;
             if (k->dead) {

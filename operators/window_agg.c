@@ -626,14 +626,28 @@ void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state 
     vg_agg_free(def, &acc);
 }
 
+_Static_assert(sizeof(struct vg_agg_state) == 32, "an aggregate state is 32 bytes");
+
 void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st)
 {
-    (void)def;
-    disown(&st->v);
-    distinct_free(st->d);
-    for (size_t i = 0; i < st->n_items; i++)
-        disown(&st->items[i]);
-    vg_free(st->items);
+    switch (def->fn) {
+    case VG_AGG_MIN:
+    case VG_AGG_MAX:
+    case VG_AGG_FIRST:
+    case VG_AGG_LAST:
+        disown(&st->v);
+        break;
+    case VG_AGG_DISTINCT:
+        distinct_free(st->d);
+        break;
+    case VG_AGG_COLLECT:
+        for (size_t i = 0; i < st->n_items; i++)
+            disown(&st->items[i]);
+        vg_free(st->items);
+        break;
+    default:
+        break;
+    }
     memset(st, 0, sizeof(*st));
 }
 

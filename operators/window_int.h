@@ -49,16 +49,26 @@ struct vg_agg_def {
 
 struct vg_distinct;
 
+/* 32 bytes: every pane of every key holds one per aggregate, so only what the function uses
+ * (which member of the union is live follows from def->fn; all zero is the empty state). */
 struct vg_agg_state {
-    int64_t count;      /* values taken (count: events) */
-    int64_t isum;
-    double fsum;
-    bool is_float;
-    struct vg_value v;  /* min, max, first, last (strings owned) */
-    vg_time_ms v_ts;
-    struct vg_distinct *d;
-    struct vg_value *items; /* collect (strings owned) */
-    size_t n_items;
+    int64_t count;                  /* values taken (count: events) */
+    union {
+        struct {                    /* sum, avg */
+            int64_t isum;
+            double fsum;
+            bool is_float;
+        };
+        struct {                    /* min, max, first, last (string owned) */
+            struct vg_value v;
+            vg_time_ms v_ts;
+        };
+        struct vg_distinct *d;      /* distinct */
+        struct {                    /* collect (strings owned) */
+            struct vg_value *items;
+            size_t n_items;
+        };
+    };
 };
 
 /* "count()", "sum(bytes)", "collect(src_ip, 5)", ...: fills fn, arg (malloc'd or NULL) and n;
@@ -77,11 +87,12 @@ void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
 void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state *const *parts,
                         size_t n, struct vg_arena *arena, struct vg_value *out);
 /* Ask the CPU for the memory st points to (it is about to be read). */
-static inline void vg_agg_prefetch(const struct vg_agg_state *st)
+static inline void vg_agg_prefetch(const struct vg_agg_def *def, const struct vg_agg_state *st)
 {
-    if (st->d)
+    if (def->fn == VG_AGG_DISTINCT && st->d)
         __builtin_prefetch(st->d);
-    if (st->v.type == VG_T_STR)
+    else if ((def->fn == VG_AGG_MIN || def->fn == VG_AGG_MAX || def->fn == VG_AGG_FIRST ||
+              def->fn == VG_AGG_LAST) && st->v.type == VG_T_STR)
         __builtin_prefetch(st->v.u.s);
 }
 /* The result, with strings and lists copied into arena. */
