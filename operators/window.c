@@ -127,6 +127,8 @@ struct window_state {
     int32_t *part_at;               /* partition -> index in parts + 1 (0: none) */
     size_t n_part_at;
     size_t pane_bytes;              /* sizeof a struct win with its aggregates */
+    uint64_t *hashes;               /* key_hashes of the batch in process */
+    size_t cap_hashes;
     /* scratch of close_panes */
     struct win **panes;
     const struct vg_agg_state **fold;
@@ -360,10 +362,16 @@ static void key_text(struct vg_buf *b, const struct vg_value *v)
 }
 
 /* The entry of (partition, key values), made when missing. */
-static struct keyent *key_get(struct window_state *st, int32_t partition,
-                              const struct vg_value *vals)
+/* The key text of vals: the value's own bytes for one string key, else built in keybuf. */
+static void key_text_of(struct window_state *st, const struct vg_value *vals, const char **text,
+                        size_t *len)
 {
     const struct window_conf *c = st->conf;
+    if (c->n_keys == 1 && vals[0].type == VG_T_STR) {
+        *text = vals[0].len ? vals[0].u.s : "";
+        *len = vals[0].len;
+        return;
+    }
     struct vg_buf *b = &st->keybuf;
     vg_buf_clear(b);
     for (size_t k = 0; k < c->n_keys; k++) {
@@ -371,11 +379,27 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
             vg_buf_putc(b, '\x1f');
         key_text(b, &vals[k]);
     }
-    uint64_t h = hash_text(b->data ? b->data : "", b->len) ^ ((uint64_t)(uint32_t)partition * 0x9e3779b97f4a7c15ull);
+    *text = b->data ? b->data : "";
+    *len = b->len;
+}
+
+static uint64_t key_hash(const char *text, size_t len, int32_t partition)
+{
+    return hash_text(text, len) ^ ((uint64_t)(uint32_t)partition * 0x9e3779b97f4a7c15ull);
+}
+
+static struct keyent *key_get(struct window_state *st, int32_t partition,
+                              const struct vg_value *vals)
+{
+    const struct window_conf *c = st->conf;
+    const char *text;
+    size_t len;
+    key_text_of(st, vals, &text, &len);
+    uint64_t h = key_hash(text, len, partition);
     if (st->cap) {
         for (struct keyent *e = st->table[h & (st->cap - 1)]; e; e = e->hnext)
-            if (e->hash == h && e->partition == partition && e->tlen == b->len &&
-                !memcmp(e->text, b->data, b->len))
+            if (e->hash == h && e->partition == partition && e->tlen == len &&
+                !memcmp(e->text, text, len))
                 return e;
     }
     if (st->n_keys * 2 >= st->cap) {
@@ -391,7 +415,7 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
         st->table = t;
         st->cap = cap;
     }
-    size_t size = sizeof(struct keyent) + c->n_keys * sizeof(struct vg_value) + b->len + 1;
+    size_t size = sizeof(struct keyent) + c->n_keys * sizeof(struct vg_value) + len + 1;
     for (size_t k = 0; k < c->n_keys; k++)
         if (vals[k].type == VG_T_STR)
             size += vals[k].len + 1;
@@ -402,10 +426,10 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
     e->vals = (struct vg_value *)(e + 1);
     char *bytes = (char *)(e->vals + c->n_keys);
     e->text = bytes;
-    if (b->len)
-        memcpy(bytes, b->data, b->len);
-    bytes += b->len + 1;
-    e->tlen = (uint32_t)b->len;
+    if (len)
+        memcpy(bytes, text, len);
+    bytes += len + 1;
+    e->tlen = (uint32_t)len;
     e->pre = text_prefix(e->text);
     for (size_t k = 0; k < c->n_keys; k++) {
         e->vals[k] = vals[k];
@@ -424,13 +448,50 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
     return e;
 }
 
-static struct keyent *key_find(struct window_state *st, const struct vg_event *ev)
+static void key_vals(const struct window_conf *c, const struct vg_event *ev,
+                     struct vg_value vals[64])
 {
-    const struct window_conf *c = st->conf;
-    struct vg_value vals[64];
     for (size_t k = 0; k < c->n_keys && k < 64; k++)
         vals[k] = ev->slots[c->key_in[k]];
+}
+
+static struct keyent *key_find(struct window_state *st, const struct vg_event *ev)
+{
+    struct vg_value vals[64];
+    key_vals(st->conf, ev, vals);
     return key_get(st, ev->partition, vals);
+}
+
+/* The table slots of a batch's keys, to ask for their entries a few events ahead (the keys
+ * are all over memory). */
+static void key_hashes(struct window_state *st, const struct vg_batch *b, const struct vg_sel *in)
+{
+    if (in->n > st->cap_hashes) {
+        st->cap_hashes = VG_MAX(in->n, 2 * st->cap_hashes);
+        st->hashes = vg_xrealloc(st->hashes, st->cap_hashes * sizeof(*st->hashes));
+    }
+    for (size_t i = 0; i < in->n; i++) {
+        const struct vg_event *ev = &b->ev[in->idx[i]];
+        struct vg_value vals[64];
+        const char *text;
+        size_t len;
+        key_vals(st->conf, ev, vals);
+        key_text_of(st, vals, &text, &len);
+        st->hashes[i] = key_hash(text, len, ev->partition);
+    }
+}
+
+static void key_prefetch(const struct window_state *st, size_t i, const struct vg_sel *in)
+{
+    if (!st->cap)
+        return;
+    if (i + 8 < in->n)
+        __builtin_prefetch(st->table[st->hashes[i + 8] & (st->cap - 1)]);
+    if (i + 4 < in->n) {
+        const struct keyent *e = st->table[st->hashes[i + 4] & (st->cap - 1)];
+        if (e && e->wins)
+            __builtin_prefetch(e->wins);
+    }
 }
 
 static void key_free(struct window_state *st, struct keyent *e)
@@ -909,8 +970,10 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
     st->batch_append = INT64_MIN; /* over the whole batch: filtered events move time too */
     for (size_t i = 0; i < b->n; i++)
         st->batch_append = VG_MAX(st->batch_append, b->ev[i].append_ms);
+    key_hashes(st, b, in);
     for (size_t i = 0; i < in->n; i++) {
         const struct vg_event *ev = &b->ev[in->idx[i]];
+        key_prefetch(st, i, in);
         bool late = c->spec.kind == VG_WIN_SESSION
                         ? wm != VG_TIME_NONE && ev->ts + c->spec.gap_ms <= wm
                         : wm != VG_TIME_NONE && ev->ts < wm &&
@@ -1163,6 +1226,7 @@ static void window_close(void *stp)
     vg_free(st->dels);
     vg_free(st->parts);
     vg_free(st->part_at);
+    vg_free(st->hashes);
     vg_free(st->panes);
     vg_free(st->fold);
     for (size_t i = 0; i < st->n_heap; i++) {
