@@ -237,16 +237,28 @@ static int cmd_run(int argc, char **argv)
         return 0;
     }
     double exit_idle = 0;
-    if (argc >= 3 && strcmp(argv[1], "--exit-idle") == 0) {
-        char *end;
-        exit_idle = strtod(argv[2], &end);
-        if (*end || !(exit_idle > 0)) {
-            fprintf(stderr, "vigil run: --exit-idle: expected seconds > 0, got '%s'\n", argv[2]);
+    int kept = 1; /* options may come before or after the files: the files move up */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--exit-idle") == 0) {
+            char *end = NULL;
+            if (i + 1 < argc)
+                exit_idle = strtod(argv[i + 1], &end);
+            if (i + 1 >= argc || *end || !(exit_idle > 0)) {
+                fprintf(stderr, "vigil run: --exit-idle: expected seconds > 0, got '%s'\n",
+                        i + 1 < argc ? argv[i + 1] : "");
+                return EXIT_USAGE;
+            }
+            i++;
+            continue;
+        }
+        if (strncmp(argv[i], "--", 2) == 0) {
+            fprintf(stderr, "vigil run: unknown option '%s'\n", argv[i]);
+            fputs(usage_run, stderr);
             return EXIT_USAGE;
         }
-        argc -= 2;
-        argv += 2;
+        argv[kept++] = argv[i];
     }
+    argc = kept;
     if (argc < 2) {
         fputs(usage_run, stderr);
         return EXIT_USAGE;

@@ -28,6 +28,10 @@ done
 "$vigil" 2>/dev/null; check "no command" 2 $?
 "$vigil" validate 2>/dev/null; check "validate without file" 2 $?
 "$vigil" graph --format svg topologies/auth_anomalies.yaml 2>/dev/null; check "graph bad format" 2 $?
+out=$("$vigil" run topologies/brute_force.yaml --exit-idle 2>&1); check "run: --exit-idle after the file, no value" 2 $?
+check_out "run: --exit-idle message" "vigil run: --exit-idle: expected seconds > 0, got ''" "$out"
+out=$("$vigil" run --exit-idel 3 topologies/brute_force.yaml 2>&1 | head -1)
+check_out "run: unknown option" "vigil run: unknown option '--exit-idel'" "$out"
 
 out=$("$vigil" validate topologies/*.yaml bench/scenarios/*.yaml 2>&1); st=$?
 check "validate shipped topologies" 0 $st
