@@ -86,6 +86,21 @@ static const char *const r20_rules[] = {
     "R20-01", "R20-02", "R20-03", "R20-04", "R20-05", "R20-06", "R20-07", "R20-08", "R20-09", "R20-10",
     "R20-11", "R20-12", "R20-13", "R20-14", "R20-15", "R20-16", "R20-17", "R20-18", "R20-19", "R20-20"};
 
+/* --scenario: its generator, the rules its attacks trigger, and whether its event time is
+ * spread over --span (see the header) */
+static const struct {
+    const char *name;
+    enum scenario sc;
+    const char *const *rules;
+    size_t n_rules;
+    bool spread;
+} scenarios[] = {
+    {"auth", SC_AUTH, auth_rules, 3, false},     {"process", SC_PROCESS, proc_rules, 3, false},
+    {"rules20", SC_RULES20, r20_rules, 20, false}, {"window", SC_WINDOW, win_rules, 1, true},
+    {"brute", SC_BRUTE, brute_rules, 1, true},   {"flows", SC_FLOWS, flow_rules, 2, true},
+    {"applog", SC_APPLOG, app_rules, 2, true},
+};
+
 static volatile sig_atomic_t produce_stop;
 
 static void on_signal(int sig)
@@ -233,6 +248,18 @@ static vg_time_ms spread_ts(const struct gen *g, long long i, long long total)
     return g->t0 + (vg_time_ms)((double)i * (double)g->span_ms / (double)total);
 }
 
+/* Spread scenarios: attack >= 0 starts a burst of len events of attack number attacks_done,
+ * of kind attacks_done % 2, all at event time ts. */
+static void burst_start(struct gen *g, int attack, int len, vg_time_ms ts)
+{
+    if (attack < 0)
+        return;
+    g->burst_left = len;
+    g->burst_user = g->attacks_done;
+    g->burst_kind = (int)(g->attacks_done % 2);
+    g->burst_ts = ts;
+}
+
 /* window scenario: one login event of n; attack starts a burst (see the header) */
 #define WIN_BURST 60
 #define WIN_ALERTS_PER_BURST 10
@@ -241,11 +268,7 @@ static void window_event(struct gen *g, long long i, long long total, int attack
 {
     char user[32];
     vg_time_ms ts = spread_ts(g, i, total);
-    if (attack >= 0) {
-        g->burst_left = WIN_BURST;
-        g->burst_user = g->attacks_done;
-        g->burst_ts = ts;
-    }
+    burst_start(g, attack, WIN_BURST, ts);
     uint64_t r = rnd(g);
     const char *outcome = r % 5 ? "failure" : "success";
     if (g->burst_left > 0) {
@@ -271,12 +294,7 @@ static void flow_event(struct gen *g, long long i, long long total, int attack, 
 {
     static const int ports[] = {80, 443, 22, 53, 25, 8080};
     vg_time_ms ts = spread_ts(g, i, total);
-    if (attack >= 0) {
-        g->burst_left = SCAN_PORTS;
-        g->burst_user = g->attacks_done;
-        g->burst_kind = (int)(g->attacks_done % 2);
-        g->burst_ts = ts;
-    }
+    burst_start(g, attack, SCAN_PORTS, ts);
     uint64_t r = rnd(g);
     char src[32], dst[32];
     int port = PICK(g, ports);
@@ -307,12 +325,7 @@ static void applog_event(struct gen *g, long long i, long long total, int attack
                          size_t size, char *key, size_t key_size)
 {
     vg_time_ms ts = spread_ts(g, i, total);
-    if (attack >= 0) {
-        g->burst_kind = (int)(g->attacks_done % 2);
-        g->burst_left = g->burst_kind ? 2 : 6;
-        g->burst_user = g->attacks_done;
-        g->burst_ts = ts;
-    }
+    burst_start(g, attack, g->attacks_done % 2 ? 2 : 6, ts); /* two users, or six errors */
     uint64_t r = rnd(g);
     char session[32], user[32];
     const char *level = r % 20 == 0 ? "error" : "info";
@@ -400,33 +413,24 @@ int vg_bench_produce_main(int argc, char **argv)
         }
     }
     struct gen g = {.rng = (uint64_t)seed * 2654435761u + 88172645463325252ull};
-    if (!strcmp(scenario, "auth")) {
-        g.sc = SC_AUTH;
-        g.rule_names = auth_rules;
-        g.n_rules = 3;
-    } else if (!strcmp(scenario, "process")) {
-        g.sc = SC_PROCESS;
-        g.rule_names = proc_rules;
-        g.n_rules = 3;
-    } else if (!strcmp(scenario, "rules20")) {
-        g.sc = SC_RULES20;
-        g.rule_names = r20_rules;
-        g.n_rules = 20;
-        attacks = 0;
-    } else if (!strcmp(scenario, "window") || !strcmp(scenario, "brute") ||
-               !strcmp(scenario, "flows") || !strcmp(scenario, "applog")) {
-        g.sc = scenario[0] == 'w' ? SC_WINDOW : scenario[0] == 'b' ? SC_BRUTE
-             : scenario[0] == 'f' ? SC_FLOWS : SC_APPLOG;
-        g.rule_names = g.sc == SC_WINDOW ? win_rules : g.sc == SC_BRUTE ? brute_rules
-                     : g.sc == SC_FLOWS ? flow_rules : app_rules;
-        g.n_rules = g.sc == SC_WINDOW || g.sc == SC_BRUTE ? 1 : 2;
-        g.keys = keys > 0 ? keys : 1;
-        g.span_ms = (vg_time_ms)(span * 1000);
-        g.t0 = (vg_now_ms() - 60000 - g.span_ms) / 30000 * 30000;
-    } else {
+    size_t sc = 0;
+    while (sc < VG_ARRAY_LEN(scenarios) && strcmp(scenarios[sc].name, scenario) != 0)
+        sc++;
+    if (sc == VG_ARRAY_LEN(scenarios)) {
         fprintf(stderr, "vigil-bench produce: unknown scenario '%s' (auth, process, rules20, "
                         "window, brute, flows, applog)\n", scenario);
         return 2;
+    }
+    g.sc = scenarios[sc].sc;
+    g.rule_names = scenarios[sc].rules;
+    g.n_rules = scenarios[sc].n_rules;
+    bool spread = scenarios[sc].spread;
+    if (g.sc == SC_RULES20)
+        attacks = 0;
+    if (spread) {
+        g.keys = keys > 0 ? keys : 1;
+        g.span_ms = (vg_time_ms)(span * 1000);
+        g.t0 = (vg_now_ms() - 60000 - g.span_ms) / 30000 * 30000;
     }
     if (!brokers || !topic || partitions < 1 || rate < 0 || (events < 0 && rate == 0)) {
         fprintf(stderr, "vigil-bench produce: --topic and --brokers (or KAFKA_BROKERS) are "
@@ -496,8 +500,6 @@ int vg_bench_produce_main(int argc, char **argv)
             long long n_ev = i - bad_done;
             int attack = -1;
             /* window bursts sit in the first 70% of the stream and never overlap */
-            bool spread = g.sc == SC_WINDOW || g.sc == SC_BRUTE || g.sc == SC_FLOWS ||
-                          g.sc == SC_APPLOG;
             long long at_span = spread ? total * 7 / 10 : total;
             if (g.attacks_done < attacks && g.burst_left == 0 &&
                 n_ev >= (g.attacks_done + 1) * at_span / (attacks + 1))

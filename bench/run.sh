@@ -99,7 +99,8 @@ redis_calls() {
 # baseline: N pre-loaded auth events copied in->out by raw librdkafka
 # On the development broker the baseline gets a broker of its own, stopped afterwards: the
 # mock's fetch cost grows with all the data it holds, and the engine should not pay for the
-# baseline's 2 x N records (measured: window scenario 410k -> 320k events/s with them).
+# baseline's 2 x N records (window scenario 410k -> 320k events/s with 2M of them:
+# EXTRA=2000000 bench/window-engine.sh).
 baseline() {
   local n=$1 brokers=$KAFKA_BROKERS bpid=""
   if [ "$own_broker" = 1 ]; then

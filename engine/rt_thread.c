@@ -827,6 +827,16 @@ static void send_marks(struct rt_thread *th)
     vg_free(marks);
 }
 
+/* The partition count of topic, waiting up to 30 s for the broker to know it; 0: unknown. */
+static int32_t wait_partitions(rd_kafka_t *rk, const char *topic)
+{
+    int32_t n = 0;
+    for (int attempt = 0; attempt < 30 && (n = vg_kafka_partitions(rk, topic, 5000)) == 0;
+         attempt++)
+        sleep(1);
+    return n;
+}
+
 /* Before the threads start: how many upstream partitions write into each repartition topic,
  * and how many partitions it has (created when missing). */
 static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
@@ -843,11 +853,7 @@ static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
         for (size_t s = 0; s < c->n_sources && s < 64; s++) {
             if (!((xc->upstream >> s) & 1))
                 continue;
-            int32_t n = 0;
-            for (int attempt = 0;
-                 attempt < 30 && (n = vg_kafka_partitions(rk, c->sources[s].topic, 5000)) == 0;
-                 attempt++)
-                sleep(1);
+            int32_t n = wait_partitions(rk, c->sources[s].topic);
             if (n == 0)
                 return VG_ERR_SET(err, VG_EKAFKA, "source topic '%s': no partitions found",
                                   c->sources[s].topic);
@@ -863,10 +869,7 @@ static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
                        cerr.msg);
             else
                 vg_log(VG_LOG_INFO, "repartition topic '%s': %d partitions", xc->topic, (int)most);
-            for (int attempt = 0;
-                 attempt < 30 && (have = vg_kafka_partitions(rk, xc->topic, 5000)) == 0;
-                 attempt++)
-                sleep(1);
+            have = wait_partitions(rk, xc->topic);
         }
         if (have == 0)
             return VG_ERR_SET(err, VG_EKAFKA, "repartition topic '%s': not found and not created",
@@ -887,7 +890,7 @@ static void *thread_main(void *arg)
     /* the threads' checkpoints take turns: Redis serves one connection at a time, and two
      * threads waiting on it together leave a core idle */
     th->ckpt_ns = vg_mono_ns() - (vg_time_ns)th->index * VG_CKPT_MS * 1000000LL /
-                                     (th->tp->n_threads > 0 ? th->tp->n_threads : 1);
+                                     th->tp->n_threads;
     while (!stopping(th)) {
         if (th->producer) {
             rd_kafka_poll(th->producer, 0);

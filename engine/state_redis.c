@@ -174,6 +174,15 @@ void vg_state_free(struct vg_state *s)
     vg_free(s);
 }
 
+/* The connection failed: err says why, and it is closed. VG_EREDIS. */
+static int lost(struct vg_state *s, struct vg_err *err)
+{
+    int rc = VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: %s", s->host, s->port,
+                        s->c->errstr[0] ? s->c->errstr : "connection lost");
+    disconnect(s);
+    return rc;
+}
+
 /* Run one command; returns the reply or NULL (connection closed, err filled). */
 static redisReply *cmd(struct vg_state *s, struct vg_err *err, int argc, const char **argv,
                        const size_t *lens)
@@ -181,9 +190,7 @@ static redisReply *cmd(struct vg_state *s, struct vg_err *err, int argc, const c
     redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
     s->commands++;
     if (!r) {
-        VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: %s", s->host, s->port,
-                   s->c->errstr[0] ? s->c->errstr : "connection lost");
-        disconnect(s);
+        lost(s, err);
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
@@ -247,18 +254,11 @@ uint64_t vg_state_commands(const struct vg_state *s)
     return s->commands;
 }
 
-static uint64_t hash_str(uint64_t h, const char *p, size_t n)
+static bool group_is(const struct group *g, uint64_t hash, int32_t partition, int kind,
+                     const char *node, const char *bucket)
 {
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-    return h;
-}
-#define HASH_SEED 1469598103934665603ull
-
-static bool same_group(const struct group *a, const struct group *b)
-{
-    return a->hash == b->hash && a->partition == b->partition && a->kind == b->kind &&
-           !strcmp(a->node, b->node) && !strcmp(a->bucket, b->bucket);
+    return g->hash == hash && g->partition == partition && g->kind == kind &&
+           !strcmp(g->node, node) && !strcmp(g->bucket, bucket);
 }
 
 /* Index the open group of each identity: the latest made (groups are in creation order). */
@@ -270,7 +270,9 @@ static void index_rebuild(struct vg_state *s, size_t cap)
     for (size_t i = 0; i < s->n_groups; i++) {
         const struct group *g = &s->groups[i];
         size_t at = g->hash & (cap - 1);
-        while (s->index[at] && !same_group(&s->groups[s->index[at] - 1], g))
+        while (s->index[at] &&
+               !group_is(&s->groups[s->index[at] - 1], g->hash, g->partition, g->kind, g->node,
+                         g->bucket))
             at = (at + 1) & (cap - 1);
         s->index[at] = i + 1;
     }
@@ -280,11 +282,10 @@ static void index_rebuild(struct vg_state *s, size_t cap)
 static struct group *group_get(struct vg_state *s, const char *node, int32_t partition,
                                const char *bucket, int kind)
 {
-    size_t blen = strlen(bucket);
-    if (blen >= BUCKET_MAX)
-        blen = BUCKET_MAX - 1; /* callers keep buckets short (state.h) */
-    uint64_t h = hash_str(HASH_SEED, node, strlen(node));
-    h = hash_str(h, bucket, blen);
+    char name[BUCKET_MAX]; /* callers keep buckets short (state.h) */
+    snprintf(name, sizeof(name), "%s", bucket);
+    uint64_t h = vg_hash_bytes(VG_HASH_SEED, node, strlen(node));
+    h = vg_hash_bytes(h, name, strlen(name));
     h ^= (uint64_t)(uint32_t)partition * 0x9e3779b97f4a7c15ull + (uint64_t)kind;
     if (s->n_groups * 2 >= s->cap_index)
         index_rebuild(s, s->cap_index ? 2 * s->cap_index : 256);
@@ -292,8 +293,7 @@ static struct group *group_get(struct vg_state *s, const char *node, int32_t par
     struct group *g = NULL;
     for (; s->index[at]; at = (at + 1) & (s->cap_index - 1)) {
         struct group *c = &s->groups[s->index[at] - 1];
-        if (c->hash == h && c->partition == partition && c->kind == kind &&
-            !strcmp(c->node, node) && !strncmp(c->bucket, bucket, blen) && !c->bucket[blen]) {
+        if (group_is(c, h, partition, kind, node, name)) {
             g = c;
             break;
         }
@@ -312,8 +312,7 @@ static struct group *group_get(struct vg_state *s, const char *node, int32_t par
     n->partition = partition;
     n->kind = kind;
     n->node = node;
-    memcpy(n->bucket, bucket, blen);
-    n->bucket[blen] = '\0';
+    memcpy(n->bucket, name, sizeof(name));
     n->hash = h;
     n->seq = seq;
     n->n = 0;
@@ -361,7 +360,7 @@ void vg_state_del(struct vg_state *s, const char *node, int32_t partition, const
 
 static struct written **written_slot(struct vg_state *s, const char *id)
 {
-    struct written **pp = &s->written[hash_str(HASH_SEED, id, strlen(id)) % WRITTEN_BUCKETS];
+    struct written **pp = &s->written[vg_hash_bytes(VG_HASH_SEED, id, strlen(id)) % WRITTEN_BUCKETS];
     while (*pp && strcmp((*pp)->id, id) != 0)
         pp = &(*pp)->next;
     return pp;
@@ -523,9 +522,7 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
     for (size_t i = 0; i < sent; i++) {
         redisReply *r = NULL;
         if (redisGetReply(s->c, (void **)&r) != REDIS_OK || !r) {
-            rc = VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: %s", s->host, s->port,
-                            s->c->errstr[0] ? s->c->errstr : "connection lost");
-            disconnect(s);
+            rc = lost(s, err);
             drop_ops(s);
             return rc;
         }
@@ -538,11 +535,6 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
     if (rc == 0)
         note_written(s);
     drop_ops(s);
-    /* a huge checkpoint's buffer is not kept */
-    if (out->len > ((size_t)64 << 20)) {
-        vg_buf_fini(out);
-        vg_buf_init(out);
-    }
     return rc;
 }
 
@@ -596,9 +588,7 @@ int vg_state_load(struct vg_state *s, const char *node, int32_t partition,
             redisReply *h = redisCommandArgv(s->c, 2, av, al);
             s->commands++;
             if (!h) {
-                rc = VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: %s", s->host, s->port,
-                                s->c->errstr[0] ? s->c->errstr : "connection lost");
-                disconnect(s);
+                rc = lost(s, err);
                 break;
             }
             /* not a hash (WRONGTYPE): not ours, skipped */

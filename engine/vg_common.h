@@ -61,6 +61,17 @@ void vg_free(void *p);
 #define VG_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define VG_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* FNV-1a over n bytes, continuing from h (VG_HASH_SEED to start): the engine's one hash of
+ * bytes for its tables. */
+#define VG_HASH_SEED 1469598103934665603ull
+static inline uint64_t vg_hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
 /* Wall-clock time in epoch milliseconds, and a monotonic clock in nanoseconds. */
 vg_time_ms vg_now_ms(void);
 vg_time_ns vg_mono_ns(void);

@@ -126,10 +126,7 @@ struct rules_state {
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
+    return vg_hash_bytes(VG_HASH_SEED, s, n);
 }
 
 /* ---- load time ---- */

@@ -13,18 +13,19 @@
  * on) goes to the dead letters as late.
  *
  * DESIGN: the working state lives in this thread's memory: a hash table from the key's text
- * to its open windows, and a min-heap of (close time, window) so a batch only touches the
- * windows that close. Windows closing in one batch are emitted ordered by (close time, key,
- * start), so output does not depend on how the batch was cut. Each result carries the source
+ * to its open windows, and a min-heap of close times (of session windows, or of keys with
+ * panes) so a batch only touches what closes. The heap orders by (close time, key, start), so
+ * what closes together is emitted in an order that does not depend on how input was cut. Each result carries the source
  * position of the latest event in it (the alert's `source`) and, for latency, the latest
  * append time in the batch that closed it.
  *
  * Tumbling and sliding windows are kept as panes: slices of gcd(size, slide), each event in
  * exactly one. A window is the union of size/pane consecutive panes and is folded from them
  * when it closes, so an event updates one aggregate state instead of size/slide (10 for
- * `sliding 5m every 30s`): memory and state store writes shrink by that factor. A pane's heap
- * entry stands for the next window end it is part of; popped, it re-enters for the next one,
- * and after its last it is deleted. Since non-final emissions change nothing stored, each
+ * `sliding 5m every 30s`): memory and state store writes shrink by that factor. A key with
+ * panes has one heap entry, for the next window end of any of its panes; popped, the key
+ * emits that window, deletes the panes it was the last window of, and re-enters for the
+ * next end. Since non-final emissions change nothing stored, each
  * partition also stores `@closed`: the watermark up to which its windows were emitted, so a
  * restore does not emit them again.
  *
@@ -261,14 +262,6 @@ static uint64_t text_prefix(const char *s)
     return i ? v << (8 * (8 - i)) : 0;
 }
 
-static uint64_t hash_text(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static const char *intern_topic(struct window_state *st, const char *t)
 {
     for (size_t i = 0; i < st->n_topics; i++)
@@ -361,7 +354,6 @@ static void key_text(struct vg_buf *b, const struct vg_value *v)
         vg_json_write_value(b, v);
 }
 
-/* The entry of (partition, key values), made when missing. */
 /* The key text of vals: the value's own bytes for one string key, else built in keybuf. */
 static void key_text_of(struct window_state *st, const struct vg_value *vals, const char **text,
                         size_t *len)
@@ -385,17 +377,18 @@ static void key_text_of(struct window_state *st, const struct vg_value *vals, co
 
 static uint64_t key_hash(const char *text, size_t len, int32_t partition)
 {
-    return hash_text(text, len) ^ ((uint64_t)(uint32_t)partition * 0x9e3779b97f4a7c15ull);
+    return vg_hash_bytes(VG_HASH_SEED, text, len) ^
+           ((uint64_t)(uint32_t)partition * 0x9e3779b97f4a7c15ull);
 }
 
+/* The entry of (partition, key values) whose key_hash is h, made when missing. */
 static struct keyent *key_get(struct window_state *st, int32_t partition,
-                              const struct vg_value *vals)
+                              const struct vg_value *vals, uint64_t h)
 {
     const struct window_conf *c = st->conf;
     const char *text;
     size_t len;
     key_text_of(st, vals, &text, &len);
-    uint64_t h = key_hash(text, len, partition);
     if (st->cap) {
         for (struct keyent *e = st->table[h & (st->cap - 1)]; e; e = e->hnext)
             if (e->hash == h && e->partition == partition && e->tlen == len &&
@@ -455,15 +448,16 @@ static void key_vals(const struct window_conf *c, const struct vg_event *ev,
         vals[k] = ev->slots[c->key_in[k]];
 }
 
-static struct keyent *key_find(struct window_state *st, const struct vg_event *ev)
+/* The key entry of the i-th input event (key_hashes ran for this batch). */
+static struct keyent *key_find(struct window_state *st, const struct vg_event *ev, size_t i)
 {
     struct vg_value vals[64];
     key_vals(st->conf, ev, vals);
-    return key_get(st, ev->partition, vals);
+    return key_get(st, ev->partition, vals, st->hashes[i]);
 }
 
-/* The table slots of a batch's keys, to ask for their entries a few events ahead (the keys
- * are all over memory). */
+/* The key_hash of each input event, once per batch: key_find uses them, and key_prefetch
+ * asks for the entries a few events ahead (the keys are all over memory). */
 static void key_hashes(struct window_state *st, const struct vg_batch *b, const struct vg_sel *in)
 {
     if (in->n > st->cap_hashes) {
@@ -494,12 +488,6 @@ static void key_prefetch(const struct window_state *st, size_t i, const struct v
     }
 }
 
-static void key_free(struct window_state *st, struct keyent *e)
-{
-    (void)st;
-    vg_free(e);
-}
-
 /* Out of the table; freed now, or by the last heap entry pointing to it. */
 static void key_remove(struct window_state *st, struct keyent *e)
 {
@@ -511,7 +499,7 @@ static void key_remove(struct window_state *st, struct keyent *e)
     if (e->refs)
         e->dead = true;
     else
-        key_free(st, e);
+        vg_free(e);
 }
 
 static void win_take(struct window_state *st, struct keyent *k, struct win *w,
@@ -748,9 +736,8 @@ static int window_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
 }
 
 struct closing {
-    vg_time_ms close_at;
     struct keyent *k;
-    struct win *w;
+    struct win *w; /* sessions */
 };
 
 static struct closing *closing_push(struct closing **cl, size_t *n, size_t *cap)
@@ -850,8 +837,7 @@ static void close_sessions(struct window_state *st, struct vg_batch *b, struct v
         if (it.w->closed || it.gen != it.w->gen)
             continue; /* stale: the window moved its close time */
         it.w->closed = true;
-        *closing_push(&cl, &n, &cap) =
-            (struct closing){it.close_at, it.k, it.w};
+        *closing_push(&cl, &n, &cap) = (struct closing){it.k, it.w};
     }
     if (!n)
         return;
@@ -903,7 +889,7 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
         /* first the heap entries only: the keys are all over memory and are asked for a
          * few entries ahead below (a key stays allocated while an entry here points to it) */
         while (st->n_heap && st->heap[0].close_at == end)
-            *closing_push(&cl, &n, &cap) = (struct closing){end, heap_pop(st).k, NULL};
+            *closing_push(&cl, &n, &cap) = (struct closing){heap_pop(st).k, NULL};
         for (size_t i = 0; i < n; i++) { /* in heap order */
             if (i + 16 < n)
                 __builtin_prefetch(cl[i + 16].k);
@@ -923,7 +909,7 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
             k->refs--;
             if (k->dead) {
                 if (!k->refs)
-                    key_free(st, k);
+                    vg_free(k);
                 continue;
             }
             if (k->due != end)
@@ -984,7 +970,7 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
                                       "while partitions were idle)");
             continue;
         }
-        struct keyent *k = key_find(st, ev);
+        struct keyent *k = key_find(st, ev, i);
         if (c->spec.kind == VG_WIN_SESSION) {
             session_take(st, k, ev);
             continue;
@@ -1154,7 +1140,10 @@ static int window_state_load(void *stp, int32_t partition, const char *key, size
                 rc = VG_EINVAL;
     }
     if (rc == 0) {
-        struct keyent *k = key_get(st, partition, vals);
+        const char *text;
+        size_t len;
+        key_text_of(st, vals, &text, &len);
+        struct keyent *k = key_get(st, partition, vals, key_hash(text, len, partition));
         w->last_ts = f[2];
         w->partition = (int32_t)f[3];
         w->offset = f[4];
@@ -1234,7 +1223,7 @@ static void window_close(void *stp)
         if (!w) {
             struct keyent *k = st->heap[i].k;
             if (!--k->refs && k->dead)
-                key_free(st, k);
+                vg_free(k);
             continue;
         }
         w->refs--;

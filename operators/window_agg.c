@@ -155,7 +155,7 @@ int vg_agg_parse(const char *text, struct vg_agg_def *def, char *err, size_t err
 
 uint64_t vg_agg_hash(const struct vg_value *v)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = VG_HASH_SEED;
     unsigned char buf[9];
     const unsigned char *p = buf;
     size_t n;
@@ -166,7 +166,7 @@ uint64_t vg_agg_hash(const struct vg_value *v)
     switch (v->type) {
     case VG_T_STR:
         buf[0] = 's';
-        h = (h ^ buf[0]) * 1099511628211ull;
+        h = vg_hash_bytes(h, buf, 1);
         p = (const unsigned char *)v->u.s;
         n = v->len;
         break;
@@ -189,8 +189,7 @@ uint64_t vg_agg_hash(const struct vg_value *v)
         n = 1;
         break;
     }
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
+    h = vg_hash_bytes(h, p, n);
     /* finalise (splitmix64) so the HyperLogLog sees well-mixed bits */
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ull;
@@ -352,6 +351,21 @@ static void add_number(struct vg_agg_state *st, const struct vg_value *v)
     st->count++;
 }
 
+/* min, max, first, last: does value v at time ts replace what st keeps? (ties: first keeps
+ * the earlier, last takes the later) */
+static bool takes_over(const struct vg_agg_def *def, const struct vg_agg_state *st,
+                       const struct vg_value *v, vg_time_ms ts)
+{
+    if (st->count == 0)
+        return true;
+    switch (def->fn) {
+    case VG_AGG_MIN: return cmp(v, &st->v) < 0;
+    case VG_AGG_MAX: return cmp(v, &st->v) > 0;
+    case VG_AGG_FIRST: return ts < st->v_ts;
+    default: return ts >= st->v_ts;
+    }
+}
+
 void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
                    const struct vg_value *v, vg_time_ms ts)
 {
@@ -371,7 +385,7 @@ void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
     case VG_AGG_MAX:
         if (!is_num(v) && v->type != VG_T_STR)
             return;
-        if (st->count == 0 || (def->fn == VG_AGG_MIN ? cmp(v, &st->v) < 0 : cmp(v, &st->v) > 0)) {
+        if (takes_over(def, st, v, ts)) {
             disown(&st->v);
             st->v = own(v);
         }
@@ -379,7 +393,7 @@ void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
         return;
     case VG_AGG_FIRST:
     case VG_AGG_LAST:
-        if (st->count == 0 || (def->fn == VG_AGG_FIRST ? ts < st->v_ts : ts >= st->v_ts)) {
+        if (takes_over(def, st, v, ts)) {
             disown(&st->v);
             st->v = own(v);
             st->v_ts = ts;
@@ -579,10 +593,7 @@ void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state 
             const struct vg_agg_state *p = parts[i];
             if (!p->count)
                 continue;
-            if (!best || (def->fn == VG_AGG_MIN   ? cmp(&p->v, &best->v) < 0
-                          : def->fn == VG_AGG_MAX ? cmp(&p->v, &best->v) > 0
-                          : def->fn == VG_AGG_FIRST ? p->v_ts < best->v_ts
-                                                    : p->v_ts >= best->v_ts))
+            if (!best || takes_over(def, best, &p->v, p->v_ts))
                 best = p;
         }
         *out = best ? copy_to(arena, &best->v) : VG_NULL_VALUE;
