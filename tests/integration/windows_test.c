@@ -153,22 +153,6 @@ static pid_t start(struct fixture *f)
 }
 
 /* Wait until vigil logged `what` at least n times. */
-static void wait_log(struct fixture *f, const char *what, int n)
-{
-    int64_t deadline = vg_test_now_ms() + 30000 * vg_test_slow();
-    while (vg_test_now_ms() < deadline) {
-        char *text = access(f->log, R_OK) == 0 ? vg_test_read(f->log) : strdup("");
-        int count = 0;
-        for (const char *p = text; (p = strstr(p, what)); p++)
-            count++;
-        free(text);
-        if (count >= n)
-            return;
-        usleep(50 * 1000);
-    }
-    fail_msg("vigil did not log '%s' %d times", what, n);
-}
-
 static void expect_one_alice_alert(struct fixture *f)
 {
     struct vg_test_records rs;
@@ -185,8 +169,7 @@ static void test_brute_force_state_survives_kill(void **state)
     struct fixture *f = *state;
     produce_alice(f, 0, 6);
     pid_t pid = start(f);
-    wait_log(f, "thread 0 assigned", 1);
-    wait_log(f, "thread 1 assigned", 1);
+    vg_test_wait_assigned(f->log, 2);
     sleep(3); /* processed and written behind (every second) */
     char *keys = redis_cli(f, "--scan --pattern 'vg:{brute-force:attempts:*'");
     assert_non_null(strstr(keys, "@offsets"));
@@ -226,15 +209,14 @@ static void test_brute_force_redis_outage(void **state)
     struct fixture *f = *state;
     produce_alice(f, 0, 6);
     pid_t pid = start(f);
-    wait_log(f, "thread 0 assigned", 1);
-    wait_log(f, "thread 1 assigned", 1);
+    vg_test_wait_assigned(f->log, 2);
     sleep(3);
     vg_test_redis_kill(&f->redis);
     produce_alice(f, 6, 9);
-    wait_log(f, "state store unavailable", 1);
+    vg_test_wait_log(f->log, "state store unavailable", 1);
     sleep(1);
     vg_test_redis_restart(&f->redis);
-    wait_log(f, "state store reachable again", 1);
+    vg_test_wait_log(f->log, "state store reachable again", 1);
     produce_alice(f, 9, 12);
     produce_ticks(f);
     expect_one_alice_alert(f);

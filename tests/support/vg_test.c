@@ -483,3 +483,43 @@ void vg_test_redis_stop(struct vg_test_redis *r)
     vg_test_rmdir(r->dir);
     memset(r, 0, sizeof(*r));
 }
+
+void vg_test_wait_log(const char *log_path, const char *what, int n)
+{
+    int64_t deadline = vg_test_now_ms() + 30000 * vg_test_slow();
+    while (vg_test_now_ms() < deadline) {
+        char *text = access(log_path, R_OK) == 0 ? vg_test_read(log_path) : strdup("");
+        int count = 0;
+        for (const char *p = text; (p = strstr(p, what)); p++)
+            count++;
+        free(text);
+        if (count >= n)
+            return;
+        usleep(50 * 1000);
+    }
+    fail_msg("vigil did not log '%s' %d times", what, n);
+}
+
+void vg_test_wait_assigned(const char *log_path, int n_threads)
+{
+    int64_t deadline = vg_test_now_ms() + 30000 * vg_test_slow();
+    for (;;) {
+        char *text = access(log_path, R_OK) == 0 ? vg_test_read(log_path) : strdup("");
+        /* only what the latest process logged: a log may hold earlier runs */
+        const char *from = text;
+        for (const char *p = text; (p = strstr(p, ": running ")); p++)
+            from = p;
+        int have = 0;
+        for (int k = 0; k < n_threads; k++) {
+            char what[64];
+            snprintf(what, sizeof(what), "thread %d assigned", k);
+            have += strstr(from, what) != NULL;
+        }
+        free(text);
+        if (have == n_threads)
+            return;
+        if (vg_test_now_ms() > deadline)
+            fail_msg("vigil's %d stream threads were not all given partitions", n_threads);
+        usleep(50 * 1000);
+    }
+}

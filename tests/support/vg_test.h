@@ -87,6 +87,12 @@ void vg_test_records_free(struct vg_test_records *rs);
 /* Start `vigil args...` (NULL-terminated) with extra environment "K=V" strings (NULL-
  * terminated, may be NULL); stdout and stderr go to log_path (appended). Returns the pid. */
 pid_t vg_test_vigil_start(const char *const *args, const char *const *env, const char *log_path);
+/* Wait (30 s x vg_test_slow()) until the log at `log_path` holds `what` at least n times. */
+void vg_test_wait_log(const char *log_path, const char *what, int n);
+/* Wait until every one of a topology's n_threads stream threads has been given partitions:
+ * the consumer group has settled, and records produced from now on are read without a
+ * rebalance in between (a rebalance may deliver a record twice: at-least-once). */
+void vg_test_wait_assigned(const char *log_path, int n_threads);
 /* Send sig and wait up to timeout_ms for the exit; returns the exit status (0-255), or fails
  * the test when it did not exit in time (the child is then killed). */
 int vg_test_vigil_stop(pid_t pid, int sig, int timeout_ms);
