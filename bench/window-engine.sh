@@ -6,7 +6,8 @@
 # SPAN seconds of event time (default 1200) into 128 partitions, optionally EXTRA records of
 # the auth scenario into a side topic of the same broker, runs `vigil run --exit-idle 3
 # bench/scenarios/window.yaml` under /usr/bin/time, and prints the engine's summary line, its
-# peak RSS, the Redis commands served and the Redis memory and keys left.
+# peak RSS, the Redis commands served and the Redis memory and keys left. WRAP runs the engine
+# under a profiler, e.g. WRAP='perf record -g -o /tmp/window.perf' BUILD=build-prof.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
@@ -35,7 +36,7 @@ if [ "${EXTRA:-0}" -gt 0 ]; then
 fi
 "$build/vigil-bench" produce --topic ev --scenario window --rate 0 --events "${EVENTS:-1000000}" \
   --attacks 20 --partitions 128 --span "${SPAN:-1200}" 2>"$work/produce.log"
-/usr/bin/time -v "$build/vigil" run --exit-idle 3 bench/scenarios/window.yaml 2>"$work/vigil.log"
+/usr/bin/time -v ${WRAP:-} "$build/vigil" run --exit-idle 3 "${TOPO:-bench/scenarios/window.yaml}" 2>"$work/vigil.log"
 grep -o 'summary: .*' "$work/vigil.log"
 grep 'Maximum resident' "$work/vigil.log" | sed 's/^\s*/vigil /'
 echo "redis commands: $(redis-cli -p "$port" INFO commandstats |

@@ -299,6 +299,49 @@ static void distinct_free(struct vg_distinct *d)
     vg_free(d);
 }
 
+/* The spilled set of a distinct state, or NULL while its hashes are inline. */
+static struct vg_distinct *spilled(const struct vg_agg_state *st)
+{
+    return st->count == VG_DISTINCT_SPILLED ? st->d : NULL;
+}
+
+static struct vg_distinct *spill(struct vg_agg_state *st)
+{
+    if (st->count != VG_DISTINCT_SPILLED) {
+        struct vg_distinct *d = vg_xcalloc(1, sizeof(*d));
+        for (int64_t i = 0; i < st->count; i++)
+            set_insert(d, st->dh[i]);
+        st->d = d; /* over dh[0], read above */
+        st->count = VG_DISTINCT_SPILLED;
+    }
+    return st->d;
+}
+
+static void distinct_take(struct vg_agg_state *st, uint64_t h)
+{
+    if (h == 0)
+        h = 1; /* as set_insert stores it */
+    if (st->count != VG_DISTINCT_SPILLED) {
+        for (int64_t i = 0; i < st->count; i++)
+            if (st->dh[i] == h)
+                return;
+        if (st->count < VG_DISTINCT_INLINE) {
+            st->dh[st->count++] = h;
+            return;
+        }
+    }
+    distinct_add(spill(st), h);
+}
+
+/* How many distinct values a state holds (estimated once it is a HyperLogLog). */
+static int64_t distinct_n(const struct vg_agg_state *st)
+{
+    const struct vg_distinct *d = spilled(st);
+    if (!d)
+        return st->count;
+    return d->hll ? hll_count(d->hll) : (int64_t)d->n;
+}
+
 static struct vg_value own(const struct vg_value *v)
 {
     struct vg_value c = *v;
@@ -401,9 +444,7 @@ void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
         st->count++;
         return;
     case VG_AGG_DISTINCT:
-        if (!st->d)
-            st->d = vg_xcalloc(1, sizeof(*st->d));
-        distinct_add(st->d, vg_agg_hash(v));
+        distinct_take(st, vg_agg_hash(v));
         return;
     case VG_AGG_COLLECT:
         if ((long)st->n_items < def->n && v->type != VG_T_LIST) {
@@ -450,30 +491,32 @@ void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
             into->count = c + from->count;
         }
         break;
-    case VG_AGG_DISTINCT:
-        if (from->d) {
-            if (!into->d)
-                into->d = vg_xcalloc(1, sizeof(*into->d));
-            if (from->d->hll) {
-                if (!into->d->hll) {
-                    /* make into a HyperLogLog too, then take the register maxima */
-                    uint8_t *reg = vg_xcalloc(1u << VG_HLL_P, 1);
-                    for (size_t i = 0; i < into->d->cap; i++)
-                        if (into->d->set[i])
-                            hll_add(reg, into->d->set[i]);
-                    set_release(into->d);
-                    into->d->hll = reg;
-                }
-                for (size_t i = 0; i < (1u << VG_HLL_P); i++)
-                    if (from->d->hll[i] > into->d->hll[i])
-                        into->d->hll[i] = from->d->hll[i];
-            } else {
-                for (size_t i = 0; i < from->d->cap; i++)
-                    if (from->d->set[i])
-                        distinct_add(into->d, from->d->set[i]);
+    case VG_AGG_DISTINCT: {
+        const struct vg_distinct *fd = spilled(from);
+        if (!fd) {
+            for (int64_t i = 0; i < from->count; i++)
+                distinct_take(into, from->dh[i]);
+        } else if (fd->hll) {
+            struct vg_distinct *d = spill(into);
+            if (!d->hll) {
+                /* make into a HyperLogLog too, then take the register maxima */
+                uint8_t *reg = vg_xcalloc(1u << VG_HLL_P, 1);
+                for (size_t i = 0; i < d->cap; i++)
+                    if (d->set[i])
+                        hll_add(reg, d->set[i]);
+                set_release(d);
+                d->hll = reg;
             }
+            for (size_t i = 0; i < (1u << VG_HLL_P); i++)
+                if (fd->hll[i] > d->hll[i])
+                    d->hll[i] = fd->hll[i];
+        } else {
+            for (size_t i = 0; i < fd->cap; i++)
+                if (fd->set[i])
+                    distinct_take(into, fd->set[i]);
         }
         break;
+    }
     case VG_AGG_COLLECT:
         for (size_t i = 0; i < from->n_items && (long)into->n_items < def->n; i++) {
             into->items = vg_xrealloc(into->items, (into->n_items + 1) * sizeof(*into->items));
@@ -515,10 +558,7 @@ void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
             *out = copy_to(arena, &st->v);
         return;
     case VG_AGG_DISTINCT:
-        if (!st->d)
-            *out = vg_value_int(0);
-        else
-            *out = vg_value_int(st->d->hll ? hll_count(st->d->hll) : (int64_t)st->d->n);
+        *out = vg_value_int(distinct_n(st));
         return;
     case VG_AGG_COLLECT: {
         struct vg_value *items =
@@ -545,7 +585,10 @@ static int64_t distinct_union(const struct vg_agg_state *const *parts, size_t n,
 {
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        const struct vg_distinct *d = parts[i]->d;
+        const struct vg_distinct *d = spilled(parts[i]);
+        if (!d)
+            for (int64_t j = 0; j < parts[i]->count; j++)
+                buf[m++] = parts[i]->dh[j];
         for (size_t j = 0; d && j < d->cap; j++)
             if (d->set[j])
                 buf[m++] = d->set[j];
@@ -602,11 +645,11 @@ void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state 
     case VG_AGG_DISTINCT: {
         size_t total = 0;
         bool hll = false;
-        for (size_t i = 0; i < n; i++)
-            if (parts[i]->d) {
-                hll |= parts[i]->d->hll != NULL;
-                total += parts[i]->d->n;
-            }
+        for (size_t i = 0; i < n; i++) {
+            const struct vg_distinct *d = spilled(parts[i]);
+            hll |= d && d->hll;
+            total += d ? d->n : (size_t)parts[i]->count;
+        }
         if (!hll && total <= 512) { /* the union stays far below VG_DISTINCT_EXACT */
             uint64_t buf[512];
             *out = vg_value_int(distinct_union(parts, n, buf));
@@ -649,7 +692,7 @@ void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st)
         disown(&st->v);
         break;
     case VG_AGG_DISTINCT:
-        distinct_free(st->d);
+        distinct_free(spilled(st));
         break;
     case VG_AGG_COLLECT:
         for (size_t i = 0; i < st->n_items; i++)
@@ -667,7 +710,7 @@ void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st)
 /* Only what the function uses: a count() is one byte or two. */
 void vg_agg_save(const struct vg_agg_def *def, const struct vg_agg_state *st, struct vg_buf *out)
 {
-    vg_put_varint(out, st->count);
+    vg_put_varint(out, def->fn == VG_AGG_DISTINCT ? 0 : st->count); /* distinct: below */
     switch (def->fn) {
     case VG_AGG_COUNT:
         return;
@@ -691,20 +734,25 @@ void vg_agg_save(const struct vg_agg_def *def, const struct vg_agg_state *st, st
             vg_put_varint(out, st->v_ts);
         }
         return;
-    case VG_AGG_DISTINCT:
-        if (!st->d) {
+    case VG_AGG_DISTINCT: {
+        const struct vg_distinct *d = spilled(st);
+        if (!d && !st->count) {
             vg_buf_putc(out, 0);
-        } else if (st->d->hll) {
+        } else if (d && d->hll) {
             vg_buf_putc(out, 2);
-            vg_buf_append(out, (const char *)st->d->hll, 1u << VG_HLL_P);
+            vg_buf_append(out, (const char *)d->hll, 1u << VG_HLL_P);
         } else {
             vg_buf_putc(out, 1);
-            vg_put_varint(out, (int64_t)st->d->n);
-            for (size_t i = 0; i < st->d->cap; i++)
-                if (st->d->set[i])
-                    vg_put_u64(out, st->d->set[i]);
+            vg_put_varint(out, d ? (int64_t)d->n : st->count);
+            if (!d)
+                for (int64_t i = 0; i < st->count; i++)
+                    vg_put_u64(out, st->dh[i]);
+            for (size_t i = 0; d && i < d->cap; i++)
+                if (d->set[i])
+                    vg_put_u64(out, d->set[i]);
         }
         return;
+    }
     case VG_AGG_COLLECT:
         vg_put_varint(out, (int64_t)st->n_items);
         for (size_t i = 0; i < st->n_items; i++)
@@ -745,24 +793,26 @@ int vg_agg_load(const struct vg_agg_def *def, struct vg_agg_state *st, const cha
             goto bad;
         return 0;
     case VG_AGG_DISTINCT: {
+        st->count = 0; /* its own: how many hashes are inline */
         if (*p >= end)
             goto bad;
         char kind = *(*p)++;
         if (kind == 2) {
             if ((size_t)(end - *p) < (1u << VG_HLL_P))
                 goto bad;
-            st->d = vg_xcalloc(1, sizeof(*st->d));
-            st->d->hll = vg_xmalloc(1u << VG_HLL_P);
-            memcpy(st->d->hll, *p, 1u << VG_HLL_P);
+            st->count = 0;
+            struct vg_distinct *d = spill(st);
+            d->hll = vg_xmalloc(1u << VG_HLL_P);
+            memcpy(d->hll, *p, 1u << VG_HLL_P);
             *p += 1u << VG_HLL_P;
         } else if (kind == 1) {
             if (vg_get_varint(p, end, &x) || x < 0 || x > VG_DISTINCT_EXACT + 1)
                 goto bad;
-            st->d = vg_xcalloc(1, sizeof(*st->d));
+            st->count = 0;
             for (int64_t i = 0; i < x; i++) {
                 if (vg_get_u64(p, end, &u))
                     goto bad;
-                set_insert(st->d, u);
+                distinct_take(st, u);
             }
         } else if (kind != 0) {
             goto bad;

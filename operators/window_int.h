@@ -37,6 +37,11 @@ enum vg_agg_fn {
 /* distinct(x) is exact up to this many values per window, then a HyperLogLog estimate. */
 #define VG_DISTINCT_EXACT 4096
 #define VG_HLL_P 16
+/* distinct keeps up to this many value hashes in the aggregate state itself, count saying
+ * how many; past that count is VG_DISTINCT_SPILLED and d holds the set (most panes see one
+ * or two values: no allocation, nothing more to fetch when a window is folded) */
+#define VG_DISTINCT_INLINE 3
+#define VG_DISTINCT_SPILLED (-1)
 
 struct vg_agg_def {
     char *name;         /* output field */
@@ -63,7 +68,8 @@ struct vg_agg_state {
             struct vg_value v;
             vg_time_ms v_ts;
         };
-        struct vg_distinct *d;      /* distinct */
+        struct vg_distinct *d;      /* distinct, spilled (count == VG_DISTINCT_SPILLED) */
+        uint64_t dh[3];             /* distinct: its first VG_DISTINCT_INLINE hashes (count) */
         struct {                    /* collect (strings owned) */
             struct vg_value *items;
             size_t n_items;
@@ -89,7 +95,7 @@ void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state 
 /* Ask the CPU for the memory st points to (it is about to be read). */
 static inline void vg_agg_prefetch(const struct vg_agg_def *def, const struct vg_agg_state *st)
 {
-    if (def->fn == VG_AGG_DISTINCT && st->d)
+    if (def->fn == VG_AGG_DISTINCT && st->count == VG_DISTINCT_SPILLED)
         __builtin_prefetch(st->d);
     else if ((def->fn == VG_AGG_MIN || def->fn == VG_AGG_MAX || def->fn == VG_AGG_FIRST ||
               def->fn == VG_AGG_LAST) && st->v.type == VG_T_STR)

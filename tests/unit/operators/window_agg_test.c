@@ -341,6 +341,52 @@ static void test_window_agg_save_load(void **state)
     vg_arena_fini(&arena);
 }
 
+/* distinct keeps its first 3 hashes in the state and spills past them: counts, duplicates,
+ * folding inline into spilled and back, and the saved form, on both sides of the bound */
+static void test_window_agg_distinct_inline_and_spilled(void **state)
+{
+    (void)state;
+    struct vg_arena arena;
+    vg_arena_init(&arena, 0);
+    struct vg_agg_def d = def("distinct(x)");
+    for (int n = 0; n <= 6; n++) {
+        struct vg_agg_state st = {0}, other = {0}, back;
+        for (int i = 0; i < n; i++) {
+            struct vg_value v = vg_value_int(i), dup = vg_value_int(0);
+            vg_agg_update(&d, &st, &v, 1);
+            vg_agg_update(&d, &st, &dup, 2); /* seen already */
+        }
+        struct vg_value v;
+        vg_agg_result(&d, &st, &arena, &v);
+        assert_int_equal(v.u.i, n);
+        assert_int_equal(st.count == VG_DISTINCT_SPILLED, n > VG_DISTINCT_INLINE);
+        struct vg_buf b;
+        vg_buf_init(&b);
+        vg_agg_save(&d, &st, &b);
+        const char *p = b.data;
+        assert_int_equal(vg_agg_load(&d, &back, &p, b.data + b.len), 0);
+        vg_agg_result(&d, &back, &arena, &v);
+        assert_int_equal(v.u.i, n);
+        vg_buf_fini(&b);
+        /* {n-2 .. n+1} (negatives as 0) folded in: 0 .. n+1 */
+        for (int i = n - 2; i < n + 2; i++) {
+            struct vg_value x = vg_value_int(i < 0 ? 0 : i);
+            vg_agg_update(&d, &other, &x, 3);
+        }
+        const struct vg_agg_state *parts[] = {&st, &other};
+        vg_agg_fold(&d, &back, &other);
+        vg_agg_result(&d, &back, &arena, &v);
+        assert_int_equal(v.u.i, n + 2);
+        vg_agg_result_fold(&d, parts, 2, &arena, &v);
+        assert_int_equal(v.u.i, n + 2);
+        vg_agg_free(&d, &st);
+        vg_agg_free(&d, &other);
+        vg_agg_free(&d, &back);
+    }
+    vg_free(d.arg);
+    vg_arena_fini(&arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_window_agg_values),
         cmocka_unit_test(test_window_agg_strings_and_merge),
         cmocka_unit_test(test_window_agg_distinct_exact_then_hll),
+        cmocka_unit_test(test_window_agg_distinct_inline_and_spilled),
         cmocka_unit_test(test_window_agg_result_fold_matches_fold),
         cmocka_unit_test(test_window_agg_save_load),
     };
