@@ -204,6 +204,8 @@ void vg_alert_to_json(const struct vg_alert *a, struct vg_buf *out)
         vg_buf_append(out, a->fields_json, n);
     else
         vg_buf_puts(out, "{}");
+    if (a->replay)
+        vg_buf_puts(out, ",\"replay\":true");
     vg_buf_putc(out, '}');
 }
 

@@ -35,6 +35,7 @@ struct vg_alert {
     int64_t latency_ms;         /* detected_at - source append time */
     const char *fields_json;    /* a JSON object */
     size_t fields_len;
+    bool replay;                /* made by vigil replay: "replay":true in JSON */
 };
 
 /* Deterministic id: the same (topology, rule, key, window) give the same id; for alerts on

@@ -34,6 +34,11 @@ struct vg_dag {
     struct vg_x_reader *xr; /* per exchange: its repartition partitions read here */
     uint64_t duplicates;    /* repartition records dropped as already counted */
     struct vg_buf xkey, xval;
+    /* replay: events outside [from, to] are skipped at their source; max_ts is the largest
+     * event time kept; close_at, when not VG_TIME_NONE, is the watermark every keyed node
+     * sees (the final flush) */
+    bool bounded;
+    vg_time_ms from, to, max_ts, close_at;
 };
 
 /* Open every node's state. Returns 0, or a negative VG_E* with err naming the node (the

@@ -38,6 +38,10 @@ int vg_dag_open(struct vg_dag *d, const struct vg_compiled *c, struct vg_op_ctx 
     for (size_t i = 0; i < c->n_nodes; i++)
         d->keyed |= (c->nodes[i].type->flags & VG_OP_KEYED) != 0;
     ctx->watermark = VG_TIME_NONE;
+    d->from = INT64_MIN;
+    d->to = INT64_MAX;
+    d->max_ts = INT64_MIN;
+    d->close_at = VG_TIME_NONE;
     for (size_t i = 0; i < c->n_nodes; i++) {
         const struct vg_compiled_node *cn = &c->nodes[i];
         if (!cn->type->open) {
@@ -130,6 +134,21 @@ static void merge_inputs(struct vg_dag *d, const struct vg_node *node, struct vg
             break;
         in->idx[in->n++] = d->sels[node->inputs[best]->index].idx[heads[best]++];
     }
+}
+
+/* Replay: keep the events in [from, to]; note the largest event time kept. */
+static void bound_time(struct vg_dag *d, struct vg_sel *out)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < out->n; k++) {
+        const struct vg_event *ev = &d->b.ev[out->idx[k]];
+        if (ev->ts < d->from || ev->ts > d->to)
+            continue;
+        if (ev->ts > d->max_ts)
+            d->max_ts = ev->ts;
+        out->idx[kept++] = out->idx[k];
+    }
+    out->n = kept;
 }
 
 /* Event time: drop the source's late events to dead letters (older than their own
@@ -252,9 +271,13 @@ int vg_dag_run(struct vg_dag *d)
             merge_inputs(d, cn->node, &in);
         }
         if (d->keyed && cn->source_id < 0)
-            d->ctx->watermark = vg_wm_current_of(&d->wm, cn->fed_by, vg_mono_ns());
+            d->ctx->watermark = d->close_at != VG_TIME_NONE
+                                    ? d->close_at
+                                    : vg_wm_current_of(&d->wm, cn->fed_by, vg_mono_ns());
         rc = cn->type->process(d->st[i], &d->b, &in, &d->sels[i], d->ctx);
         if (cn->source_id >= 0) {
+            if (d->bounded)
+                bound_time(d, &d->sels[i]);
             if (d->keyed)
                 observe_time(d, &d->sels[i]);
             d->events += d->sels[i].n;

@@ -2,12 +2,15 @@
 /*
  * duration.c - durations as written in topologies and expressions: 500ms, 30s, 5m, 1h, 2d,
  * and sums of them such as 1h30m. Units: ms, s, m, h, d. No sign, no fractions, no spaces.
+ * Also points in time as people write them (RFC 3339), for event times and vigil replay.
  *
  * Thread: any.
  */
 #include "expr.h"
 
 #include <limits.h>
+#include <string.h>
+#include <time.h>
 
 int vg_duration_parse(const char *s, size_t len, int64_t *ms)
 {
@@ -49,4 +52,45 @@ int vg_duration_parse(const char *s, size_t len, int64_t *ms)
     }
     *ms = total;
     return 0;
+}
+
+/* Parse an RFC 3339 timestamp ("2026-11-01T00:00:00.123Z", "+02:00" offsets). */
+bool vg_time_parse_rfc3339(const char *s, size_t n, vg_time_ms *out)
+{
+    char buf[64];
+    if (n < 20 || n >= sizeof(buf))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    struct tm tm = {0};
+    const char *p = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p && !(p = strptime(buf, "%Y-%m-%d %H:%M:%S", &tm)))
+        return false;
+    int64_t ms = 0;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (*p - '0');
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    int64_t offset_s = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1;
+        int hh, mm;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+            return false;
+        offset_s = sign * (hh * 3600 + mm * 60);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p)
+        return false;
+    time_t t = timegm(&tm);
+    *out = ((int64_t)t - offset_s) * 1000 + ms;
+    return true;
 }

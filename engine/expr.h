@@ -94,5 +94,8 @@ bool vg_value_equal(const struct vg_value *a, const struct vg_value *b);
 /* Parse a duration such as 500ms, 30s, 5m, 1h, 2d (also "1h30m"); returns 0 and sets *ms,
  * or -1. Shared by the topology checker and the expression lexer. Thread: any. */
 int vg_duration_parse(const char *s, size_t len, int64_t *ms);
+/* Parse an RFC 3339 time ("2026-11-01T00:00:00.123Z", "+02:00" offsets; a space for the T
+ * is accepted) into epoch milliseconds. Thread: any. */
+bool vg_time_parse_rfc3339(const char *s, size_t n, vg_time_ms *out);
 
 #endif

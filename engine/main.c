@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * main.c - the `vigil` command line: run, validate, graph, broker, help, version.
+ * main.c - the `vigil` command line: run, validate, graph, replay, broker, help, version.
  *
  * Exit codes (docs/operations.md): 0 success; 1 a topology did not validate; 2 bad usage;
  * 3 a runtime failure (Kafka client, output file, a stream thread that failed).
@@ -22,7 +22,9 @@
 #include "compile.h"
 #include "kafka.h"
 #include "log.h"
+#include "expr.h"
 #include "rt.h"
+#include "state.h"
 #include "topo.h"
 
 enum { EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
@@ -38,6 +40,8 @@ static const char *const usage_main =
     "  validate TOPOLOGY.yaml...   check only; print file:line:col errors, exit 1 if any\n"
     "  graph [--format text|dot|mermaid] TOPOLOGY.yaml\n"
     "                              print the dataflow graph\n"
+    "  replay TOPOLOGY.yaml --from T [--to T|end] [--output -|FILE|topic:NAME]\n"
+    "                              rerun a topology over its topics' past; exits by itself\n"
     "  broker [--partitions N] [--brokers N] [--topic T]... [--bootstrap-file F]\n"
     "                              a development Kafka broker (librdkafka's mock cluster)\n"
     "\n"
@@ -56,6 +60,27 @@ static const char *const usage_run =
     "--exit-idle S: stop the same way once records were read and none came for S seconds\n"
     "(for draining a backlog, e.g. in benchmarks).\n"
     "Environment: ${VAR} / ${VAR:-default} in the file; VIGIL_LOG=debug|info|warn|error.\n"
+    "Exit codes: 0 ok, 1 invalid topology, 2 bad usage, 3 runtime failure.\n";
+
+static const char *const usage_replay =
+    "usage: vigil replay TOPOLOGY.yaml --from T [--to T|end] [--output -|FILE|topic:NAME]\n"
+    "                    [--speed max|1x|Nx] [--from-offset [TOPIC:]PARTITION:OFFSET]...\n"
+    "                    [--keep-state] [-q]\n"
+    "\n"
+    "Run the topology over what its source topics hold now, outside its consumer group: each\n"
+    "partition from its start to the end offset it has when the replay starts. Only events\n"
+    "with event time in [--from, --to] count (RFC 3339 or epoch milliseconds; --to defaults\n"
+    "to end). Once everything is read, every window that the event time read allows is\n"
+    "closed, the alerts are written and a summary is printed on stderr; exit 0.\n"
+    "Alerts go to --output only (default -: stdout), as JSON lines marked \"replay\":true,\n"
+    "with the same alert_id as the live run gave them. Nothing live is touched: no offsets are\n"
+    "committed, dead letters are counted and logged but not written, and window state lives in\n"
+    "its own Redis namespace, deleted at the end unless --keep-state.\n"
+    "Start offsets: --from-offset sets a partition's (of every source topic, or of TOPIC);\n"
+    "otherwise a source on Kafka timestamps (no `time:`) starts at the first record at\n"
+    "--from minus its lateness, when the broker can look times up; else at the beginning.\n"
+    "--speed 1x paces events by event time (Nx: N times faster); max (default) does not.\n"
+    "Progress on stderr every 2 s; -q: only the summary.\n"
     "Exit codes: 0 ok, 1 invalid topology, 2 bad usage, 3 runtime failure.\n";
 
 static const char *const usage_validate =
@@ -275,7 +300,7 @@ static int cmd_run(int argc, char **argv)
     struct vg_rt *rt = NULL;
     if (rc == 0) {
         struct vg_err err = {0};
-        rt = vg_rt_start(cs, n, &err);
+        rt = vg_rt_start(cs, n, NULL, &err);
         if (!rt) {
             vg_log(VG_LOG_ERROR, "cannot start: %s", err.msg);
             rc = EXIT_RUNTIME;
@@ -319,6 +344,216 @@ static int cmd_run(int argc, char **argv)
     }
     vg_free(cs);
     vg_free(topos);
+    return rc;
+}
+
+/* An event-time bound: epoch milliseconds or RFC 3339. */
+static bool parse_when(const char *s, vg_time_ms *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s && !*end && !errno) {
+        *out = v;
+        return true;
+    }
+    return vg_time_parse_rfc3339(s, strlen(s), out);
+}
+
+static int replay_usage(const char *fmt, const char *arg)
+{
+    fputs("vigil replay: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n", stderr);
+    fputs(usage_replay, stderr);
+    return EXIT_USAGE;
+}
+
+/* Point every sink at the replay's output; dead letters are counted and logged only. */
+static void replay_outputs(struct vg_compiled *c, const char *output)
+{
+    for (size_t o = 0; o < c->n_outputs; o++) {
+        if (!strcmp(output, "-")) {
+            c->outputs[o].kind = VG_OUT_STDOUT;
+            c->outputs[o].target = NULL;
+        } else if (!strncmp(output, "topic:", 6)) {
+            c->outputs[o].kind = VG_OUT_KAFKA;
+            c->outputs[o].target = output + 6;
+        } else {
+            c->outputs[o].kind = VG_OUT_FILE;
+            c->outputs[o].target = output;
+        }
+    }
+    for (size_t s = 0; s < c->n_sources; s++)
+        c->sources[s].dead_letter = NULL;
+}
+
+static void replay_purge(const struct vg_compiled *c, const char *id)
+{
+    bool stateful = false;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        stateful |= c->nodes[i].type->state_save != NULL;
+    if (!stateful)
+        return;
+    char ns[400];
+    snprintf(ns, sizeof(ns), "replay.%s.%s", id, c->topo->name);
+    struct vg_err err = {0};
+    struct vg_state *s = vg_state_new(
+        c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0", ns, &err);
+    if (!s || vg_state_connect(s, &err) != 0 || vg_state_purge(s, &err) != 0)
+        vg_log(VG_LOG_WARN, "%s: replay state 'vg:{%s:*' not deleted: %s", c->topo->name, ns,
+               err.msg);
+    vg_state_free(s);
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_replay, stdout);
+        return 0;
+    }
+    const char *path = NULL, *output = "-";
+    bool quiet = false, keep = false, have_from = false;
+    struct vg_replay r = {.from = INT64_MIN, .to = INT64_MAX};
+    struct vg_replay_from offs[256];
+    char topics[256][256];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = true;
+        } else if (!strcmp(a, "--keep-state")) {
+            keep = true;
+        } else if (!strcmp(a, "--from") || !strcmp(a, "--to") || !strcmp(a, "--output") ||
+                   !strcmp(a, "--speed") || !strcmp(a, "--from-offset")) {
+            if (!v)
+                return replay_usage("%s: a value is expected", a);
+            i++;
+            if (!strcmp(a, "--from")) {
+                if (!parse_when(v, &r.from))
+                    return replay_usage("--from: expected RFC 3339 or epoch ms, got '%s'", v);
+                have_from = true;
+            } else if (!strcmp(a, "--to")) {
+                if (strcmp(v, "end") != 0 && !parse_when(v, &r.to))
+                    return replay_usage("--to: expected RFC 3339, epoch ms or end, got '%s'", v);
+            } else if (!strcmp(a, "--output")) {
+                if (!*v || !strcmp(v, "topic:"))
+                    return replay_usage("--output: expected -, a file or topic:NAME, got '%s'", v);
+                output = v;
+            } else if (!strcmp(a, "--speed")) {
+                char *end = NULL;
+                r.speed = strcmp(v, "max") == 0 ? 0 : strtod(v, &end);
+                if (strcmp(v, "max") != 0 && (!(r.speed > 0) || strcmp(end, "x") != 0))
+                    return replay_usage("--speed: expected max, 1x or Nx, got '%s'", v);
+            } else {
+                if (r.n_offsets == 256)
+                    return replay_usage("%s: at most 256", a);
+                struct vg_replay_from *f = &offs[r.n_offsets];
+                const char *last = strrchr(v, ':');
+                const char *first = last ? memrchr(v, ':', (size_t)(last - v)) : NULL;
+                char *e1 = NULL, *e2 = NULL;
+                long p = last ? strtol(first ? first + 1 : v, &e1, 10) : -1;
+                long long o = last ? strtoll(last + 1, &e2, 10) : -1;
+                if (!last || e1 != last || *e2 || p < 0 || o < 0 || last[1] == '\0' ||
+                    (first && first == v) || (size_t)(first ? first - v : 0) >= sizeof(topics[0]))
+                    return replay_usage("--from-offset: expected [TOPIC:]PARTITION:OFFSET, got '%s'",
+                                        v);
+                f->topic = NULL;
+                if (first) {
+                    snprintf(topics[r.n_offsets], sizeof(topics[0]), "%.*s", (int)(first - v), v);
+                    f->topic = topics[r.n_offsets];
+                }
+                f->partition = (int32_t)p;
+                f->offset = o;
+                r.n_offsets++;
+            }
+        } else if (!strncmp(a, "-", 1) && strcmp(a, "-") != 0) {
+            return replay_usage("unknown option '%s'", a);
+        } else if (path) {
+            return replay_usage("one topology at a time ('%s' is a second)", a);
+        } else {
+            path = a;
+        }
+    }
+    if (!path)
+        return replay_usage("%s", "a topology file is expected");
+    if (!have_from)
+        return replay_usage("%s", "--from is required (RFC 3339 or epoch ms; 0 for everything)");
+    if (r.to < r.from)
+        return replay_usage("%s", "--to is before --from");
+    r.offsets = offs;
+    struct vg_topology *topo;
+    struct vg_compiled *c;
+    if (load_one(path, &topo, &c) != 0)
+        return EXIT_INVALID;
+    int rc = 0;
+    if (c->n_exchanges) {
+        vg_log(VG_LOG_ERROR, "%s: node '%s' reads through a repartition topic; replay needs "
+               "sources partitioned by the window key (partitioned_by)", topo->name,
+               c->exchanges[0].node->name);
+        rc = EXIT_INVALID;
+    }
+    char id[64];
+    snprintf(id, sizeof(id), "%lld-%d", (long long)vg_now_ms(), (int)getpid());
+    r.id = id;
+    replay_outputs(c, output);
+    sigset_t set;
+    block_signals(&set);
+    struct vg_rt *rt = NULL;
+    struct vg_err err = {0};
+    if (rc == 0 && !(rt = vg_rt_start(&c, 1, &r, &err))) {
+        vg_log(VG_LOG_ERROR, "cannot start: %s", err.msg);
+        rc = EXIT_RUNTIME;
+    }
+    if (rt) {
+        vg_time_ns t0 = vg_mono_ns(), shown = t0;
+        for (;;) {
+            struct timespec tick = {0, 100 * 1000000};
+            int sig = sigtimedwait(&set, NULL, &tick);
+            uint64_t to_read;
+            bool finished;
+            vg_rt_replay_progress(rt, &to_read, &finished);
+            if (sig > 0) {
+                vg_log(VG_LOG_INFO, "%s: replay stopped before the end", strsignal(sig));
+                rc = EXIT_RUNTIME;
+                break;
+            }
+            if (finished || vg_rt_stopping(rt))
+                break;
+            vg_time_ns now = vg_mono_ns();
+            if (!quiet && now - shown >= 2000000000LL) {
+                shown = now;
+                struct vg_rt_stats s;
+                vg_rt_stats(rt, 0, &s);
+                double secs = (double)(now - t0) / 1e9;
+                double eps = (double)s.records / secs;
+                double pct = to_read ? 100.0 * (double)s.records / (double)to_read : 100.0;
+                fprintf(stderr, "replay: %.0f%% (%llu of %llu records), %.0f records/s, ETA %.0f s\n",
+                        pct > 100 ? 100 : pct, (unsigned long long)s.records,
+                        (unsigned long long)to_read, eps,
+                        eps > 0 && to_read > s.records ? (double)(to_read - s.records) / eps : 0.0);
+            }
+        }
+        vg_rt_stop(rt);
+        if (vg_rt_wait(rt) != 0)
+            rc = EXIT_RUNTIME;
+        struct vg_rt_stats s;
+        vg_rt_stats(rt, 0, &s);
+        double secs = (double)(vg_mono_ns() - t0) / 1e9;
+        vg_log(VG_LOG_INFO,
+               "%s: replay summary: %llu records read, %llu events, %llu alerts, %llu dead "
+               "letters in %.3f s (%.0f events/s)",
+               topo->name, (unsigned long long)s.records, (unsigned long long)s.events,
+               (unsigned long long)s.alerts, (unsigned long long)s.dead_letters, secs,
+               secs > 0 ? (double)s.events / secs : 0.0);
+        vg_rt_free(rt);
+        if (!keep)
+            replay_purge(c, id);
+        else
+            vg_log(VG_LOG_INFO, "%s: replay state kept under 'vg:{replay.%s.%s:'", topo->name,
+                   id, topo->name);
+    }
+    vg_compiled_free(c);
+    vg_topo_free(topo);
     return rc;
 }
 
@@ -461,6 +696,8 @@ int main(int argc, char **argv)
         return cmd_graph(argc - 1, argv + 1);
     if (strcmp(cmd, "broker") == 0)
         return cmd_broker(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return cmd_replay(argc - 1, argv + 1);
     fprintf(stderr, "vigil: unknown command '%s'\n\n%s", cmd, usage_main);
     return EXIT_USAGE;
 }

@@ -32,9 +32,34 @@ struct vg_rt_stats {
     vg_time_ns last_ns;     /* monotonic: last batch processed or record acknowledged */
 };
 
-/* Start running every compiled topology (owned by the caller, must outlive the runtime).
- * Returns NULL with err filled when a Kafka client or output cannot be made. */
-struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_err *err);
+/* vigil replay: one topology read outside its consumer group, each source partition from a
+ * start offset to the end offset captured at start; events outside [from, to] are skipped.
+ * Once every partition is read, every window that event time allows is closed (the largest
+ * event time read, or `to`), outputs are flushed and the threads end by themselves. State
+ * goes to its own namespace (the topology name "replay.<id>.<name>" in the Redis keys);
+ * nothing is committed. */
+struct vg_replay_from {
+    const char *topic;              /* NULL: every source topic */
+    int32_t partition;
+    int64_t offset;
+};
+
+struct vg_replay {
+    const char *id;
+    vg_time_ms from, to;            /* event time, inclusive; INT64_MIN / INT64_MAX: open */
+    double speed;                   /* 0: as fast as possible; x: event time at x wall clock */
+    const struct vg_replay_from *offsets;
+    size_t n_offsets;
+};
+
+/* Start running every compiled topology (owned by the caller, must outlive the runtime);
+ * replay (NULL for a live run) must too, and then n is 1. Returns NULL with err filled when
+ * a Kafka client or output cannot be made. */
+struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, const struct vg_replay *replay,
+                          struct vg_err *err);
+/* Replay: the records it set out to read (sum of end - start offsets), and whether every
+ * stream thread has finished. */
+void vg_rt_replay_progress(struct vg_rt *rt, uint64_t *to_read, bool *finished);
 /* Ask all threads to stop (idempotent). */
 void vg_rt_stop(struct vg_rt *rt);
 /* True once a stop was asked for, also by a stream thread that failed. */

@@ -106,6 +106,15 @@ struct rt_thread {
     uint64_t budget_logged;
     uint64_t dlq_logged;
     int64_t max_over_ms;
+    /* replay: the partitions this thread reads and the end offset of each */
+    struct rp_part { int source; int32_t partition; int64_t end; bool done; } *rp;
+    size_t n_rp, rp_left, rp_last;
+    int32_t *eof;                   /* partitions at their end in the batch polled last */
+    int *eof_source;
+    size_t n_eof;
+    vg_time_ns pace_wall0;          /* --speed: wall clock and event time of the first event */
+    vg_time_ms pace_ts0;
+    int finished;                   /* replay: read, closed and flushed (atomic) */
 };
 
 struct rt_topo {
@@ -118,6 +127,9 @@ struct rt_topo {
     pthread_barrier_t closing;      /* every thread commits before any leaves the group */
     bool barrier_ready;
     char group[300];
+    const struct vg_replay *replay; /* NULL: a live run */
+    uint64_t to_read;               /* replay: records between the start and end offsets */
+    int read_all;                   /* replay: threads done reading (atomic) */
 };
 
 struct vg_rt {
@@ -448,18 +460,78 @@ static int source_of(const struct rt_thread *th, rd_kafka_topic_t *rkt)
     return -1;
 }
 
-/* Poll up to VG_RT_BATCH records: wait up to 100 ms for the first, then take what is there. */
+/* ---- replay ---- */
+
+static struct rp_part *replay_part(struct rt_thread *th, int source, int32_t partition)
+{
+    struct rp_part *p = &th->rp[th->rp_last];
+    if (th->rp_last < th->n_rp && p->source == source && p->partition == partition)
+        return p; /* records come in runs from one partition */
+    for (size_t i = 0; i < th->n_rp; i++)
+        if (th->rp[i].source == source && th->rp[i].partition == partition) {
+            th->rp_last = i;
+            return &th->rp[i];
+        }
+    return NULL;
+}
+
+/* A partition read up to its end: stop fetching it; it no longer holds event time back. */
+static void replay_done(struct rt_thread *th, int source, int32_t partition)
+{
+    struct rp_part *p = source >= 0 ? replay_part(th, source, partition) : NULL;
+    if (!p || p->done)
+        return;
+    p->done = true;
+    th->rp_left--;
+    const char *topic = th->tp->c->sources[source].topic;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition);
+    rd_kafka_pause_partitions(th->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    vg_wm_forget(&th->dag.wm, (uint16_t)source, partition);
+}
+
+/* --speed: hold the thread until wall clock catches up with the event time read. */
+static void replay_pace(struct rt_thread *th)
+{
+    double speed = th->tp->replay->speed;
+    vg_time_ms ts = th->dag.max_ts;
+    if (speed <= 0 || ts == INT64_MIN)
+        return;
+    if (!th->pace_wall0) {
+        th->pace_wall0 = vg_mono_ns();
+        th->pace_ts0 = ts;
+        return;
+    }
+    vg_time_ns due = th->pace_wall0 + (vg_time_ns)((double)(ts - th->pace_ts0) * 1e6 / speed);
+    while (!stopping(th) && vg_mono_ns() < due) {
+        vg_time_ns left = due - vg_mono_ns();
+        struct timespec t = {0, left > 100000000 ? 100000000 : (long)left};
+        if (left > 0)
+            nanosleep(&t, NULL);
+    }
+}
+
+/* Poll up to VG_RT_BATCH records (a few under --speed): wait up to 100 ms for the first, then
+ * take what is there. */
 static size_t poll_batch(struct rt_thread *th)
 {
-    size_t n = 0;
+    size_t n = 0, max = th->rp && th->tp->replay->speed > 0 ? 20 : VG_RT_BATCH;
     int timeout = 100;
-    while (n < VG_RT_BATCH) {
+    while (n < max) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(th->consumer, timeout);
         if (!m)
             break;
         timeout = 0;
         if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && th->rp) {
+                /* done once this batch's records of it are processed (process_batch) */
+                th->eof = vg_xrealloc(th->eof, (th->n_eof + 1) * sizeof(*th->eof));
+                th->eof_source = vg_xrealloc(th->eof_source,
+                                             (th->n_eof + 1) * sizeof(*th->eof_source));
+                th->eof_source[th->n_eof] = source_of(th, m->rkt);
+                th->eof[th->n_eof++] = m->partition;
+            } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 vg_log(VG_LOG_WARN, "%s: consumer: %s", th->tp->c->topo->name,
                        rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
@@ -741,6 +813,11 @@ static int process_batch(struct rt_thread *th, size_t n)
         int src = source_of(th, m->rkt);
         if (src < 0)
             continue;
+        if (th->rp) { /* replay: up to the end captured at start */
+            struct rp_part *p = replay_part(th, src, m->partition);
+            if (!p || p->done || m->offset >= p->end)
+                continue;
+        }
         if (th->state)
             note_pos(th, src, m->partition, m->offset + 1);
         rd_kafka_timestamp_type_t tst;
@@ -754,6 +831,18 @@ static int process_batch(struct rt_thread *th, size_t n)
     uint64_t events_before = th->dag.events;
     int rc = vg_dag_run(&th->dag);
     th->stats.events += th->dag.events - events_before;
+    if (th->rp) {
+        for (size_t i = 0; i < n; i++) {
+            int src = source_of(th, th->msgs[i]->rkt);
+            struct rp_part *p = src >= 0 ? replay_part(th, src, th->msgs[i]->partition) : NULL;
+            if (p && th->msgs[i]->offset + 1 >= p->end)
+                replay_done(th, src, p->partition);
+        }
+        for (size_t i = 0; i < th->n_eof; i++) /* an end past control records, say */
+            replay_done(th, th->eof_source[i], th->eof[i]);
+        th->n_eof = 0;
+        replay_pace(th);
+    }
     for (size_t i = 0; i < n; i++)
         rd_kafka_message_destroy(th->msgs[i]);
     for (size_t o = 0; o < c->n_outputs; o++)
@@ -883,6 +972,33 @@ static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
     return 0;
 }
 
+/* Replay, this thread's partitions all read: once every thread is there, close every window
+ * that the event time read allows (the largest over all threads, or --to), the same for any
+ * parallelism. */
+static void replay_close(struct rt_thread *th)
+{
+    struct rt_topo *tp = th->tp;
+    ck_pr_inc_int(&tp->read_all);
+    while (!stopping(th) && ck_pr_load_int(&tp->read_all) < tp->n_threads) {
+        if (th->producer)
+            rd_kafka_poll(th->producer, 0);
+        advance(th);
+        struct timespec t = {0, 10 * 1000000};
+        nanosleep(&t, NULL);
+    }
+    if (stopping(th))
+        return;
+    vg_time_ms close_at = INT64_MIN;
+    for (int k = 0; k < tp->n_threads; k++) /* written before each thread counted itself */
+        close_at = VG_MAX(close_at,
+                         (vg_time_ms)ck_pr_load_64((uint64_t *)&tp->threads[k].dag.max_ts));
+    if (close_at == INT64_MIN || !th->dag.keyed)
+        return;
+    th->dag.close_at = VG_MIN(close_at, tp->replay->to);
+    if (process_batch(th, 0) != 0)
+        th->rc = VG_EINVAL;
+}
+
 static void *thread_main(void *arg)
 {
     struct rt_thread *th = arg;
@@ -891,7 +1007,7 @@ static void *thread_main(void *arg)
      * threads waiting on it together leave a core idle */
     th->ckpt_ns = vg_mono_ns() - (vg_time_ns)th->index * VG_CKPT_MS * 1000000LL /
                                      th->tp->n_threads;
-    while (!stopping(th)) {
+    while (!stopping(th) && !(th->rp && th->rp_left == 0)) {
         if (th->producer) {
             rd_kafka_poll(th->producer, 0);
             run_retries(th);
@@ -902,7 +1018,8 @@ static void *thread_main(void *arg)
         checkpoint(th, false);
         size_t n = poll_batch(th);
         /* with windows, an empty batch now and then lets event time move on idle partitions */
-        if (n == 0 && (!th->dag.keyed || vg_mono_ns() - th->batch_ns < 200 * 1000000LL))
+        if (n == 0 && !th->n_eof &&
+            (!th->dag.keyed || vg_mono_ns() - th->batch_ns < 200 * 1000000LL))
             continue;
         int rc = process_batch(th, n);
         if (rc != 0 && rc != VG_EAGAIN) {
@@ -914,6 +1031,8 @@ static void *thread_main(void *arg)
     }
     if (th->rc)
         vg_rt_stop(th->tp->rt); /* one failed thread stops the process, cleanly */
+    if (th->rp && !stopping(th))
+        replay_close(th);
     drain(th, VG_RT_FLUSH_MS);
     if (th->state && !th->state_failing && checkpoint(th, true) != 0)
         vg_log(VG_LOG_WARN, "%s: thread %d: final state write failed; the state stored last "
@@ -925,12 +1044,13 @@ static void *thread_main(void *arg)
                c->topo->name, th->index);
     /* Commit what was acknowledged while the group is still stable: a thread that left
      * first would start a rebalance, and the others' commits would then be refused. */
-    rd_kafka_resp_err_t e = rd_kafka_commit(th->consumer, NULL, 0);
+    rd_kafka_resp_err_t e = th->rp ? 0 : rd_kafka_commit(th->consumer, NULL, 0);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
         vg_log(VG_LOG_WARN, "%s: thread %d: final commit: %s", c->topo->name, th->index,
                rd_kafka_err2str(e));
     pthread_barrier_wait(&th->tp->closing);
     rd_kafka_consumer_close(th->consumer);
+    ck_pr_store_int(&th->finished, 1);
     return NULL;
 }
 
@@ -949,9 +1069,15 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
     char client_id[320];
     snprintf(client_id, sizeof(client_id), "%s-%d", tp->group, index);
     rd_kafka_conf_set(cc, "client.id", client_id, errstr, sizeof(errstr));
-    bool latest = c->n_sources > 0 && c->sources[0].start_latest;
+    bool latest = c->n_sources > 0 && c->sources[0].start_latest && !tp->replay;
     if (latest)
         rd_kafka_conf_set(cc, "auto.offset.reset", "latest", errstr, sizeof(errstr));
+    if (tp->replay) { /* assigned partitions, outside the group: nothing is committed */
+        rd_kafka_conf_set(cc, "enable.auto.commit", "false", errstr, sizeof(errstr));
+        rd_kafka_conf_set(cc, "enable.auto.offset.store", "false", errstr, sizeof(errstr));
+        rd_kafka_conf_set(cc, "enable.partition.eof", "true", errstr, sizeof(errstr));
+        th->rp = vg_xcalloc(1, sizeof(*th->rp));
+    }
     rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
     rd_kafka_conf_set_opaque(cc, th);
     th->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, sizeof(errstr));
@@ -992,7 +1118,7 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
                                                 RD_KAFKA_PARTITION_UA))
             rd_kafka_topic_partition_list_add(topics, c->sources[s].topic,
                                               RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(th->consumer, topics);
+    rd_kafka_resp_err_t e = tp->replay ? 0 : rd_kafka_subscribe(th->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e)
         return VG_ERR_SET(err, VG_EKAFKA, "kafka subscribe: %s", rd_kafka_err2str(e));
@@ -1003,7 +1129,10 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
         stateful |= c->nodes[i].type->state_save != NULL;
     if (stateful) {
         const char *url = c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0";
-        if (!(th->state = vg_state_new(url, c->topo->name, err)))
+        char ns[400];
+        if (tp->replay)
+            snprintf(ns, sizeof(ns), "replay.%s.%s", tp->replay->id, c->topo->name);
+        if (!(th->state = vg_state_new(url, tp->replay ? ns : c->topo->name, err)))
             return VG_ECONFIG;
         struct vg_err cerr = {0};
         if (vg_state_connect(th->state, &cerr) != 0)
@@ -1015,7 +1144,16 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
     th->ctx.write = ctx_write;
     th->ctx.parallel = ctx_parallel;
     th->ctx.n_workers = vg_rt_pool_size(tp->rt->pool);
-    return vg_dag_open(&th->dag, c, &th->ctx, err);
+    th->ctx.replay = tp->replay != NULL;
+    int rc = vg_dag_open(&th->dag, c, &th->ctx, err);
+    if (rc == 0 && tp->replay) {
+        th->dag.bounded = true;
+        th->dag.from = tp->replay->from;
+        th->dag.to = tp->replay->to;
+        for (size_t s = 0; s < c->n_sources; s++) /* read speed is not event time */
+            th->dag.idle_ms[s] = 1000000000000LL;
+    }
+    return rc;
 }
 
 static void thread_close(struct rt_thread *th)
@@ -1057,6 +1195,86 @@ static void thread_close(struct rt_thread *th)
     vg_free(th->pos);
     vg_free(th->out_rkt);
     vg_free(th->dlq_rkt);
+    vg_free(th->rp);
+    vg_free(th->eof);
+    vg_free(th->eof_source);
+}
+
+/* Replay: where each source partition starts (--from-offset; else, for a source on Kafka
+ * timestamps, the first record at --from - lateness; else the beginning) and ends (the end
+ * offset now); partition p goes to thread p % threads, so co-partitioned topics meet. */
+static int replay_setup(struct rt_topo *tp, struct vg_err *err)
+{
+    const struct vg_compiled *c = tp->c;
+    const struct vg_replay *r = tp->replay;
+    rd_kafka_t *rk = tp->threads[0].consumer;
+    rd_kafka_topic_partition_list_t **assign = vg_xcalloc((size_t)tp->n_threads, sizeof(*assign));
+    for (int k = 0; k < tp->n_threads; k++)
+        assign[k] = rd_kafka_topic_partition_list_new(16);
+    int rc = 0;
+    for (size_t s = 0; s < c->n_sources && rc == 0; s++) {
+        const char *topic = c->sources[s].topic;
+        int32_t n = wait_partitions(rk, topic);
+        if (n <= 0) {
+            rc = VG_ERR_SET(err, VG_EKAFKA, "topic '%s': no partitions found", topic);
+            break;
+        }
+        bool by_kafka_time = vg_node_str(c->sources[s].node, "time", NULL) == NULL;
+        int64_t lateness = vg_node_duration_ms(c->sources[s].node, "lateness", 0);
+        for (int32_t p = 0; p < n && rc == 0; p++) {
+            int64_t lo = 0, hi = 0;
+            rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+            if (e) {
+                rc = VG_ERR_SET(err, VG_EKAFKA, "topic '%s' partition %d: end offset: %s", topic,
+                                (int)p, rd_kafka_err2str(e));
+                break;
+            }
+            int64_t start = lo;
+            bool set = false;
+            for (size_t i = 0; i < r->n_offsets; i++)
+                if (r->offsets[i].partition == p &&
+                    (!r->offsets[i].topic || !strcmp(r->offsets[i].topic, topic))) {
+                    start = VG_MAX(lo, r->offsets[i].offset);
+                    set = true;
+                }
+            if (!set && by_kafka_time && r->from != INT64_MIN) {
+                /* brokers that cannot look up times (the development broker) answer with an
+                 * error: reading from the beginning is then right, only slower */
+                rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(1);
+                rd_kafka_topic_partition_list_add(q, topic, p)->offset = r->from - lateness;
+                if (rd_kafka_offsets_for_times(rk, q, 10000) == 0 && q->elems[0].err == 0)
+                    start = q->elems[0].offset < 0 ? hi : VG_MAX(lo, q->elems[0].offset);
+                rd_kafka_topic_partition_list_destroy(q);
+            }
+            struct rt_thread *th = &tp->threads[p % tp->n_threads];
+            th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
+            th->rp[th->n_rp++] = (struct rp_part){(int)s, p, hi, start >= hi};
+            if (start >= hi)
+                continue;
+            th->rp_left++;
+            tp->to_read += (uint64_t)(hi - start);
+            rd_kafka_topic_partition_list_add(assign[p % tp->n_threads], topic, p)->offset = start;
+            vg_wm_assign(&th->dag.wm, (uint16_t)s, p, vg_mono_ns());
+        }
+    }
+    for (int k = 0; k < tp->n_threads; k++) {
+        if (rc == 0 && assign[k]->cnt) {
+            rd_kafka_resp_err_t e = rd_kafka_assign(tp->threads[k].consumer, assign[k]);
+            if (e)
+                rc = VG_ERR_SET(err, VG_EKAFKA, "assign: %s", rd_kafka_err2str(e));
+        }
+        rd_kafka_topic_partition_list_destroy(assign[k]);
+    }
+    vg_free(assign);
+    return rc;
+}
+
+void vg_rt_replay_progress(struct vg_rt *rt, uint64_t *to_read, bool *finished)
+{
+    *to_read = rt->topos[0].to_read;
+    *finished = true;
+    for (int k = 0; k < rt->topos[0].n_threads; k++)
+        *finished &= ck_pr_load_int(&rt->topos[0].threads[k].finished) != 0;
 }
 
 static long n_cores(void)
@@ -1065,7 +1283,8 @@ static long n_cores(void)
     return n > 0 ? n : 1;
 }
 
-struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_err *err)
+struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, const struct vg_replay *replay,
+                          struct vg_err *err)
 {
     struct vg_rt *rt = vg_xcalloc(1, sizeof(*rt));
     rt->n = n;
@@ -1079,7 +1298,12 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_
         struct rt_topo *tp = &rt->topos[i];
         tp->rt = rt;
         tp->c = topos[i];
-        snprintf(tp->group, sizeof(tp->group), "vigil.%s", tp->c->topo->name);
+        tp->replay = replay;
+        if (replay)
+            snprintf(tp->group, sizeof(tp->group), "vigil-replay.%s.%s", tp->c->topo->name,
+                     replay->id);
+        else
+            snprintf(tp->group, sizeof(tp->group), "vigil.%s", tp->c->topo->name);
         tp->outs = vg_xcalloc(tp->c->n_outputs + 1, sizeof(*tp->outs));
         for (size_t o = 0; o < tp->c->n_outputs && rc == 0; o++) {
             struct rt_output *out = &tp->outs[o];
@@ -1088,7 +1312,7 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_
             pthread_mutex_init(&out->mu, NULL);
             if (out->kind == VG_OUT_STDOUT)
                 out->fp = stdout;
-            else if (out->kind == VG_OUT_FILE && !(out->fp = fopen(out->target, "a")))
+            else if (out->kind == VG_OUT_FILE && !(out->fp = fopen(out->target, replay ? "w" : "a")))
                 rc = VG_ERR_SET(err, VG_EIO, "sink file '%s': %s", out->target, strerror(errno));
         }
         int par = tp->c->topo->parallelism > 0 ? tp->c->topo->parallelism : (int)n_cores();
@@ -1098,7 +1322,7 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, struct vg_
             tp->n_threads = k + 1;
         }
         if (rc == 0)
-            rc = exchange_setup(tp, err);
+            rc = replay ? replay_setup(tp, err) : exchange_setup(tp, err);
     }
     if (rc != 0) {
         vg_rt_free(rt);

@@ -138,6 +138,8 @@ struct vg_op_ctx {
                      size_t n);
     /* Number of workers behind parallel (>= 1). */
     size_t n_workers;
+    /* vigil replay: alerts are marked replay and sinks write JSON lines to its output */
+    bool replay;
 };
 
 /* Where an operator's state goes at a checkpoint: entries grouped in buckets (the engine

@@ -567,6 +567,7 @@ static int rules_process(void *stp, struct vg_batch *b, const struct vg_sel *in,
         struct vg_alert *a = vg_arena_alloc(&b->arena, sizeof(*a));
         memset(a, 0, sizeof(*a));
         make_alert(st, b, src_idx, r, a);
+        a->replay = ctx->replay;
         if (r->suppress_ms > 0 &&
             suppressed(st, m.rule, a->key_text, b->ev[src_idx].ts, r->suppress_ms))
             continue;

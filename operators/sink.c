@@ -155,7 +155,9 @@ static int sink_process(void *stp, struct vg_batch *b, const struct vg_sel *in,
         size_t key_len = 0;
         if (a) {
             struct vg_err err;
-            if (sc->format == FMT_AVRO) {
+            if (ctx->replay) {
+                vg_alert_to_json(a, &st->buf);
+            } else if (sc->format == FMT_AVRO) {
                 if (vg_avro_encode_alert(st->avro, a, &st->buf, &err) != 0)
                     return VG_EINVAL; /* our own record does not fit our schema: a bug */
             } else if (sc->format == FMT_TEXT) {

@@ -159,47 +159,6 @@ static int source_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
     return 0;
 }
 
-/* Parse an RFC 3339 timestamp ("2026-11-01T00:00:00.123Z", "+02:00" offsets). */
-static bool parse_rfc3339(const char *s, size_t n, vg_time_ms *out)
-{
-    char buf[64];
-    if (n < 20 || n >= sizeof(buf))
-        return false;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    struct tm tm = {0};
-    const char *p = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p && !(p = strptime(buf, "%Y-%m-%d %H:%M:%S", &tm)))
-        return false;
-    int64_t ms = 0;
-    if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3)
-                ms = ms * 10 + (*p - '0');
-        for (; digits < 3; digits++)
-            ms *= 10;
-    }
-    int64_t offset_s = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1;
-        int hh, mm;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-            return false;
-        offset_s = sign * (hh * 3600 + mm * 60);
-        p += 6;
-    } else {
-        return false;
-    }
-    if (*p)
-        return false;
-    time_t t = timegm(&tm);
-    *out = ((int64_t)t - offset_s) * 1000 + ms;
-    return true;
-}
-
 static bool event_time(const struct source_conf *sc, const struct vg_value *v, vg_time_ms *ts)
 {
     static const double per_ms[] = {[UNIT_S] = 1e-3, [UNIT_MS] = 1, [UNIT_US] = 1e3,
@@ -219,7 +178,7 @@ static bool event_time(const struct source_conf *sc, const struct vg_value *v, v
         *ts = (vg_time_ms)(v->u.f / per_ms[sc->unit]);
         return true;
     case VG_T_STR:
-        return parse_rfc3339(v->u.s, v->len, ts);
+        return vg_time_parse_rfc3339(v->u.s, v->len, ts);
     default:
         return false;
     }
