@@ -21,7 +21,7 @@ check_out() { # name, expected text, actual text
 out=$("$vigil" --version); check "version exit" 0 $?
 [[ "$out" == "vigil 0.1.0 (librdkafka 2.0.2)" ]]; check "version text" 0 $?
 "$vigil" --help | grep -q '^  run TOPOLOGY.yaml'; check "help lists run" 0 $?
-for c in run validate graph broker; do
+for c in run validate graph broker replay; do
   "$vigil" $c --help | grep -q "^usage: vigil $c"; check "$c --help" 0 $?
 done
 "$vigil" frobnicate 2>/dev/null; check "unknown command" 2 $?
@@ -32,6 +32,28 @@ out=$("$vigil" run topologies/brute_force.yaml --exit-idle 2>&1); check "run: --
 check_out "run: --exit-idle message" "vigil run: --exit-idle: expected seconds > 0, got ''" "$out"
 out=$("$vigil" run --exit-idel 3 topologies/brute_force.yaml 2>&1 | head -1)
 check_out "run: unknown option" "vigil run: unknown option '--exit-idel'" "$out"
+
+# vigil replay: usage errors are named before anything connects
+replay_err() { # name, expected first line, args...
+  local name=$1 want=$2; shift 2
+  out=$("$vigil" replay "$@" 2>&1 | head -1); st=${PIPESTATUS[0]}
+  check "replay: $name (exit)" 2 "$st"; check_out "replay: $name" "$want" "$out"
+}
+replay_err "no --from" "vigil replay: --from is required (RFC 3339 or epoch ms; 0 for everything)" \
+  topologies/brute_force.yaml
+replay_err "bad --from" "vigil replay: --from: expected RFC 3339 or epoch ms, got 'yesterday'" \
+  topologies/brute_force.yaml --from yesterday
+replay_err "--to before --from" "vigil replay: --to is before --from" \
+  topologies/brute_force.yaml --from 2026-11-02T00:00:00Z --to 2026-11-01T00:00:00Z
+replay_err "bad --speed" "vigil replay: --speed: expected max, 1x or Nx, got 'fast'" \
+  topologies/brute_force.yaml --from 0 --speed fast
+replay_err "bad --from-offset" \
+  "vigil replay: --from-offset: expected [TOPIC:]PARTITION:OFFSET, got 'x:y'" \
+  topologies/brute_force.yaml --from 0 --from-offset x:y
+replay_err "two topologies" "vigil replay: one topology at a time ('topologies/port_scan.yaml' is a second)" \
+  topologies/brute_force.yaml topologies/port_scan.yaml --from 0
+replay_err "unknown option" "vigil replay: unknown option '--form'" \
+  topologies/brute_force.yaml --form 0
 
 out=$("$vigil" validate topologies/*.yaml bench/scenarios/*.yaml 2>&1); st=$?
 check "validate shipped topologies" 0 $st

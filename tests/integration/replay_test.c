@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * replay_test.c - `vigil replay` on the shipped topologies/brute_force.yaml, with the real
+ * binary, the development broker over TCP and a real redis-server: a replay of the whole
+ * range gives the live run's alerts with the same ids (marked replay), while the live run
+ * goes on untouched (its alert topic, its state, its offsets); --from mid-range gives exactly
+ * the alerts of the events at or after it; the replay's state namespace is deleted at the end,
+ * or kept with --keep-state.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vg_test.h"
+
+#define EVENTS "it-rp-events"
+#define ALERTS "it-rp-alerts"
+#define DLQ "it-rp-dlq"
+#define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define USERS 6
+
+struct fixture {
+    struct vg_test_broker broker;
+    struct vg_test_redis redis;
+    char env_redis[128];
+    char *dir;
+    char *log;
+    char env_brokers[512];
+    const char *env[8];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (chdir(getenv("VG_SOURCE_DIR") ? getenv("VG_SOURCE_DIR") : ".") != 0)
+        return -1;
+    f->dir = vg_test_tmpdir();
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/vigil.log", f->dir);
+    f->log = strdup(path);
+    vg_test_broker_start(&f->broker, 1);
+    vg_test_topic(&f->broker, EVENTS, 4);
+    vg_test_topic(&f->broker, ALERTS, 2);
+    vg_test_topic(&f->broker, DLQ, 1);
+    snprintf(f->env_brokers, sizeof(f->env_brokers), "KAFKA_BROKERS=%s", f->broker.bootstraps);
+    f->env[0] = f->env_brokers;
+    f->env[1] = "AUTH_TOPIC=" EVENTS;
+    f->env[2] = "ALERT_TOPIC=" ALERTS;
+    f->env[3] = "AUTH_DLQ=" DLQ;
+    vg_test_redis_start(&f->redis);
+    snprintf(f->env_redis, sizeof(f->env_redis), "REDIS_URL=redis://127.0.0.1:%d/2",
+             f->redis.port);
+    f->env[4] = f->env_redis;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    vg_test_vigil_kill_all();
+    if (f->log && access(f->log, R_OK) == 0) {
+        char *text = vg_test_read(f->log);
+        fprintf(stderr, "---- vigil log ----\n%s-------------------\n", text);
+        free(text);
+    }
+    vg_test_broker_stop(&f->broker);
+    vg_test_redis_stop(&f->redis);
+    vg_test_rmdir(f->dir);
+    free(f->log);
+    free(f);
+    return 0;
+}
+
+static void add(char **buf, size_t *len, const char *user, long long ts, const char *ip,
+                const char *outcome)
+{
+    char line[256];
+    int n = snprintf(line, sizeof(line),
+                     "{\"ts\":%lld,\"user\":\"%s\",\"src_ip\":\"%s\",\"outcome\":\"%s\"}\n", ts,
+                     user, ip, outcome);
+    *buf = realloc(*buf, *len + (size_t)n + 1);
+    memcpy(*buf + *len, line, (size_t)n + 1);
+    *len += (size_t)n;
+}
+
+/* User u1..u6: 12 failures from three addresses, 5 s apart, starting at T0 + k x 10 min
+ * (one alert each: the rule suppresses repeats for 15 min); then event time moves on to
+ * T0 + 90 min on every partition, so all their windows close. */
+static void produce_history(struct fixture *f)
+{
+    const char *ips[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3"};
+    char *text = NULL;
+    size_t len = 0;
+    for (int k = 1; k <= USERS; k++) {
+        char user[8];
+        snprintf(user, sizeof(user), "u%d", k);
+        for (int i = 0; i < 12; i++)
+            add(&text, &len, user, T0 + k * 600000LL + i * 5000, ips[i % 3], "failure");
+    }
+    const char *tick[] = {"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"};
+    for (int i = 0; i < 8; i++)
+        add(&text, &len, tick[i], T0 + 90 * 60000LL, "10.9.9.9", "success");
+    vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text, "user");
+    free(text);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "KEY ALERT_ID" per alert, sorted, one per line; counts alerts marked replay in *marked. */
+static char *summarize(char **values, size_t n, size_t *marked)
+{
+    char **lines = calloc(n + 1, sizeof(char *));
+    *marked = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = strstr(values[i], "\"alert_id\":\"");
+        const char *key = strstr(values[i], "\"key\":\"");
+        assert_non_null(id);
+        assert_non_null(key);
+        lines[i] = calloc(128, 1);
+        snprintf(lines[i], 128, "%.*s %.32s", (int)strcspn(key + 7, "\""), key + 7, id + 12);
+        *marked += strstr(values[i], ",\"replay\":true}") != NULL;
+    }
+    qsort(lines, n, sizeof(char *), cmp_str);
+    char *out = calloc(n * 130 + 1, 1);
+    for (size_t i = 0; i < n; i++) {
+        strcat(out, lines[i]);
+        strcat(out, "\n");
+        free(lines[i]);
+    }
+    free(lines);
+    return out;
+}
+
+/* The live alerts on the alert topic, summarized (expects n of them). */
+static char *live_alerts(struct fixture *f, size_t n)
+{
+    struct vg_test_records rs;
+    vg_test_consume(&f->broker, ALERTS, n, 30000 * vg_test_slow(), 2000, &rs);
+    assert_int_equal(rs.n, n);
+    char **values = calloc(rs.n + 1, sizeof(char *));
+    for (size_t i = 0; i < rs.n; i++)
+        values[i] = rs.r[i].value;
+    size_t marked;
+    char *out = summarize(values, rs.n, &marked);
+    assert_int_equal(marked, 0);
+    free(values);
+    vg_test_records_free(&rs);
+    return out;
+}
+
+/* Run vigil replay of topo with the extra arguments (NULL-terminated) into a file; it exits
+ * by itself with 0. Returns the alerts summarized. */
+static char *replay(struct fixture *f, const char *topo, size_t *n_alerts, size_t *marked, ...)
+{
+    const char *args[16] = {"replay", topo, "-q", "--output"};
+    char out[4096];
+    snprintf(out, sizeof(out), "%s/replay.jsonl", f->dir);
+    size_t n = 4;
+    args[n++] = out;
+    va_list ap;
+    va_start(ap, marked);
+    for (const char *a; (a = va_arg(ap, const char *)) && n < 15;)
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    pid_t pid = vg_test_vigil_start(args, f->env, f->log);
+    assert_int_equal(vg_test_vigil_stop(pid, 0, 60000 * vg_test_slow()), 0);
+    char *text = vg_test_read(out);
+    char *values[64];
+    size_t k = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && k < 64;
+         l = strtok_r(NULL, "\n", &save))
+        values[k++] = l;
+    *n_alerts = k;
+    char *sum = summarize(values, k, marked);
+    free(text);
+    return sum;
+}
+
+/* Redis keys matching a pattern, one per line. */
+static char *redis_keys(struct fixture *f, const char *pattern)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d -n 2 --scan --pattern '%s'", f->redis.port,
+             pattern);
+    FILE *p = popen(cmd, "r");
+    char buf[8192] = "";
+    size_t n = p ? fread(buf, 1, sizeof(buf) - 1, p) : 0;
+    buf[n] = '\0';
+    if (p)
+        pclose(p);
+    return strdup(buf);
+}
+
+/* Live run, then a replay of everything while it is still running: the same alerts with the
+ * same ids, marked replay; the live alert topic, state and offsets untouched. */
+static void test_replay_matches_live_and_leaves_it_alone(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"run", "topologies/brute_force.yaml", NULL};
+    pid_t live = vg_test_vigil_start(args, f->env, f->log);
+    vg_test_wait_assigned(f->log, 2);
+    produce_history(f);
+    char *want = live_alerts(f, USERS);
+
+    size_t n, marked;
+    char *got = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from", "0", NULL);
+    assert_string_equal(got, want);
+    assert_int_equal(marked, USERS);
+    free(got);
+    char *keys = redis_keys(f, "vg:{replay.*");
+    assert_string_equal(keys, ""); /* its namespace is gone */
+    free(keys);
+    keys = redis_keys(f, "vg:{brute-force:attempts:*}:@offsets");
+    assert_true(strlen(keys) > 0); /* the live state is still there */
+    free(keys);
+
+    /* nothing was added to the live alert topic, and the live run carries on: a new burst */
+    char *text = NULL;
+    size_t len = 0;
+    for (int i = 0; i < 12; i++)
+        add(&text, &len, "u9", T0 + 100 * 60000LL + i * 5000,
+            i % 2 ? "10.0.0.7" : (i % 3 ? "10.0.0.8" : "10.0.0.9"), "failure");
+    for (int i = 0; i < 8; i++) {
+        char tick[8];
+        snprintf(tick, sizeof(tick), "t%d", i + 1);
+        add(&text, &len, tick, T0 + 120 * 60000LL, "10.9.9.9", "success");
+    }
+    vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text, "user");
+    free(text);
+    struct vg_test_records rs;
+    vg_test_consume(&f->broker, ALERTS, USERS + 1, 30000 * vg_test_slow(), 2000, &rs);
+    assert_int_equal(rs.n, USERS + 1);
+    size_t u9 = 0;
+    for (size_t i = 0; i < rs.n; i++)
+        u9 += strstr(rs.r[i].value, "\"key\":\"u9\"") != NULL;
+    assert_int_equal(u9, 1);
+    vg_test_records_free(&rs);
+    assert_int_equal(vg_test_vigil_stop(live, SIGTERM, 10000 * vg_test_slow()), 0);
+    free(want);
+}
+
+/* --from mid-range: exactly the alerts of the users whose events are all at or after it;
+ * --keep-state leaves the replay's namespace in Redis. */
+static void test_replay_from_mid_range(void **state)
+{
+    struct fixture *f = *state;
+    produce_history(f);
+    size_t n, marked;
+    char *all = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from", "0", NULL);
+    assert_int_equal(n, USERS);
+    /* one stream thread instead of two: the same alerts */
+    char *text = vg_test_read("topologies/brute_force.yaml");
+    char *one_text = malloc(strlen(text) + 32);
+    sprintf(one_text, "%sparallelism: 1\n", text);
+    char *one = vg_test_write(f->dir, "bf1.yaml", one_text);
+    char *got = replay(f, one, &n, &marked, "--from", "0", NULL);
+    assert_string_equal(got, all);
+    free(got);
+    free(one);
+    free(one_text);
+    free(text);
+    /* u1..u3 start before 00:35, u4..u6 after */
+    char *mid = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from",
+                       "2026-01-01T00:35:00Z", "--keep-state", NULL);
+    assert_int_equal(n, 3);
+    assert_int_equal(marked, 3);
+    const char *nl = all;
+    for (int i = 0; i < 3; i++)
+        nl = strchr(nl, '\n') + 1;
+    assert_string_equal(mid, nl); /* the last three lines of the full replay: u4, u5, u6 */
+    char *keys = redis_keys(f, "vg:{replay.*");
+    assert_non_null(strstr(keys, ".brute-force:attempts:"));
+    free(keys);
+    /* --to before the first burst: nothing */
+    char *none = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from", "0", "--to",
+                        "1767225900000", NULL);
+    assert_int_equal(n, 0);
+    free(none);
+    free(all);
+    free(mid);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_replay_matches_live_and_leaves_it_alone, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_from_mid_range, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
