@@ -46,6 +46,7 @@
  *
  * Thread: main (plus librdkafka's own threads).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +54,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <avro.h>
+#include <zlib.h>
 
 #include "bench.h"
 #include "bench_common.h"
@@ -351,7 +355,7 @@ static void applog_event(struct gen *g, long long i, long long total, int attack
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: vigil-bench produce --topic T\n"
+            "usage: vigil-bench produce --topic T | --out FILE(.gz)\n"
             "         [--scenario auth|process|rules20|window|brute|flows|applog]\n"
             "         [--rate EPS (0: as fast as possible)] [--duration S | --events N]\n"
             "         [--attacks N] [--bad N] [--partitions N] [--seed N] [--format json|avro]\n"
@@ -374,6 +378,7 @@ int vg_bench_produce_main(int argc, char **argv)
 {
     const char *brokers = getenv("KAFKA_BROKERS"), *topic = NULL, *scenario = "auth";
     const char *expect_file = NULL, *format = "json", *schema_path = "schemas/auth_event.avsc";
+    const char *out_path = NULL;
     double rate = 1000, duration = 10;
     long long events = -1, attacks = 0, bad = 0, seed = 42, keys = 100000;
     double span = 1200;
@@ -387,6 +392,7 @@ int vg_bench_produce_main(int argc, char **argv)
         {"format", required_argument, NULL, 'f'}, {"schema", required_argument, NULL, 'c'},
         {"expect-file", required_argument, NULL, 'e'}, {"create", no_argument, NULL, 'C'},
         {"keys", required_argument, NULL, 'k'}, {"span", required_argument, NULL, 'w'},
+        {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'}, {0}};
     int c;
     optind = 1;
@@ -408,6 +414,7 @@ int vg_bench_produce_main(int argc, char **argv)
         case 'C': create = 1; break;
         case 'k': keys = atoll(optarg); break;
         case 'w': span = atof(optarg); break;
+        case 'o': out_path = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -432,6 +439,10 @@ int vg_bench_produce_main(int argc, char **argv)
         g.span_ms = (vg_time_ms)(span * 1000);
         g.t0 = (vg_now_ms() - 60000 - g.span_ms) / 30000 * 30000;
     }
+    if (out_path && !brokers)
+        brokers = "unused";
+    if (out_path && !topic)
+        topic = "unused";
     if (!brokers || !topic || partitions < 1 || rate < 0 || (events < 0 && rate == 0)) {
         fprintf(stderr, "vigil-bench produce: --topic and --brokers (or KAFKA_BROKERS) are "
                         "required; --rate 0 needs --events\n");
@@ -448,6 +459,39 @@ int vg_bench_produce_main(int argc, char **argv)
             fprintf(stderr, "vigil-bench produce: avro needs --scenario auth and a schema: %s\n",
                     err.msg);
             return 2;
+        }
+    }
+    /* --out: an archive instead of the topic (JSON lines, gzip for .gz; an Avro object
+     * container for --format avro) */
+    FILE *out_fp = NULL;
+    gzFile out_gz = NULL;
+    avro_file_writer_t out_avro = NULL;
+    if (out_path) {
+        bool ok;
+        if (schema) {
+            char *text = NULL;
+            size_t tlen = 0;
+            FILE *sf = fopen(schema_path, "r");
+            avro_schema_t as = NULL;
+            if (sf) {
+                text = calloc(1, 1 << 20);
+                tlen = fread(text, 1, (1 << 20) - 1, sf);
+                fclose(sf);
+            }
+            ok = text && avro_schema_from_json_length(text, tlen, &as) == 0 &&
+                 avro_file_writer_create(out_path, as, &out_avro) == 0;
+            if (as)
+                avro_schema_decref(as);
+            free(text);
+        } else if (strlen(out_path) > 3 && !strcmp(out_path + strlen(out_path) - 3, ".gz")) {
+            ok = (out_gz = gzopen(out_path, "wb1")) != NULL;
+        } else {
+            ok = (out_fp = fopen(out_path, "w")) != NULL;
+        }
+        if (!ok) {
+            fprintf(stderr, "vigil-bench produce: cannot write %s: %s\n", out_path,
+                    schema ? avro_strerror() : strerror(errno));
+            return 1;
         }
     }
     rd_kafka_conf_t *conf = vg_bench_conf(brokers, VG_KAFKA_PRODUCER, NULL);
@@ -553,6 +597,15 @@ int vg_bench_produce_main(int argc, char **argv)
             }
         }
         int32_t part = vg_bench_partition(key, strlen(key), partitions);
+        if (out_path) {
+            bool ok = out_avro ? avro_file_writer_append_encoded(out_avro, value, (int64_t)len) == 0
+                      : out_gz ? gzwrite(out_gz, value, (unsigned)len) == (int)len &&
+                                     gzputc(out_gz, '\n') == '\n'
+                               : fwrite(value, 1, len, out_fp) == len && fputc('\n', out_fp) != EOF;
+            failed += !ok;
+            produced++;
+            continue;
+        }
         for (;;) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
@@ -580,6 +633,12 @@ int vg_bench_produce_main(int argc, char **argv)
     }
     double secs = (double)(vg_mono_ns() - start) / 1e9;
     rd_kafka_destroy(rk);
+    if (out_fp && fclose(out_fp) != 0)
+        failed++;
+    if (out_gz && gzclose(out_gz) != Z_OK)
+        failed++;
+    if (out_avro && avro_file_writer_close(out_avro) != 0)
+        failed++;
     vg_buf_fini(&avro);
     vg_avro_schema_free(schema);
     long long alerts = 0;

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential g++ cmake pkg-config
       librdkafka-dev libavro-dev libhiredis-dev libck-dev libjemalloc-dev libcmocka-dev
-      libyaml-dev libpcre2-dev libmicrohttpd-dev libsimdjson-dev
+      libyaml-dev libpcre2-dev libmicrohttpd-dev libsimdjson-dev zlib1g-dev
       redis-server kcat gnuplot-nox python3)
 missing=()
 for p in "${pkgs[@]}"; do

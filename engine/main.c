@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <glob.h>
 #include <pthread.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -65,7 +66,7 @@ static const char *const usage_run =
 static const char *const usage_replay =
     "usage: vigil replay TOPOLOGY.yaml --from T [--to T|end] [--output -|FILE|topic:NAME]\n"
     "                    [--speed max|1x|Nx] [--from-offset [TOPIC:]PARTITION:OFFSET]...\n"
-    "                    [--keep-state] [-q]\n"
+    "                    [--input NODE=PATH]... [--keep-state] [-q]\n"
     "\n"
     "Run the topology over what its source topics hold now, outside its consumer group: each\n"
     "partition from its start to the end offset it has when the replay starts. Only events\n"
@@ -79,6 +80,9 @@ static const char *const usage_replay =
     "Start offsets: --from-offset sets a partition's (of every source topic, or of TOPIC);\n"
     "otherwise a source on Kafka timestamps (no `time:`) starts at the first record at\n"
     "--from minus its lateness, when the broker can look times up; else at the beginning.\n"
+    "--input NODE=PATH reads source NODE from files instead of Kafka (a glob; repeat for more;\n"
+    "every source then needs one): JSON lines, gzip or not, and Avro object container files\n"
+    "(by their magic), read in name order by one stream thread, no broker needed.\n"
     "--speed 1x paces events by event time (Nx: N times faster); max (default) does not.\n"
     "Progress on stderr every 2 s; -q: only the summary.\n"
     "Exit codes: 0 ok, 1 invalid topology, 2 bad usage, 3 runtime failure.\n";
@@ -406,6 +410,53 @@ static void replay_purge(const struct vg_compiled *c, const char *id)
     vg_state_free(s);
 }
 
+/* --input NODE=GLOB...: the files of each source (every source needs some). Fills ins[s]
+ * for each source s; returns 0 or EXIT_USAGE after a message. */
+static int replay_inputs(const struct vg_compiled *c, const char *const *args, size_t n,
+                         struct vg_replay_input *ins, glob_t *globs, size_t *n_globs)
+{
+    int rc = 0;
+    for (size_t s = 0; s < c->n_sources; s++)
+        ins[s] = (struct vg_replay_input){(int)s, NULL, 0};
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *eq = strchr(args[i], '=');
+        size_t s = 0;
+        while (s < c->n_sources && (strlen(c->sources[s].node->name) != (size_t)(eq - args[i]) ||
+                                    strncmp(c->sources[s].node->name, args[i],
+                                            (size_t)(eq - args[i])) != 0))
+            s++;
+        if (s == c->n_sources) {
+            fprintf(stderr, "vigil replay: --input: '%.*s' is not a source node of %s\n",
+                    (int)(eq - args[i]), args[i], c->topo->name);
+            rc = EXIT_USAGE;
+            break;
+        }
+        glob_t *g = &globs[(*n_globs)++];
+        if (glob(eq + 1, 0, NULL, g) != 0 || g->gl_pathc == 0) {
+            fprintf(stderr, "vigil replay: --input: no file matches '%s'\n", eq + 1);
+            rc = EXIT_USAGE;
+            break;
+        }
+        const char **paths = vg_xcalloc(ins[s].n_paths + g->gl_pathc, sizeof(*paths));
+        if (ins[s].n_paths)
+            memcpy(paths, ins[s].paths, ins[s].n_paths * sizeof(*paths));
+        memcpy(paths + ins[s].n_paths, g->gl_pathv, g->gl_pathc * sizeof(*paths));
+        vg_free((void *)ins[s].paths);
+        ins[s].paths = paths;
+        ins[s].n_paths += g->gl_pathc;
+    }
+    for (size_t s = 0; s < c->n_sources && rc == 0; s++)
+        if (!ins[s].n_paths) {
+            fprintf(stderr, "vigil replay: --input: source '%s' has no files (with --input, "
+                    "every source reads files)\n", c->sources[s].node->name);
+            rc = EXIT_USAGE;
+        }
+    if (rc)
+        for (size_t s = 0; s < c->n_sources; s++)
+            vg_free((void *)ins[s].paths);
+    return rc;
+}
+
 static int cmd_replay(int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
@@ -417,12 +468,21 @@ static int cmd_replay(int argc, char **argv)
     struct vg_replay r = {.from = INT64_MIN, .to = INT64_MAX};
     struct vg_replay_from offs[256];
     char topics[256][256];
+    const char *input_args[64];
+    size_t n_input_args = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = true;
         } else if (!strcmp(a, "--keep-state")) {
             keep = true;
+        } else if (!strcmp(a, "--input")) {
+            if (!v || !strchr(v, '=') || v[0] == '=' || !strchr(v, '=')[1])
+                return replay_usage("--input: expected NODE=PATH, got '%s'", v ? v : "");
+            if (n_input_args == 64)
+                return replay_usage("%s: at most 64", a);
+            input_args[n_input_args++] = v;
+            i++;
         } else if (!strcmp(a, "--from") || !strcmp(a, "--to") || !strcmp(a, "--output") ||
                    !strcmp(a, "--speed") || !strcmp(a, "--from-offset")) {
             if (!v)
@@ -492,6 +552,14 @@ static int cmd_replay(int argc, char **argv)
                c->exchanges[0].node->name);
         rc = EXIT_INVALID;
     }
+    struct vg_replay_input ins[64];
+    glob_t globs[64];
+    size_t n_globs = 0;
+    if (rc == 0 && n_input_args && (rc = replay_inputs(c, input_args, n_input_args, ins, globs,
+                                                       &n_globs)) == 0) {
+        r.inputs = ins;
+        r.n_inputs = c->n_sources;
+    }
     char id[64];
     snprintf(id, sizeof(id), "%lld-%d", (long long)vg_now_ms(), (int)getpid());
     r.id = id;
@@ -552,6 +620,10 @@ static int cmd_replay(int argc, char **argv)
             vg_log(VG_LOG_INFO, "%s: replay state kept under 'vg:{replay.%s.%s:'", topo->name,
                    id, topo->name);
     }
+    for (size_t i = 0; i < n_globs; i++)
+        globfree(&globs[i]);
+    for (size_t i = 0; i < r.n_inputs; i++)
+        vg_free((void *)ins[i].paths);
     vg_compiled_free(c);
     vg_topo_free(topo);
     return rc;

@@ -44,12 +44,21 @@ struct vg_replay_from {
     int64_t offset;
 };
 
+struct vg_replay_input {
+    int source;                     /* source id (compiled sources[]) */
+    const char *const *paths;       /* read in this order: JSON lines (gzip too), Avro */
+    size_t n_paths;                 /* object container files */
+};
+
 struct vg_replay {
     const char *id;
     vg_time_ms from, to;            /* event time, inclusive; INT64_MIN / INT64_MAX: open */
     double speed;                   /* 0: as fast as possible; x: event time at x wall clock */
     const struct vg_replay_from *offsets;
     size_t n_offsets;
+    /* archives instead of Kafka, for every source (then one stream thread reads) */
+    const struct vg_replay_input *inputs;
+    size_t n_inputs;
 };
 
 /* Start running every compiled topology (owned by the caller, must outlive the runtime);

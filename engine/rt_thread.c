@@ -38,6 +38,7 @@
 
 #include "kafka.h"
 #include "dag.h"
+#include "file_input.h"
 #include "state.h"
 #include "log.h"
 #include "rt_pool.h"
@@ -109,6 +110,12 @@ struct rt_thread {
     /* replay: the partitions this thread reads and the end offset of each */
     struct rp_part { int source; int32_t partition; int64_t end; bool done; } *rp;
     size_t n_rp, rp_left, rp_last;
+    /* replay --input: archived records instead of a consumer (thread 0 only), one "partition"
+     * 0 per source; a batch's records are copied into fbuf */
+    struct rp_file { int source; struct vg_file_input *fi; int64_t next; bool done; } *files;
+    size_t n_files, file_cur;
+    struct frec { int source; size_t off, len; const char *path; int64_t index; } *frecs;
+    struct vg_buf fbuf;
     int32_t *eof;                   /* partitions at their end in the batch polled last */
     int *eof_source;
     size_t n_eof;
@@ -486,7 +493,8 @@ static void replay_done(struct rt_thread *th, int source, int32_t partition)
     const char *topic = th->tp->c->sources[source].topic;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition);
-    rd_kafka_pause_partitions(th->consumer, l);
+    if (th->consumer)
+        rd_kafka_pause_partitions(th->consumer, l);
     rd_kafka_topic_partition_list_destroy(l);
     vg_wm_forget(&th->dag.wm, (uint16_t)source, partition);
 }
@@ -512,6 +520,14 @@ static void replay_pace(struct rt_thread *th)
     }
 }
 
+static void note_eof(struct rt_thread *th, int source, int32_t partition)
+{
+    th->eof = vg_xrealloc(th->eof, (th->n_eof + 1) * sizeof(*th->eof));
+    th->eof_source = vg_xrealloc(th->eof_source, (th->n_eof + 1) * sizeof(*th->eof_source));
+    th->eof_source[th->n_eof] = source;
+    th->eof[th->n_eof++] = partition;
+}
+
 /* Poll up to VG_RT_BATCH records (a few under --speed): wait up to 100 ms for the first, then
  * take what is there. */
 static size_t poll_batch(struct rt_thread *th)
@@ -526,11 +542,7 @@ static size_t poll_batch(struct rt_thread *th)
         if (m->err) {
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && th->rp) {
                 /* done once this batch's records of it are processed (process_batch) */
-                th->eof = vg_xrealloc(th->eof, (th->n_eof + 1) * sizeof(*th->eof));
-                th->eof_source = vg_xrealloc(th->eof_source,
-                                             (th->n_eof + 1) * sizeof(*th->eof_source));
-                th->eof_source[th->n_eof] = source_of(th, m->rkt);
-                th->eof[th->n_eof++] = m->partition;
+                note_eof(th, source_of(th, m->rkt), m->partition);
             } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 vg_log(VG_LOG_WARN, "%s: consumer: %s", th->tp->c->topo->name,
                        rd_kafka_message_errstr(m));
@@ -538,6 +550,35 @@ static size_t poll_batch(struct rt_thread *th)
             continue;
         }
         th->msgs[n++] = m;
+    }
+    return n;
+}
+
+/* Replay --input: up to VG_RT_BATCH records from the sources' files, one source after the
+ * other (a batch from each in turn). A read error ends that source, logged. */
+static size_t file_poll(struct rt_thread *th)
+{
+    vg_buf_clear(&th->fbuf);
+    size_t n = 0;
+    for (size_t tries = 0; tries < th->n_files && n == 0; tries++) {
+        struct rp_file *f = &th->files[th->file_cur];
+        th->file_cur = (th->file_cur + 1) % th->n_files;
+        while (!f->done && n < VG_RT_BATCH) {
+            const char *data, *path;
+            size_t len;
+            struct vg_err err = {0};
+            int rc = vg_file_input_next(f->fi, &data, &len, &path, &err);
+            if (rc <= 0) {
+                if (rc < 0)
+                    vg_log(VG_LOG_ERROR, "%s: replay input: %s", th->tp->c->topo->name, err.msg);
+                f->done = true;
+                note_eof(th, f->source, 0);
+                break;
+            }
+            th->frecs[n] = (struct frec){f->source, th->fbuf.len, len, path, f->next++};
+            vg_buf_append(&th->fbuf, data, len);
+            n++;
+        }
     }
     return n;
 }
@@ -806,7 +847,12 @@ static int process_batch(struct rt_thread *th, size_t n)
     th->cur = t;
     th->ctx.now_ms = vg_now_ms();
     th->batch_ns = vg_mono_ns();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; th->files && i < n; i++) {
+        const struct frec *r = &th->frecs[i];
+        vg_dag_add(&th->dag, r->source, r->path, 0, r->index, th->fbuf.data + r->off, r->len,
+                   th->ctx.now_ms);
+    }
+    for (size_t i = 0; !th->files && i < n; i++) {
         rd_kafka_message_t *m = th->msgs[i];
         const char *topic = rd_kafka_topic_name(m->rkt);
         ticket_note(t, topic, m->partition, m->offset);
@@ -832,7 +878,7 @@ static int process_batch(struct rt_thread *th, size_t n)
     int rc = vg_dag_run(&th->dag);
     th->stats.events += th->dag.events - events_before;
     if (th->rp) {
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; !th->files && i < n; i++) {
             int src = source_of(th, th->msgs[i]->rkt);
             struct rp_part *p = src >= 0 ? replay_part(th, src, th->msgs[i]->partition) : NULL;
             if (p && th->msgs[i]->offset + 1 >= p->end)
@@ -843,7 +889,7 @@ static int process_batch(struct rt_thread *th, size_t n)
         th->n_eof = 0;
         replay_pace(th);
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; !th->files && i < n; i++)
         rd_kafka_message_destroy(th->msgs[i]);
     for (size_t o = 0; o < c->n_outputs; o++)
         if (th->tp->outs[o].fp) {
@@ -1016,7 +1062,7 @@ static void *thread_main(void *arg)
         log_budget(th);
         send_marks(th);
         checkpoint(th, false);
-        size_t n = poll_batch(th);
+        size_t n = th->files ? file_poll(th) : poll_batch(th);
         /* with windows, an empty batch now and then lets event time move on idle partitions */
         if (n == 0 && !th->n_eof &&
             (!th->dag.keyed || vg_mono_ns() - th->batch_ns < 200 * 1000000LL))
@@ -1044,12 +1090,14 @@ static void *thread_main(void *arg)
                c->topo->name, th->index);
     /* Commit what was acknowledged while the group is still stable: a thread that left
      * first would start a rebalance, and the others' commits would then be refused. */
-    rd_kafka_resp_err_t e = th->rp ? 0 : rd_kafka_commit(th->consumer, NULL, 0);
+    rd_kafka_resp_err_t e = th->rp ? RD_KAFKA_RESP_ERR_NO_ERROR
+                                   : rd_kafka_commit(th->consumer, NULL, 0);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
         vg_log(VG_LOG_WARN, "%s: thread %d: final commit: %s", c->topo->name, th->index,
                rd_kafka_err2str(e));
     pthread_barrier_wait(&th->tp->closing);
-    rd_kafka_consumer_close(th->consumer);
+    if (th->consumer)
+        rd_kafka_consumer_close(th->consumer);
     ck_pr_store_int(&th->finished, 1);
     return NULL;
 }
@@ -1063,29 +1111,33 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
     th->tp = tp;
     th->index = index;
     vg_hist_init(&th->stats.latency_us);
-    rd_kafka_conf_t *cc = vg_kafka_conf(c->topo, VG_KAFKA_CONSUMER, tp->group, err);
-    if (!cc)
+    bool files = tp->replay && tp->replay->n_inputs > 0; /* no consumer at all */
+    if (tp->replay)
+        th->rp = vg_xcalloc(1, sizeof(*th->rp));
+    rd_kafka_conf_t *cc = files ? NULL : vg_kafka_conf(c->topo, VG_KAFKA_CONSUMER, tp->group, err);
+    if (!files && !cc)
         return VG_EKAFKA;
     char client_id[320];
     snprintf(client_id, sizeof(client_id), "%s-%d", tp->group, index);
-    rd_kafka_conf_set(cc, "client.id", client_id, errstr, sizeof(errstr));
-    bool latest = c->n_sources > 0 && c->sources[0].start_latest && !tp->replay;
-    if (latest)
-        rd_kafka_conf_set(cc, "auto.offset.reset", "latest", errstr, sizeof(errstr));
-    if (tp->replay) { /* assigned partitions, outside the group: nothing is committed */
-        rd_kafka_conf_set(cc, "enable.auto.commit", "false", errstr, sizeof(errstr));
-        rd_kafka_conf_set(cc, "enable.auto.offset.store", "false", errstr, sizeof(errstr));
-        rd_kafka_conf_set(cc, "enable.partition.eof", "true", errstr, sizeof(errstr));
-        th->rp = vg_xcalloc(1, sizeof(*th->rp));
+    if (cc) {
+        rd_kafka_conf_set(cc, "client.id", client_id, errstr, sizeof(errstr));
+        bool latest = c->n_sources > 0 && c->sources[0].start_latest && !tp->replay;
+        if (latest)
+            rd_kafka_conf_set(cc, "auto.offset.reset", "latest", errstr, sizeof(errstr));
+        if (tp->replay) { /* assigned partitions, outside the group: nothing is committed */
+            rd_kafka_conf_set(cc, "enable.auto.commit", "false", errstr, sizeof(errstr));
+            rd_kafka_conf_set(cc, "enable.auto.offset.store", "false", errstr, sizeof(errstr));
+            rd_kafka_conf_set(cc, "enable.partition.eof", "true", errstr, sizeof(errstr));
+        }
+        rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
+        rd_kafka_conf_set_opaque(cc, th);
+        th->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, sizeof(errstr));
+        if (!th->consumer) {
+            rd_kafka_conf_destroy(cc);
+            return VG_ERR_SET(err, VG_EKAFKA, "kafka consumer: %s", errstr);
+        }
+        rd_kafka_poll_set_consumer(th->consumer);
     }
-    rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
-    rd_kafka_conf_set_opaque(cc, th);
-    th->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, sizeof(errstr));
-    if (!th->consumer) {
-        rd_kafka_conf_destroy(cc);
-        return VG_ERR_SET(err, VG_EKAFKA, "kafka consumer: %s", errstr);
-    }
-    rd_kafka_poll_set_consumer(th->consumer);
     bool need_producer = false;
     for (size_t o = 0; o < c->n_outputs; o++)
         need_producer |= c->outputs[o].kind == VG_OUT_KAFKA;
@@ -1118,7 +1170,8 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
                                                 RD_KAFKA_PARTITION_UA))
             rd_kafka_topic_partition_list_add(topics, c->sources[s].topic,
                                               RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = tp->replay ? 0 : rd_kafka_subscribe(th->consumer, topics);
+    rd_kafka_resp_err_t e = th->consumer && !tp->replay ? rd_kafka_subscribe(th->consumer, topics)
+                                                        : RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_topic_partition_list_destroy(topics);
     if (e)
         return VG_ERR_SET(err, VG_EKAFKA, "kafka subscribe: %s", rd_kafka_err2str(e));
@@ -1198,6 +1251,11 @@ static void thread_close(struct rt_thread *th)
     vg_free(th->rp);
     vg_free(th->eof);
     vg_free(th->eof_source);
+    for (size_t i = 0; i < th->n_files; i++)
+        vg_file_input_free(th->files[i].fi);
+    vg_free(th->files);
+    vg_free(th->frecs);
+    vg_buf_fini(&th->fbuf);
 }
 
 /* Replay: where each source partition starts (--from-offset; else, for a source on Kafka
@@ -1207,6 +1265,22 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
 {
     const struct vg_compiled *c = tp->c;
     const struct vg_replay *r = tp->replay;
+    if (r->n_inputs) { /* archives: thread 0 reads them, the others have nothing to do */
+        struct rt_thread *th = &tp->threads[0];
+        th->files = vg_xcalloc(r->n_inputs, sizeof(*th->files));
+        th->frecs = vg_xcalloc(VG_RT_BATCH, sizeof(*th->frecs));
+        vg_buf_init(&th->fbuf);
+        for (size_t i = 0; i < r->n_inputs; i++) {
+            int s = r->inputs[i].source;
+            th->files[th->n_files++] = (struct rp_file){
+                s, vg_file_input_new(r->inputs[i].paths, r->inputs[i].n_paths), 0, false};
+            th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
+            th->rp[th->n_rp++] = (struct rp_part){s, 0, INT64_MAX, false};
+            th->rp_left++;
+            vg_wm_assign(&th->dag.wm, (uint16_t)s, 0, vg_mono_ns());
+        }
+        return 0;
+    }
     rd_kafka_t *rk = tp->threads[0].consumer;
     rd_kafka_topic_partition_list_t **assign = vg_xcalloc((size_t)tp->n_threads, sizeof(*assign));
     for (int k = 0; k < tp->n_threads; k++)

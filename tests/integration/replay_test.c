@@ -5,7 +5,8 @@
  * range gives the live run's alerts with the same ids (marked replay), while the live run
  * goes on untouched (its alert topic, its state, its offsets); --from mid-range gives exactly
  * the alerts of the events at or after it; the replay's state namespace is deleted at the end,
- * or kept with --keep-state.
+ * or kept with --keep-state; the same events from files (JSON lines, gzip JSON lines, an Avro
+ * object container) give the same alerts as from Kafka, without a broker.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -17,8 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <avro.h>
 #include <cmocka.h>
 
+#include "codec.h"
 #include "vg_test.h"
 
 #define EVENTS "it-rp-events"
@@ -92,10 +95,20 @@ static void add(char **buf, size_t *len, const char *user, long long ts, const c
     *len += (size_t)n;
 }
 
+/* The history as JSON lines (what produce_history sends), malloc'd. */
+static char *history_text(void);
+
 /* User u1..u6: 12 failures from three addresses, 5 s apart, starting at T0 + k x 10 min
  * (one alert each: the rule suppresses repeats for 15 min); then event time moves on to
  * T0 + 90 min on every partition, so all their windows close. */
 static void produce_history(struct fixture *f)
+{
+    char *text = history_text();
+    vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text, "user");
+    free(text);
+}
+
+static char *history_text(void)
 {
     const char *ips[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3"};
     char *text = NULL;
@@ -109,8 +122,7 @@ static void produce_history(struct fixture *f)
     const char *tick[] = {"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"};
     for (int i = 0; i < 8; i++)
         add(&text, &len, tick[i], T0 + 90 * 60000LL, "10.9.9.9", "success");
-    vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text, "user");
-    free(text);
+    return text;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -293,12 +305,141 @@ static void test_replay_from_mid_range(void **state)
     free(mid);
 }
 
+/* The same events from files as from Kafka: JSON lines, gzip, split over a glob; no broker
+ * is needed (the topology's is pointed at a closed port). */
+static void test_replay_files_match_kafka(void **state)
+{
+    struct fixture *f = *state;
+    produce_history(f);
+    size_t n, marked;
+    char *want = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from", "0", NULL);
+    assert_int_equal(n, USERS);
+    char *text = history_text();
+    char *half = text + strlen(text) / 2;
+    half = strchr(half, '\n') + 1;
+    char *first = strndup(text, (size_t)(half - text));
+    char *a = vg_test_write(f->dir, "part-1.jsonl", first);
+    free(first);
+    char *b = vg_test_write(f->dir, "part-2.jsonl", half);
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd), "gzip -c '%s' > '%s/part-2.jsonl.gz'", b, f->dir);
+    assert_int_equal(system(cmd), 0);
+    f->env[0] = "KAFKA_BROKERS=127.0.0.1:1"; /* nothing there: files only */
+    char in[4096];
+    snprintf(in, sizeof(in), "logins=%s/part-*.jsonl", f->dir);
+    char *got = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from", "0", "--input",
+                       in, NULL);
+    assert_string_equal(got, want);
+    free(got);
+    char gz1[4096], gz2[4096];
+    snprintf(gz1, sizeof(gz1), "logins=%s", a);
+    snprintf(gz2, sizeof(gz2), "logins=%s/part-2.jsonl.gz", f->dir);
+    got = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from", "0", "--input", gz1,
+                 "--input", gz2, NULL);
+    assert_string_equal(got, want);
+    free(got);
+    f->env[0] = f->env_brokers;
+    free(a);
+    free(b);
+    free(text);
+    free(want);
+}
+
+/* Alerts summarized without ids (single-event alerts are identified by their source
+ * position, which differs between a topic and a file): "RULE KEY EVENT_TIME" lines. */
+static char *without_ids(const char *path)
+{
+    char *text = vg_test_read(path);
+    char *out = calloc(strlen(text) + 1, 1);
+    char *lines[64];
+    size_t n = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && n < 64;
+         l = strtok_r(NULL, "\n", &save)) {
+        const char *rule = strstr(l, "\"rule_id\":\""), *key = strstr(l, "\"key\":\"");
+        const char *et = strstr(l, "\"event_time\":");
+        assert_non_null(rule);
+        assert_non_null(key);
+        assert_non_null(et);
+        lines[n] = calloc(160, 1);
+        snprintf(lines[n], 160, "%.*s %.*s %lld", (int)strcspn(rule + 11, "\""), rule + 11,
+                 (int)strcspn(key + 7, "\""), key + 7, atoll(et + 13));
+        n++;
+    }
+    qsort(lines, n, sizeof(char *), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        strcat(out, lines[i]);
+        strcat(out, "\n");
+        free(lines[i]);
+    }
+    free(text);
+    return out;
+}
+
+/* Avro: the same records from a topic and from an object container file. */
+static void test_replay_avro_container(void **state)
+{
+    struct fixture *f = *state;
+    static const char *events[] = {
+        "{\"ts\":1767225600000,\"user\":\"root\",\"src_ip\":\"10.1.1.1\",\"outcome\":"
+        "\"success\",\"host\":\"h1\",\"method\":\"password\",\"geo\":null}",
+        "{\"ts\":1767225601000,\"user\":\"bob\",\"src_ip\":\"185.220.101.7\",\"outcome\":"
+        "\"failure\",\"host\":\"h2\",\"method\":\"password\",\"geo\":null}",
+        "{\"ts\":1767225602000,\"user\":\"amy\",\"src_ip\":\"10.1.1.2\",\"outcome\":"
+        "\"success\",\"host\":\"h1\",\"method\":\"publickey\",\"geo\":null}",
+        "{\"ts\":1767225603000,\"user\":\"root\",\"src_ip\":\"185.220.100.1\",\"outcome\":"
+        "\"success\",\"host\":\"h3\",\"method\":\"password\",\"geo\":null}",
+    };
+    struct vg_err err = {0};
+    struct vg_avro_schema *schema = vg_avro_schema_load("schemas/auth_event.avsc", &err);
+    assert_non_null(schema);
+    char *schema_text = vg_test_read("schemas/auth_event.avsc");
+    avro_schema_t as;
+    assert_int_equal(avro_schema_from_json_length(schema_text, strlen(schema_text), &as), 0);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/auth.avro", f->dir);
+    avro_file_writer_t w;
+    assert_int_equal(avro_file_writer_create(path, as, &w), 0);
+    vg_test_topic(&f->broker, "it-rp-avro", 2);
+    struct vg_buf datum;
+    vg_buf_init(&datum);
+    for (size_t i = 0; i < 4; i++) {
+        vg_buf_clear(&datum);
+        assert_int_equal(vg_avro_from_json(schema, events[i], strlen(events[i]), &datum, &err), 0);
+        assert_int_equal(avro_file_writer_append_encoded(w, datum.data, (int64_t)datum.len), 0);
+        vg_test_produce(&f->broker, "it-rp-avro", (int)(i % 2), datum.data, datum.len);
+    }
+    assert_int_equal(avro_file_writer_close(w), 0);
+    vg_buf_fini(&datum);
+    avro_schema_decref(as);
+    free(schema_text);
+    vg_avro_schema_free(schema);
+
+    f->env[1] = "AUTH_TOPIC=it-rp-avro";
+    size_t n, marked;
+    free(replay(f, "topologies/auth_avro.yaml", &n, &marked, "--from", "0", NULL));
+    assert_int_equal(n, 4); /* root with a password twice, two Tor addresses (one root's) */
+    char out[4096];
+    snprintf(out, sizeof(out), "%s/replay.jsonl", f->dir);
+    char *want = without_ids(out);
+    char in[4200];
+    snprintf(in, sizeof(in), "logins=%s", path);
+    free(replay(f, "topologies/auth_avro.yaml", &n, &marked, "--from", "0", "--input", in, NULL));
+    char *got = without_ids(out);
+    assert_string_equal(got, want);
+    assert_non_null(strstr(got, "AUTH-103 bob 1767225601000\n"));
+    f->env[1] = "AUTH_TOPIC=" EVENTS;
+    free(want);
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_replay_matches_live_and_leaves_it_alone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_from_mid_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_files_match_kafka, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_avro_container, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

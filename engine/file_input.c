@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * file_input.c - archived events for vigil replay: JSON lines (plain or gzip: zlib reads
+ * both) and Avro object container files (each record re-encoded as the plain binary datum a
+ * Kafka source with format avro receives). A file is taken for a container when it starts
+ * with the container magic "Obj\1", else for JSON lines. Several files are read one after
+ * the other, in the order given.
+ *
+ * Thread: one owner.
+ */
+#include "file_input.h"
+
+#include "arena.h"
+
+#include <avro.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+struct vg_file_input {
+    char **paths;
+    size_t n, cur;
+    bool open;
+    /* JSON lines */
+    gzFile gz;
+    struct vg_buf line;
+    /* Avro container */
+    avro_file_reader_t avro;
+    avro_schema_t schema;
+    avro_value_iface_t *iface;
+    avro_value_t value;
+    bool have_value;
+    struct vg_buf datum;
+};
+
+struct vg_file_input *vg_file_input_new(const char *const *paths, size_t n)
+{
+    struct vg_file_input *fi = vg_xcalloc(1, sizeof(*fi));
+    fi->paths = vg_xcalloc(n + 1, sizeof(*fi->paths));
+    for (size_t i = 0; i < n; i++)
+        fi->paths[i] = vg_xstrdup(paths[i]);
+    fi->n = n;
+    vg_buf_init(&fi->line);
+    vg_buf_init(&fi->datum);
+    return fi;
+}
+
+static void close_current(struct vg_file_input *fi)
+{
+    if (fi->gz)
+        gzclose(fi->gz);
+    fi->gz = NULL;
+    if (fi->have_value)
+        avro_value_decref(&fi->value);
+    fi->have_value = false;
+    if (fi->iface)
+        avro_value_iface_decref(fi->iface);
+    fi->iface = NULL;
+    if (fi->schema)
+        avro_schema_decref(fi->schema);
+    fi->schema = NULL;
+    if (fi->avro)
+        avro_file_reader_close(fi->avro);
+    fi->avro = NULL;
+    fi->open = false;
+}
+
+void vg_file_input_free(struct vg_file_input *fi)
+{
+    if (!fi)
+        return;
+    close_current(fi);
+    for (size_t i = 0; i < fi->n; i++)
+        vg_free(fi->paths[i]);
+    vg_free(fi->paths);
+    vg_buf_fini(&fi->line);
+    vg_buf_fini(&fi->datum);
+    vg_free(fi);
+}
+
+static int open_current(struct vg_file_input *fi, struct vg_err *err)
+{
+    const char *path = fi->paths[fi->cur];
+    char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return VG_ERR_SET(err, VG_EIO, "%s: %s", path, strerror(errno));
+    size_t got = fread(magic, 1, 4, f);
+    fclose(f);
+    if (got == 4 && !memcmp(magic, "Obj\x01", 4)) {
+        if (avro_file_reader(path, &fi->avro) != 0)
+            return VG_ERR_SET(err, VG_EIO, "%s: not a readable Avro container file: %s", path,
+                              avro_strerror());
+        fi->schema = avro_file_reader_get_writer_schema(fi->avro);
+        fi->iface = avro_generic_class_from_schema(fi->schema);
+        if (!fi->iface || avro_generic_value_new(fi->iface, &fi->value) != 0)
+            return VG_ERR_SET(err, VG_EIO, "%s: %s", path, avro_strerror());
+        fi->have_value = true;
+    } else if (!(fi->gz = gzopen(path, "rb"))) {
+        return VG_ERR_SET(err, VG_EIO, "%s: %s", path, strerror(errno));
+    } else {
+        gzbuffer(fi->gz, 1 << 20);
+    }
+    fi->open = true;
+    return 0;
+}
+
+/* One line of the current JSON lines file, without its newline; 0 at its end. */
+static int next_line(struct vg_file_input *fi, const char **data, size_t *len, struct vg_err *err)
+{
+    vg_buf_clear(&fi->line);
+    for (;;) {
+        vg_buf_reserve(&fi->line, 4096);
+        char *at = fi->line.data + fi->line.len;
+        if (!gzgets(fi->gz, at, 4096)) {
+            int e;
+            const char *msg = gzerror(fi->gz, &e);
+            if (e != Z_OK && e != Z_STREAM_END)
+                return VG_ERR_SET(err, VG_EIO, "%s: %s", fi->paths[fi->cur], msg);
+            break;
+        }
+        size_t n = strlen(at);
+        fi->line.len += n;
+        if (n && at[n - 1] == '\n')
+            break;
+    }
+    if (!fi->line.len)
+        return 0;
+    if (fi->line.data[fi->line.len - 1] == '\n')
+        fi->line.len--;
+    *data = fi->line.data;
+    *len = fi->line.len;
+    return 1;
+}
+
+/* The current container's next record as a binary datum; 0 at its end. */
+static int next_datum(struct vg_file_input *fi, const char **data, size_t *len,
+                      struct vg_err *err)
+{
+    int rc = avro_file_reader_read_value(fi->avro, &fi->value);
+    if (rc == EOF)
+        return 0;
+    size_t size = 0;
+    if (rc != 0 || avro_value_sizeof(&fi->value, &size) != 0)
+        return VG_ERR_SET(err, VG_EIO, "%s: %s", fi->paths[fi->cur], avro_strerror());
+    vg_buf_clear(&fi->datum);
+    vg_buf_reserve(&fi->datum, size + 1);
+    avro_writer_t w = avro_writer_memory(fi->datum.data, (int64_t)size + 1);
+    rc = avro_value_write(w, &fi->value);
+    avro_writer_free(w);
+    if (rc != 0)
+        return VG_ERR_SET(err, VG_EIO, "%s: %s", fi->paths[fi->cur], avro_strerror());
+    fi->datum.len = size;
+    *data = fi->datum.data;
+    *len = size;
+    return 1;
+}
+
+int vg_file_input_next(struct vg_file_input *fi, const char **data, size_t *len,
+                       const char **path, struct vg_err *err)
+{
+    while (fi->cur < fi->n) {
+        if (!fi->open) {
+            int rc = open_current(fi, err);
+            if (rc)
+                return rc;
+        }
+        int rc = fi->avro ? next_datum(fi, data, len, err) : next_line(fi, data, len, err);
+        if (rc < 0)
+            return rc;
+        if (rc > 0) {
+            if (*len == 0 && !fi->avro)
+                continue; /* a blank line */
+            *path = fi->paths[fi->cur];
+            return 1;
+        }
+        close_current(fi);
+        fi->cur++;
+    }
+    return 0;
+}
