@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * passthrough.c - `vigil-bench passthrough`: the raw librdkafka consume->produce baseline.
+ * passthrough.c - `vigil-bench passthrough`: the raw librdkafka consume->produce baseline
+ * (--out -: consume only, the baseline of vigil replay).
  *
  * One consumer (vigil's consumer defaults, its own group, from the beginning) and one
  * idempotent producer (vigil's producer defaults); every record goes unchanged to the output
@@ -50,7 +51,7 @@ int vg_bench_passthrough_main(int argc, char **argv)
         case 'I': idle = atof(optarg); break;
         default:
             fprintf(c == 'h' ? stdout : stderr,
-                    "usage: vigil-bench passthrough --in TOPIC --out TOPIC [--events N] "
+                    "usage: vigil-bench passthrough --in TOPIC --out TOPIC|- [--events N] "
                     "[--idle S] [--brokers B]\n");
             return c == 'h' ? 0 : 2;
         }
@@ -67,8 +68,13 @@ int vg_bench_passthrough_main(int argc, char **argv)
     if (!cc || !pc)
         return 1;
     rd_kafka_t *cons = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, sizeof(errstr));
-    rd_kafka_t *prod = cons ? rd_kafka_new(RD_KAFKA_PRODUCER, pc, errstr, sizeof(errstr)) : NULL;
-    if (!cons || !prod) {
+    bool consume_only = strcmp(out, "-") == 0;
+    rd_kafka_t *prod = NULL;
+    if (consume_only)
+        rd_kafka_conf_destroy(pc);
+    else if (cons)
+        prod = rd_kafka_new(RD_KAFKA_PRODUCER, pc, errstr, sizeof(errstr));
+    if (!cons || (!prod && !consume_only)) {
         fprintf(stderr, "vigil-bench passthrough: %s\n", errstr);
         return 1;
     }
@@ -77,7 +83,7 @@ int vg_bench_passthrough_main(int argc, char **argv)
     rd_kafka_topic_partition_list_add(t, in, RD_KAFKA_PARTITION_UA);
     rd_kafka_subscribe(cons, t);
     rd_kafka_topic_partition_list_destroy(t);
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(prod, out, NULL);
+    rd_kafka_topic_t *rkt = prod ? rd_kafka_topic_new(prod, out, NULL) : NULL;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     long long n = 0;
@@ -97,7 +103,9 @@ int vg_bench_passthrough_main(int argc, char **argv)
         last = now;
         for (ssize_t i = 0; i < got; i++) {
             rd_kafka_message_t *m = msgs[i];
-            if (!m->err) {
+            if (!m->err && !rkt) {
+                n++;
+            } else if (!m->err) {
                 while (rd_kafka_produce(rkt, m->partition, RD_KAFKA_MSG_F_COPY, m->payload,
                                         m->len, m->key, m->key_len, NULL) != 0) {
                     if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -108,16 +116,20 @@ int vg_bench_passthrough_main(int argc, char **argv)
             }
             rd_kafka_message_destroy(m);
         }
-        rd_kafka_poll(prod, 0);
+        if (prod)
+            rd_kafka_poll(prod, 0);
     }
     rd_kafka_queue_destroy(q);
-    rd_kafka_flush(prod, 30000);
+    if (prod)
+        rd_kafka_flush(prod, 30000);
     vg_time_ns end = vg_mono_ns();
     double secs = first ? (double)(end - first) / 1e9 : 0;
     printf("{\"events\":%lld,\"seconds\":%.3f,\"eps\":%.0f}\n", n, secs,
            secs > 0 ? (double)n / secs : 0.0);
-    rd_kafka_topic_destroy(rkt);
-    rd_kafka_destroy(prod);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    if (prod)
+        rd_kafka_destroy(prod);
     rd_kafka_consumer_close(cons);
     rd_kafka_destroy(cons);
     return 0;

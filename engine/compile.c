@@ -371,6 +371,19 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
         vg_compiled_free(c);
         return NULL;
     }
+    /* a producer with a single consumer may skip what that consumer drops (vg_op.h) */
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const struct vg_compiled_node *p = &c->nodes[i], *only = NULL;
+        size_t consumers = 0;
+        for (size_t j = 0; j < c->n_nodes; j++)
+            for (size_t k = 0; k < c->nodes[j].node->n_inputs; k++)
+                if (c->nodes[j].node->inputs[k] == p->node) {
+                    consumers++;
+                    only = &c->nodes[j];
+                }
+        if (p->type->output_floor && consumers == 1 && only->type->input_floor)
+            p->type->output_floor(p->conf, only->type, only->conf);
+    }
     return c;
 }
 

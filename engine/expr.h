@@ -87,6 +87,10 @@ bool vg_expr_index_term(const struct vg_expr *e, int *slot, const struct vg_valu
 /* Number of slots read by the program, and the slot list (for dependency tracking). */
 size_t vg_expr_slots(const struct vg_expr *e, const int **slots);
 
+/* Can e be true only when the integer in slot is at least *floor? Found from conjuncts such
+ * as `slot >= 10`, `slot > 9`, `10 <= slot`, `slot == 10` (through && and ||). */
+bool vg_expr_floor(const struct vg_expr *e, int slot, int64_t *floor);
+
 /* Compare two values for equality with the language's rules (int/float promote; null equals
  * nothing but null). Used by joins, rule indexes and tests. Thread: any. */
 bool vg_value_equal(const struct vg_value *a, const struct vg_value *b);

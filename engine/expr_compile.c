@@ -471,6 +471,43 @@ bool vg_expr_index_term(const struct vg_expr *e, int *slot, const struct vg_valu
     return index_term(e->root, slot, lits, n_lits);
 }
 
+static bool floor_of(const struct vg_expr_node *n, int slot, int64_t *floor)
+{
+    int64_t a, b;
+    if (n->op == E_AND) {
+        bool fa = floor_of(n->args[0], slot, &a), fb = floor_of(n->args[1], slot, &b);
+        *floor = fa && fb ? VG_MAX(a, b) : fa ? a : b;
+        return fa || fb;
+    }
+    if (n->op == E_OR) {
+        if (!floor_of(n->args[0], slot, &a) || !floor_of(n->args[1], slot, &b))
+            return false;
+        *floor = VG_MIN(a, b);
+        return true;
+    }
+    if (n->op != E_GE && n->op != E_GT && n->op != E_LE && n->op != E_LT && n->op != E_EQ)
+        return false;
+    /* the field on the left: GE, GT, EQ; on the right: LE, LT (10 <= slot), EQ */
+    bool left = n->args[0]->op == E_FIELD && n->args[0]->slot == slot;
+    bool right = n->args[1]->op == E_FIELD && n->args[1]->slot == slot;
+    const struct vg_expr_node *k = left ? n->args[1] : n->args[0];
+    if ((!left && !right) || k->op != E_CONST || k->v.type != VG_T_INT)
+        return false;
+    int64_t v = k->v.u.i;
+    if (n->op == E_EQ || (left && n->op == E_GE) || (right && n->op == E_LE))
+        *floor = v;
+    else if ((left && n->op == E_GT) || (right && n->op == E_LT))
+        *floor = v == INT64_MAX ? v : v + 1;
+    else
+        return false;
+    return true;
+}
+
+bool vg_expr_floor(const struct vg_expr *e, int slot, int64_t *floor)
+{
+    return floor_of(e->root, slot, floor);
+}
+
 size_t vg_expr_slots(const struct vg_expr *e, const int **slots)
 {
     *slots = e->slots;

@@ -178,6 +178,12 @@ struct vg_op_type {
     int (*state_load)(void *st, int32_t partition, const char *key, size_t klen, const char *val,
                       size_t len);
     void (*state_drop)(void *st, int32_t partition);
+    /* Skipping work nobody can see (both optional, at compile time). input_floor: a consumer
+     * says it outputs nothing for a record whose integer input slot is below *floor (false:
+     * it cannot say). output_floor: a producer whose one and only consumer is `consumer` may
+     * ask it and then leave out the records that consumer would drop anyway. */
+    bool (*input_floor)(const void *conf, int slot, int64_t *floor);
+    void (*output_floor)(void *conf, const struct vg_op_type *consumer, const void *cconf);
 };
 
 /* ---- registry (op_registry.c) ---- */

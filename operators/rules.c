@@ -631,6 +631,22 @@ static void rules_destroy(void *conf)
     vg_free(rc);
 }
 
+/* No rule can match a record whose integer `slot` is below the smallest floor any rule's
+ * condition puts on it (none when one rule puts none). */
+static bool rules_input_floor(const void *confp, int slot, int64_t *floor)
+{
+    const struct rules_conf *rc = confp;
+    if (!rc->n_rules)
+        return false;
+    for (size_t i = 0; i < rc->n_rules; i++) {
+        int64_t f;
+        if (!rc->rules[i].when || !vg_expr_floor(rc->rules[i].when, slot, &f))
+            return false;
+        *floor = i == 0 ? f : VG_MIN(*floor, f);
+    }
+    return true;
+}
+
 const struct vg_op_type vg_op_rules = {
     .name = "rules",
     .summary = "evaluate detection rules and emit alerts",
@@ -640,6 +656,7 @@ const struct vg_op_type vg_op_rules = {
     .create = rules_create,
     .open = rules_open,
     .process = rules_process,
+    .input_floor = rules_input_floor,
     .close = rules_close,
     .destroy = rules_destroy,
 };

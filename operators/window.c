@@ -57,6 +57,10 @@ struct window_conf {
     int start_slot, end_slot;
     int64_t ttl_ms;         /* of saved state: size (or gap) + lateness + a margin */
     int64_t pane_ms;        /* tumbling, sliding: gcd(size, slide) */
+    /* results whose count() aggs[count_agg] is below min_count are not emitted: the only
+     * consumer (rules) could not match them (output_floor) */
+    int64_t min_count;
+    size_t count_agg;
 };
 
 /* ---- state ---- */
@@ -807,6 +811,13 @@ static void emit_panes(struct window_state *st, struct vg_batch *b, struct vg_se
     }
     if (!n)
         return;
+    if (c->min_count > 1) {
+        int64_t total = 0;
+        for (size_t i = 0; i < n; i++)
+            total += st->panes[i]->aggs[c->count_agg].count;
+        if (total < c->min_count)
+            return;
+    }
     if (n > 1)
         qsort(st->panes, n, sizeof(*st->panes), cmp_pane); /* oldest first, as collect() keeps */
     for (size_t i = 0; i < n; i++)
@@ -843,6 +854,8 @@ static void close_sessions(struct window_state *st, struct vg_batch *b, struct v
         return;
     for (size_t i = 0; i < n; i++) { /* in heap order */
         const struct win *w = cl[i].w;
+        if (c->min_count > 1 && w->aggs[c->count_agg].count < c->min_count)
+            continue;
         struct vg_event *ev = emit_begin(st, b, out, cl[i].k, w->start, w->end, w);
         for (size_t a = 0; a < c->n_aggs; a++)
             vg_agg_result(&c->aggs[a], &w->aggs[a], &b->arena, &ev->slots[c->aggs[a].out_slot]);
@@ -1267,6 +1280,20 @@ static void window_destroy(void *conf)
     vg_free(c);
 }
 
+static void window_output_floor(void *confp, const struct vg_op_type *consumer,
+                                const void *cconf)
+{
+    struct window_conf *c = confp;
+    for (size_t a = 0; a < c->n_aggs; a++) {
+        int64_t floor;
+        if (c->aggs[a].fn == VG_AGG_COUNT &&
+            consumer->input_floor(cconf, c->aggs[a].out_slot, &floor) && floor > c->min_count) {
+            c->min_count = floor;
+            c->count_agg = a;
+        }
+    }
+}
+
 const struct vg_op_type vg_op_window = {
     .name = "window",
     .summary = "keyed tumbling, sliding or session window with aggregates, over event time",
@@ -1282,4 +1309,5 @@ const struct vg_op_type vg_op_window = {
     .state_saved = window_state_saved,
     .state_load = window_state_load,
     .state_drop = window_state_drop,
+    .output_floor = window_output_floor,
 };

@@ -32,6 +32,7 @@ struct vg_pipe {
     struct pend { int x; char *v; size_t len; } *pend; /* written to repartition topics */
     size_t n_pend, cap_pend;
     int64_t x_offset;
+    uint64_t node_out[64];          /* records each node output, all batches */
 };
 
 static int exchange_of_output(const struct vg_pipe *p, int out)
@@ -146,6 +147,22 @@ static void pipe_open(struct vg_pipe *p)
         fail_msg("open: %s", err.msg);
     for (size_t x = 0; x < p->c->n_exchanges; x++) /* one partition per upstream source */
         p->dag.xr[x].n_writers = (size_t)__builtin_popcountll(p->c->exchanges[x].upstream);
+}
+
+static void run(struct vg_pipe *p)
+{
+    assert_int_equal(vg_dag_run(&p->dag), 0);
+    for (size_t i = 0; i < p->c->n_nodes && i < 64; i++)
+        p->node_out[i] += p->dag.sels[i].n;
+}
+
+uint64_t vg_pipe_node_out(const struct vg_pipe *p, const char *node)
+{
+    for (size_t i = 0; i < p->c->n_nodes && i < 64; i++)
+        if (!strcmp(p->c->nodes[i].node->name, node))
+            return p->node_out[i];
+    fail_msg("no node '%s'", node);
+    return 0;
 }
 
 struct vg_pipe *vg_pipe_new(const char *text, int workers)
@@ -311,7 +328,7 @@ static void run_exchanges(struct vg_pipe *p)
             vg_dag_add(&p->dag, x->source_id, x->topic, 0, p->x_offset++, ctl[xi].data,
                        ctl[xi].len, p->ctx.now_ms);
         }
-        assert_int_equal(vg_dag_run(&p->dag), 0);
+        run(p);
         vg_expr_ctx_reset(p->ctx.expr);
         for (size_t xi = 0; xi < n_ctl; xi++)
             vg_buf_fini(&ctl[xi]);
@@ -328,7 +345,7 @@ void vg_pipe_feed_raw(struct vg_pipe *p, const char *source, const void *v, size
     p->ctx.now_ms = now_ms;
     vg_dag_begin(&p->dag);
     vg_dag_add(&p->dag, src, p->c->sources[src].topic, 0, p->offset++, v, len, now_ms);
-    assert_int_equal(vg_dag_run(&p->dag), 0);
+    run(p);
     vg_expr_ctx_reset(p->ctx.expr);
     run_exchanges(p);
 }
@@ -345,7 +362,7 @@ void vg_pipe_feed(struct vg_pipe *p, const char *source, const char *jsonl, int6
         vg_dag_add(&p->dag, src, p->c->sources[src].topic, 0, p->offset++, s, len, now_ms);
         s += len + (nl ? 1 : 0);
     }
-    assert_int_equal(vg_dag_run(&p->dag), 0);
+    run(p);
     vg_expr_ctx_reset(p->ctx.expr);
     run_exchanges(p);
 }

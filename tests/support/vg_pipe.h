@@ -44,6 +44,8 @@ char *vg_pipe_dead_text(const struct vg_pipe *p);
  * (state_save with all), the operators are closed and opened afresh (watermarks too), and the
  * fresh ones load what was written (state_load). Records and dead letters so far are kept. */
 void vg_pipe_restart(struct vg_pipe *p);
+/* How many records the node has output over all batches so far. */
+uint64_t vg_pipe_node_out(const struct vg_pipe *p, const char *node);
 void vg_pipe_free(struct vg_pipe *p);
 
 #endif

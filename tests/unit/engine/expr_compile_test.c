@@ -136,12 +136,43 @@ static void test_expr_compile_index_term(void **state)
     vg_diag_fini(&d);
 }
 
+/* Floors on an integer field, from && / || of comparisons with integer constants */
+static void test_expr_compile_floor(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *src;
+        bool has;
+        int64_t floor;
+    } cases[] = {
+        {"n >= 10 && user == \"x\"", true, 10}, {"n > 9", true, 10}, {"10 <= n", true, 10},
+        {"9 < n", true, 10}, {"n == 7", true, 7}, {"n >= 10 || n >= 5", true, 5},
+        {"n >= 10 && n > 20", true, 21}, {"ok && (n > 2 || n == 1)", true, 1},
+        {"n >= 10 || ok", false, 0}, {"n <= 10", false, 0}, {"!(n < 10)", false, 0},
+        {"n >= 1.5", false, 0}, {"n + 1 >= 10", false, 0}, {"user == \"x\"", false, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct vg_diag d;
+        vg_diag_init(&d);
+        struct vg_expr *e = test_compile(cases[i].src, VG_EXPR_BOOL, &d);
+        assert_non_null(e);
+        int64_t floor = -1;
+        bool has = vg_expr_floor(e, 1, &floor);
+        if (has != cases[i].has || (has && floor != cases[i].floor))
+            fail_msg("%s: floor %d %lld, expected %d %lld", cases[i].src, has, (long long)floor,
+                     cases[i].has, (long long)cases[i].floor);
+        vg_expr_free(e);
+        vg_diag_fini(&d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expr_compile_errors),
         cmocka_unit_test(test_expr_compile_folds_constants),
         cmocka_unit_test(test_expr_compile_index_term),
+        cmocka_unit_test(test_expr_compile_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

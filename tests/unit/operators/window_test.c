@@ -175,6 +175,49 @@ static void test_window_alerts_carry_the_window(void **state)
     vg_pipe_free(p);
 }
 
+/* A window whose only consumer is a rules node leaves out the results no rule can match
+ * (count below every rule's floor); alerts are the same. With a second consumer (a sink of
+ * the window results) every result is still emitted. */
+static void test_window_skips_results_no_rule_can_match(void **state)
+{
+    (void)state;
+    static const char *events = "{\"ts\":1000,\"user\":\"a\",\"ip\":\"1\"}\n"
+                                "{\"ts\":2000,\"user\":\"a\",\"ip\":\"2\"}\n"
+                                "{\"ts\":3000,\"user\":\"a\",\"ip\":\"2\"}\n"
+                                "{\"ts\":4000,\"user\":\"b\",\"ip\":\"1\"}\n"
+                                "{\"ts\":5000,\"user\":\"c\",\"ip\":\"1\"}\n"
+                                "{\"ts\":61000,\"user\":\"c\",\"ip\":\"1\"}\n"
+                                "{\"ts\":125000,\"user\":\"d\",\"ip\":\"1\"}\n";
+    char text[2048];
+    for (int both = 0; both < 2; both++) {
+        snprintf(text, sizeof(text),
+                 "name: t\n"
+                 "nodes:\n"
+                 "  in: {source: kafka, topic: e, time: ts, partitioned_by: [user]}\n"
+                 "  w:\n"
+                 "    window: tumbling 1m\n"
+                 "    key: [user]\n"
+                 "    aggregate: {fails: count(), ips: distinct(ip)}\n"
+                 "    input: in\n"
+                 "  d:\n"
+                 "    rules:\n"
+                 "      - {id: BF, title: bf, severity: high, when: fails >= 3 && ips >= 2}\n"
+                 "      - {id: BF2, title: bf2, severity: low, when: ips > 5 && fails > 1}\n"
+                 "    key: [user]\n"
+                 "    input: w\n"
+                 "  out: {sink: stdout, input: d}\n"
+                 "%s",
+                 both ? "  all: {sink: stdout, input: w}\n" : "");
+        struct vg_pipe *p = vg_pipe_new(text, 1);
+        vg_pipe_feed(p, "in", events, 200000);
+        /* windows: a [0,1m) 3, b 1, c 1; c [1m,2m) 1: only a's can match (floor 2) */
+        assert_int_equal(vg_pipe_node_out(p, "w"), both ? 4 : 1);
+        assert_int_equal(vg_pipe_node_out(p, "d"), 1);
+        assert_int_equal(vg_pipe_n_out(p), both ? 5 : 1);
+        vg_pipe_free(p);
+    }
+}
+
 static void test_window_compile_errors(void **state)
 {
     (void)state;
@@ -321,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_window_session_merges_out_of_order),
         cmocka_unit_test(test_window_late_events_go_to_dead_letters),
         cmocka_unit_test(test_window_alerts_carry_the_window),
+        cmocka_unit_test(test_window_skips_results_no_rule_can_match),
         cmocka_unit_test(test_window_compile_errors),
         cmocka_unit_test(test_window_keyless_needs_one_thread),
         cmocka_unit_test(test_window_through_repartition_topic),
