@@ -515,8 +515,8 @@ static int cmd_replay(int argc, char **argv)
                 long long o = last ? strtoll(last + 1, &e2, 10) : -1;
                 if (!last || e1 != last || *e2 || p < 0 || o < 0 || last[1] == '\0' ||
                     (first && first == v) || (size_t)(first ? first - v : 0) >= sizeof(topics[0]))
-                    return replay_usage("--from-offset: expected [TOPIC:]PARTITION:OFFSET, got '%s'",
-                                        v);
+                    return replay_usage(
+                        "--from-offset: expected [TOPIC:]PARTITION:OFFSET, got '%s'", v);
                 f->topic = NULL;
                 if (first) {
                     snprintf(topics[r.n_offsets], sizeof(topics[0]), "%.*s", (int)(first - v), v);
@@ -595,7 +595,8 @@ static int cmd_replay(int argc, char **argv)
                 double secs = (double)(now - t0) / 1e9;
                 double eps = (double)s.records / secs;
                 double pct = to_read ? 100.0 * (double)s.records / (double)to_read : 100.0;
-                fprintf(stderr, "replay: %.0f%% (%llu of %llu records), %.0f records/s, ETA %.0f s\n",
+                fprintf(stderr,
+                        "replay: %.0f%% (%llu of %llu records), %.0f records/s, ETA %.0f s\n",
                         pct > 100 ? 100 : pct, (unsigned long long)s.records,
                         (unsigned long long)to_read, eps,
                         eps > 0 && to_read > s.records ? (double)(to_read - s.records) / eps : 0.0);

@@ -64,8 +64,8 @@ struct vg_replay {
 /* Start running every compiled topology (owned by the caller, must outlive the runtime);
  * replay (NULL for a live run) must too, and then n is 1. Returns NULL with err filled when
  * a Kafka client or output cannot be made. */
-struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, const struct vg_replay *replay,
-                          struct vg_err *err);
+struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n,
+                          const struct vg_replay *replay, struct vg_err *err);
 /* Replay: the records it set out to read (sum of end - start offsets), and whether every
  * stream thread has finished. */
 void vg_rt_replay_progress(struct vg_rt *rt, uint64_t *to_read, bool *finished);

@@ -177,7 +177,7 @@ static void advance(struct rt_thread *th)
 {
     while (th->head && th->head->sealed && th->head->pending == 0 && !th->head->failed) {
         struct ticket *t = th->head;
-        if (t->pos->cnt > 0) {
+        if (t->pos->cnt > 0 && !th->rp) { /* replay: nothing to commit */
             rd_kafka_resp_err_t e = rd_kafka_offsets_store(th->consumer, t->pos);
             if (e && e != RD_KAFKA_RESP_ERR__STATE)
                 vg_log(VG_LOG_WARN, "%s: storing offsets: %s", th->tp->c->topo->name,
@@ -555,9 +555,15 @@ static size_t poll_batch(struct rt_thread *th)
 }
 
 /* Replay --input: up to VG_RT_BATCH records from the sources' files, one source after the
- * other (a batch from each in turn). A read error ends that source, logged. */
+ * other (a batch from each in turn). A read error ends that source, logged. Nothing is read
+ * while the state store fails (as a consumer's partitions are paused). */
 static size_t file_poll(struct rt_thread *th)
 {
+    if (th->state_failing) {
+        struct timespec t = {0, 100 * 1000000};
+        nanosleep(&t, NULL);
+        return 0;
+    }
     vg_buf_clear(&th->fbuf);
     size_t n = 0;
     for (size_t tries = 0; tries < th->n_files && n == 0; tries++) {
@@ -632,6 +638,8 @@ static void state_del(struct vg_state_out *o, int32_t partition, const char *buc
 static void set_paused(struct rt_thread *th, bool pause)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
+    if (!th->consumer)
+        return; /* replay --input: file_poll holds back while the state store fails */
     if (rd_kafka_assignment(th->consumer, &a) == RD_KAFKA_RESP_ERR_NO_ERROR && a) {
         if (pause)
             rd_kafka_pause_partitions(th->consumer, a);
@@ -1170,8 +1178,9 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
                                                 RD_KAFKA_PARTITION_UA))
             rd_kafka_topic_partition_list_add(topics, c->sources[s].topic,
                                               RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = th->consumer && !tp->replay ? rd_kafka_subscribe(th->consumer, topics)
-                                                        : RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (th->consumer && !tp->replay)
+        e = rd_kafka_subscribe(th->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e)
         return VG_ERR_SET(err, VG_EKAFKA, "kafka subscribe: %s", rd_kafka_err2str(e));
@@ -1357,8 +1366,8 @@ static long n_cores(void)
     return n > 0 ? n : 1;
 }
 
-struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, const struct vg_replay *replay,
-                          struct vg_err *err)
+struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n,
+                          const struct vg_replay *replay, struct vg_err *err)
 {
     struct vg_rt *rt = vg_xcalloc(1, sizeof(*rt));
     rt->n = n;
@@ -1386,7 +1395,8 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n, const stru
             pthread_mutex_init(&out->mu, NULL);
             if (out->kind == VG_OUT_STDOUT)
                 out->fp = stdout;
-            else if (out->kind == VG_OUT_FILE && !(out->fp = fopen(out->target, replay ? "w" : "a")))
+            else if (out->kind == VG_OUT_FILE &&
+                     !(out->fp = fopen(out->target, replay ? "w" : "a")))
                 rc = VG_ERR_SET(err, VG_EIO, "sink file '%s': %s", out->target, strerror(errno));
         }
         int par = tp->c->topo->parallelism > 0 ? tp->c->topo->parallelism : (int)n_cores();
