@@ -23,9 +23,10 @@
  * exactly one. A window is the union of size/pane consecutive panes and is folded from them
  * when it closes, so an event updates one aggregate state instead of size/slide (10 for
  * `sliding 5m every 30s`): memory and state store writes shrink by that factor. A key with
- * panes has one heap entry, for the next window end of any of its panes; popped, the key
- * emits that window, deletes the panes it was the last window of, and re-enters for the
- * next end. Since non-final emissions change nothing stored, each
+ * panes has one entry in the bucket of its next window end (window ends fall on slide
+ * boundaries, so only size/slide + a few buckets are ever open: cheaper than a heap over every
+ * key); a bucket due is sorted in the heap's order, and each key in it emits that window,
+ * deletes the panes it was the last window of, and re-enters for the next end. Since non-final emissions change nothing stored, each
  * partition also stores `@closed`: the watermark up to which its windows were emitted, so a
  * restore does not emit them again.
  *
@@ -110,12 +111,21 @@ struct heap_item {
     uint32_t gen;
 };
 
+/* Panes: the keys due at one window end. */
+struct due_bucket {
+    vg_time_ms at;
+    struct heap_item *items;
+    size_t n, cap;
+};
+
 struct window_state {
     const struct window_conf *conf;
     struct keyent **table;
     size_t n_keys, cap;
-    struct heap_item *heap;
+    struct heap_item *heap;         /* sessions */
     size_t n_heap, heap_cap;
+    struct due_bucket *due;         /* panes */
+    size_t n_due, cap_due;
     struct vg_buf keybuf;
     vg_time_ms wm;                  /* the watermark after the previous batch */
     vg_time_ms batch_append;        /* latest append time among this batch's events */
@@ -536,7 +546,29 @@ static void key_schedule(struct window_state *st, struct keyent *k, vg_time_ms a
     if (at == VG_TIME_NONE || (k->due != VG_TIME_NONE && k->due <= at))
         return;
     k->due = at;
-    heap_push(st, (struct heap_item){at, k->pre, k, NULL, 0});
+    k->refs++;
+    size_t b = 0;
+    while (b < st->n_due && st->due[b].at != at)
+        b++;
+    if (b == st->n_due) {
+        if (st->n_due == st->cap_due) {
+            st->cap_due = st->cap_due ? 2 * st->cap_due : 16;
+            st->due = vg_xrealloc(st->due, st->cap_due * sizeof(*st->due));
+        }
+        st->due[st->n_due++] = (struct due_bucket){at, NULL, 0, 0};
+    }
+    struct due_bucket *d = &st->due[b];
+    if (d->n == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 64;
+        d->items = vg_xrealloc(d->items, d->cap * sizeof(*d->items));
+    }
+    d->items[d->n++] = (struct heap_item){at, k->pre, k, NULL, 0};
+}
+
+static int cmp_due(const void *a, const void *b)
+{
+    const struct heap_item *x = a, *y = b;
+    return heap_before(x, y) ? -1 : heap_before(y, x) ? 1 : 0;
 }
 
 /* Put ev into its session: the sessions it touches (within gap) merge into one. */
@@ -896,13 +928,24 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
     const struct window_conf *c = st->conf;
     struct closing *cl = NULL;
     size_t cap = 0;
-    while (st->n_heap && st->heap[0].close_at <= wm) {
-        vg_time_ms end = st->heap[0].close_at;
+    for (;;) {
+        size_t first = st->n_due;
+        for (size_t b = 0; b < st->n_due; b++)
+            if (st->due[b].at <= wm && (first == st->n_due || st->due[b].at < st->due[first].at))
+                first = b;
+        if (first == st->n_due)
+            break;
+        /* take the bucket out (keys scheduled below go to later ends), in the heap's order;
+         * the keys are all over memory and are asked for a few entries ahead below (a key
+         * stays allocated while an entry here points to it) */
+        struct due_bucket d = st->due[first];
+        st->due[first] = st->due[--st->n_due];
+        vg_time_ms end = d.at;
+        qsort(d.items, d.n, sizeof(*d.items), cmp_due);
         size_t n = 0;
-        /* first the heap entries only: the keys are all over memory and are asked for a
-         * few entries ahead below (a key stays allocated while an entry here points to it) */
-        while (st->n_heap && st->heap[0].close_at == end)
-            *closing_push(&cl, &n, &cap) = (struct closing){heap_pop(st).k, NULL};
+        for (size_t i = 0; i < d.n; i++)
+            *closing_push(&cl, &n, &cap) = (struct closing){d.items[i].k, NULL};
+        vg_free(d.items);
         for (size_t i = 0; i < n; i++) { /* in heap order */
             if (i + 16 < n)
                 __builtin_prefetch(cl[i + 16].k);
@@ -1231,6 +1274,15 @@ static void window_close(void *stp)
     vg_free(st->hashes);
     vg_free(st->panes);
     vg_free(st->fold);
+    for (size_t b = 0; b < st->n_due; b++) {
+        for (size_t i = 0; i < st->due[b].n; i++) {
+            struct keyent *k = st->due[b].items[i].k;
+            if (!--k->refs && k->dead)
+                vg_free(k);
+        }
+        vg_free(st->due[b].items);
+    }
+    vg_free(st->due);
     for (size_t i = 0; i < st->n_heap; i++) {
         struct win *w = st->heap[i].w;
         if (!w) {
