@@ -48,6 +48,16 @@ static int fields_slot(struct vg_fields *f, const char *name)
     return (int)f->n++;
 }
 
+int vg_compiled_source_slot(const struct vg_compiled *c, const char *path)
+{
+    char name[512];
+    snprintf(name, sizeof(name), "src:%s", path);
+    for (size_t i = 0; i < c->fields->n; i++)
+        if (strcmp(c->fields->names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
 static struct vg_scope *scope_make(struct vg_compiled *c, enum scope_kind kind)
 {
     struct vg_scope *s = vg_xcalloc(1, sizeof(*s));

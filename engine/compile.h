@@ -78,6 +78,8 @@ struct vg_compiled {
 /* Compile topo; NULL after diagnostics (all that could be found). Thread: main. */
 struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *diag);
 void vg_compiled_free(struct vg_compiled *c);
+/* The slot of a source field (its path as written), or -1 when no node reads it. */
+int vg_compiled_source_slot(const struct vg_compiled *c, const char *path);
 
 /* For source operators at create: register the Kafka topic this node reads; returns the
  * source id that the runtime stamps on its events (ev->source). */

@@ -39,6 +39,13 @@ struct vg_dag {
      * sees (the final flush) */
     bool bounded;
     vg_time_ms from, to, max_ts, close_at;
+    /* replay of archives on several threads: keep the events whose split_slots hash to
+     * split_k modulo split_n (every thread reads every record); in_source is set while a
+     * source node runs (its dead letters are then counted by one thread only) */
+    const int *split_slots;
+    size_t n_split;
+    int split_n, split_k;
+    bool in_source;
 };
 
 /* Open every node's state. Returns 0, or a negative VG_E* with err naming the node (the

@@ -151,6 +151,27 @@ static void bound_time(struct vg_dag *d, struct vg_sel *out)
     out->n = kept;
 }
 
+/* Replay of archives on several threads: this thread's share of the keys. */
+static void split_keys(struct vg_dag *d, struct vg_sel *out)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < out->n; k++) {
+        const struct vg_event *ev = &d->b.ev[out->idx[k]];
+        uint64_t h = VG_HASH_SEED;
+        for (size_t i = 0; i < d->n_split; i++) {
+            const struct vg_value *v = &ev->slots[d->split_slots[i]];
+            if (v->type == VG_T_STR)
+                h = vg_hash_bytes(h, v->u.s, v->len);
+            else if (v->type == VG_T_INT || v->type == VG_T_FLOAT)
+                h = vg_hash_bytes(h, &v->u, sizeof(v->u));
+            h = vg_hash_bytes(h, "|", 1);
+        }
+        if ((int)(h % (uint64_t)d->split_n) == d->split_k)
+            out->idx[kept++] = out->idx[k];
+    }
+    out->n = kept;
+}
+
 /* Event time: drop the source's late events to dead letters (older than their own
  * partition's watermark), then advance the partitions' event time with the rest. */
 static void observe_time(struct vg_dag *d, struct vg_sel *out)
@@ -274,10 +295,14 @@ int vg_dag_run(struct vg_dag *d)
             d->ctx->watermark = d->close_at != VG_TIME_NONE
                                     ? d->close_at
                                     : vg_wm_current_of(&d->wm, cn->fed_by, vg_mono_ns());
+        d->in_source = cn->source_id >= 0;
         rc = cn->type->process(d->st[i], &d->b, &in, &d->sels[i], d->ctx);
+        d->in_source = false;
         if (cn->source_id >= 0) {
             if (d->bounded)
                 bound_time(d, &d->sels[i]);
+            if (d->split_n > 1)
+                split_keys(d, &d->sels[i]);
             if (d->keyed)
                 observe_time(d, &d->sels[i]);
             d->events += d->sels[i].n;

@@ -25,7 +25,6 @@
 #include "log.h"
 #include "expr.h"
 #include "rt.h"
-#include "state.h"
 #include "topo.h"
 
 enum { EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
@@ -75,8 +74,8 @@ static const char *const usage_replay =
     "closed, the alerts are written and a summary is printed on stderr; exit 0.\n"
     "Alerts go to --output only (default -: stdout), as JSON lines marked \"replay\":true,\n"
     "with the same alert_id as the live run gave them. Nothing live is touched: no offsets are\n"
-    "committed, dead letters are counted and logged but not written, and window state lives in\n"
-    "its own Redis namespace, deleted at the end unless --keep-state.\n"
+    "committed, dead letters are counted and logged but not written, and window state stays in\n"
+    "memory; --keep-state writes it at the end to a namespace of its own in Redis.\n"
     "Start offsets: --from-offset sets a partition's (of every source topic, or of TOPIC);\n"
     "otherwise a source on Kafka timestamps (no `time:`) starts at the first record at\n"
     "--from minus its lateness, when the broker can look times up; else at the beginning.\n"
@@ -392,24 +391,6 @@ static void replay_outputs(struct vg_compiled *c, const char *output)
         c->sources[s].dead_letter = NULL;
 }
 
-static void replay_purge(const struct vg_compiled *c, const char *id)
-{
-    bool stateful = false;
-    for (size_t i = 0; i < c->n_nodes; i++)
-        stateful |= c->nodes[i].type->state_save != NULL;
-    if (!stateful)
-        return;
-    char ns[400];
-    snprintf(ns, sizeof(ns), "replay.%s.%s", id, c->topo->name);
-    struct vg_err err = {0};
-    struct vg_state *s = vg_state_new(
-        c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0", ns, &err);
-    if (!s || vg_state_connect(s, &err) != 0 || vg_state_purge(s, &err) != 0)
-        vg_log(VG_LOG_WARN, "%s: replay state 'vg:{%s:*' not deleted: %s", c->topo->name, ns,
-               err.msg);
-    vg_state_free(s);
-}
-
 /* --input NODE=GLOB...: the files of each source (every source needs some). Fills ins[s]
  * for each source s; returns 0 or EXIT_USAGE after a message. */
 static int replay_inputs(const struct vg_compiled *c, const char *const *args, size_t n,
@@ -541,6 +522,7 @@ static int cmd_replay(int argc, char **argv)
     if (r.to < r.from)
         return replay_usage("%s", "--to is before --from");
     r.offsets = offs;
+    r.keep_state = keep;
     struct vg_topology *topo;
     struct vg_compiled *c;
     if (load_one(path, &topo, &c) != 0)
@@ -615,9 +597,7 @@ static int cmd_replay(int argc, char **argv)
                (unsigned long long)s.alerts, (unsigned long long)s.dead_letters, secs,
                secs > 0 ? (double)s.events / secs : 0.0);
         vg_rt_free(rt);
-        if (!keep)
-            replay_purge(c, id);
-        else
+        if (keep)
             vg_log(VG_LOG_INFO, "%s: replay state kept under 'vg:{replay.%s.%s:'", topo->name,
                    id, topo->name);
     }

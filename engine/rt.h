@@ -59,6 +59,7 @@ struct vg_replay {
     /* archives instead of Kafka, for every source (then one stream thread reads) */
     const struct vg_replay_input *inputs;
     size_t n_inputs;
+    bool keep_state;                /* write the final state (else nothing goes to Redis) */
 };
 
 /* Start running every compiled topology (owned by the caller, must outlive the runtime);

@@ -136,6 +136,8 @@ struct rt_topo {
     char group[300];
     const struct vg_replay *replay; /* NULL: a live run */
     uint64_t to_read;               /* replay: records between the start and end offsets */
+    int *split_slots;               /* replay of archives split by key over the threads */
+    size_t n_split;
     int read_all;                   /* replay: threads done reading (atomic) */
 };
 
@@ -332,6 +334,8 @@ static void ctx_dead_letter(struct vg_op_ctx *ctx, const struct vg_event *ev, co
 {
     struct rt_thread *th = ctx->rt;
     const struct vg_compiled *c = th->tp->c;
+    if (th->dag.in_source && th->dag.split_n > 1 && ev->offset % th->dag.split_n != th->dag.split_k)
+        return; /* a record every thread reads: one of them counts it */
     th->stats.dead_letters++;
     if (th->dlq_logged < 5 || (th->dlq_logged & (th->dlq_logged - 1)) == 0)
         vg_log(VG_LOG_WARN, "%s: dead letter #%llu from %s[%d]@%lld: %s", c->topo->name,
@@ -680,7 +684,7 @@ static void save_writers(struct rt_thread *th, const struct vg_compiled_node *cn
  * pending) or VG_EREDIS. */
 static int checkpoint(struct rt_thread *th, bool force)
 {
-    if (!th->state)
+    if (!th->state || (th->rp && !force)) /* a replay writes its state once, at the end */
         return 0;
     vg_time_ns now = vg_mono_ns();
     int64_t wait_ms = th->state_failing ? th->state_backoff_ms : VG_CKPT_MS;
@@ -879,7 +883,12 @@ static int process_batch(struct rt_thread *th, size_t n)
         vg_dag_add(&th->dag, src, topic, m->partition, m->offset, m->payload, m->len,
                    append_ms < 0 ? th->ctx.now_ms : append_ms);
     }
-    th->stats.records += n;
+    if (th->dag.split_n > 1) { /* every thread reads every record: count a share */
+        for (size_t i = 0; i < n; i++)
+            th->stats.records += th->frecs[i].index % th->dag.split_n == th->dag.split_k;
+    } else {
+        th->stats.records += n;
+    }
     if (!th->stats.first_ns && n)
         th->stats.first_ns = vg_mono_ns();
     uint64_t events_before = th->dag.events;
@@ -1189,7 +1198,7 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
     bool stateful = false;
     for (size_t i = 0; i < c->n_nodes; i++)
         stateful |= c->nodes[i].type->state_save != NULL;
-    if (stateful) {
+    if (stateful && (!tp->replay || tp->replay->keep_state)) {
         const char *url = c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0";
         char ns[400];
         if (tp->replay)
@@ -1267,6 +1276,32 @@ static void thread_close(struct rt_thread *th)
     vg_buf_fini(&th->fbuf);
 }
 
+/* Replay of archives: can the threads split them by key? Only when every source declares the
+ * same partitioned_by fields (the keys that meet in one partition meet in one thread). */
+static bool replay_split(struct rt_topo *tp)
+{
+    const struct vg_compiled *c = tp->c;
+    if (tp->n_threads < 2)
+        return false;
+    for (size_t s = 0; s < c->n_sources; s++) {
+        const struct vg_ynode *p = vg_ynode_get(c->sources[s].node->body, "partitioned_by");
+        bool one = p && p->type == VG_Y_SCALAR; /* partitioned_by: user */
+        size_t n = one ? 1 : p && p->type == VG_Y_SEQ ? p->n : 0;
+        if (n == 0)
+            return false;
+        if (s == 0) {
+            tp->split_slots = vg_xcalloc(n, sizeof(*tp->split_slots));
+            for (size_t i = 0; i < n; i++)
+                if ((tp->split_slots[tp->n_split++] =
+                         vg_compiled_source_slot(c, one ? p->str : p->items[i]->str)) < 0)
+                    return false;
+        } else if (n != tp->n_split) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Replay: where each source partition starts (--from-offset; else, for a source on Kafka
  * timestamps, the first record at --from - lateness; else the beginning) and ends (the end
  * offset now); partition p goes to thread p % threads, so co-partitioned topics meet. */
@@ -1274,19 +1309,30 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
 {
     const struct vg_compiled *c = tp->c;
     const struct vg_replay *r = tp->replay;
-    if (r->n_inputs) { /* archives: thread 0 reads them, the others have nothing to do */
-        struct rt_thread *th = &tp->threads[0];
-        th->files = vg_xcalloc(r->n_inputs, sizeof(*th->files));
-        th->frecs = vg_xcalloc(VG_RT_BATCH, sizeof(*th->frecs));
-        vg_buf_init(&th->fbuf);
-        for (size_t i = 0; i < r->n_inputs; i++) {
-            int s = r->inputs[i].source;
-            th->files[th->n_files++] = (struct rp_file){
-                s, vg_file_input_new(r->inputs[i].paths, r->inputs[i].n_paths), 0, false};
-            th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
-            th->rp[th->n_rp++] = (struct rp_part){s, 0, INT64_MAX, false};
-            th->rp_left++;
-            vg_wm_assign(&th->dag.wm, (uint16_t)s, 0, vg_mono_ns());
+    if (r->n_inputs) {
+        /* archives: when every source declares partitioned_by, every thread reads them all and
+         * keeps its share of the keys (as partitions would split them); else thread 0 alone */
+        int readers = replay_split(tp) ? tp->n_threads : 1;
+        for (int k = 0; k < readers; k++) {
+            struct rt_thread *th = &tp->threads[k];
+            th->files = vg_xcalloc(r->n_inputs, sizeof(*th->files));
+            th->frecs = vg_xcalloc(VG_RT_BATCH, sizeof(*th->frecs));
+            vg_buf_init(&th->fbuf);
+            if (readers > 1) {
+                th->dag.split_slots = tp->split_slots;
+                th->dag.n_split = tp->n_split;
+                th->dag.split_n = readers;
+                th->dag.split_k = k;
+            }
+            for (size_t i = 0; i < r->n_inputs; i++) {
+                int s = r->inputs[i].source;
+                th->files[th->n_files++] = (struct rp_file){
+                    s, vg_file_input_new(r->inputs[i].paths, r->inputs[i].n_paths), 0, false};
+                th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
+                th->rp[th->n_rp++] = (struct rp_part){s, 0, INT64_MAX, false};
+                th->rp_left++;
+                vg_wm_assign(&th->dag.wm, (uint16_t)s, 0, vg_mono_ns());
+            }
         }
         return 0;
     }
@@ -1491,6 +1537,7 @@ void vg_rt_free(struct vg_rt *rt)
         }
         vg_free(tp->outs);
         vg_free(tp->x_parts);
+        vg_free(tp->split_slots);
         if (tp->barrier_ready)
             pthread_barrier_destroy(&tp->closing);
     }

@@ -46,8 +46,6 @@ void vg_state_offset(struct vg_state *s, const char *node, int32_t partition, co
  * empty; on failure it is dropped too (the caller re-queues) and the connection is closed. */
 int vg_state_commit(struct vg_state *s, struct vg_err *err);
 /* Redis commands sent since start (for operations per event). */
-/* Delete every key of this store's topology name (vigil replay's namespace at its end). */
-int vg_state_purge(struct vg_state *s, struct vg_err *err);
 uint64_t vg_state_commands(const struct vg_state *s);
 
 /* Read back node N's entries for a partition: cb(ud, field, flen, val, len) for each, over

@@ -630,24 +630,3 @@ int vg_state_load(struct vg_state *s, const char *node, int32_t partition,
     return rc;
 }
 
-static int unlink_key(struct vg_state *s, void *ud, const redisReply *k, struct vg_err *err)
-{
-    (void)ud;
-    const char *av[2] = {"UNLINK", k->str};
-    size_t al[2] = {6, k->len};
-    redisReply *r = cmd(s, err, 2, av, al);
-    if (!r)
-        return VG_EREDIS;
-    freeReplyObject(r);
-    return 0;
-}
-
-int vg_state_purge(struct vg_state *s, struct vg_err *err)
-{
-    struct vg_buf pre;
-    vg_buf_init(&pre);
-    vg_buf_printf(&pre, "vg:{%s:", s->topology);
-    int rc = scan(s, pre.data, pre.len, unlink_key, NULL, err);
-    vg_buf_fini(&pre);
-    return rc;
-}
