@@ -96,6 +96,7 @@ struct keyent {
     struct vg_value *vals;          /* copies of the key values */
     struct win *wins;
     vg_time_ms due;                 /* panes: the window end it is scheduled for, or NONE */
+    int64_t events;                 /* panes, with a count() floor: events in its panes */
     uint32_t refs;                  /* panes: heap entries pointing here */
     bool dead;                      /* removed: freed when no heap entry is left */
 };
@@ -202,6 +203,19 @@ static vg_time_ms pane_next_end(const struct window_conf *c, vg_time_ms p, vg_ti
         lo = after - size + 1;
     int64_t s = floor_div(lo + slide - 1, slide) * slide;
     return s > p ? VG_TIME_NONE : s + size;
+}
+
+/* The end of the last window that holds pane p. */
+static vg_time_ms pane_last_end(const struct window_conf *c, vg_time_ms p)
+{
+    return floor_div(p, c->spec.slide_ms) * c->spec.slide_ms + c->spec.size_ms;
+}
+
+/* With a floor on count() (D18), a key whose panes together hold fewer events than the floor
+ * can emit no window at all: it is only due when its oldest pane expires, not every slide. */
+static bool key_lazy(const struct window_conf *c, const struct keyent *k)
+{
+    return c->min_count > 1 && k->events < c->min_count;
 }
 
 static void win_free(const struct window_conf *c, struct win *w);
@@ -975,12 +989,14 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
             pm->touched = true;
             if (pm->closed == VG_TIME_NONE || end > pm->closed)
                 emit_panes(st, b, out, k, end);
-            vg_time_ms next = VG_TIME_NONE;
+            vg_time_ms next = VG_TIME_NONE, expires = VG_TIME_NONE;
             for (struct win **pp = &k->wins; *pp;) {
                 struct win *w = *pp;
                 vg_time_ms e = pane_next_end(c, w->start, end);
                 if (e == VG_TIME_NONE) { /* that was its last window */
                     *pp = w->next;
+                    if (c->min_count > 1)
+                        k->events -= w->aggs[c->count_agg].count;
                     forget_saved(st, k, w); /* and it is deleted from the store */
                     w->dead = true;
                     win_release(st, w);
@@ -988,8 +1004,13 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
                 }
                 if (next == VG_TIME_NONE || e < next)
                     next = e;
+                vg_time_ms last = pane_last_end(c, w->start);
+                if (expires == VG_TIME_NONE || last < expires)
+                    expires = last;
                 pp = &w->next;
             }
+            if (next != VG_TIME_NONE && key_lazy(c, k))
+                next = expires;
             if (next != VG_TIME_NONE)
                 key_schedule(st, k, next);
             else
@@ -1046,9 +1067,11 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
             w = win_new(c, p, p + c->pane_ms);
             w->next = k->wins;
             k->wins = w;
-            key_schedule(st, k, end);
         }
         win_take(st, k, w, ev);
+        if (c->min_count > 1)
+            k->events++; /* count() takes every event */
+        key_schedule(st, k, key_lazy(c, k) ? pane_last_end(c, p) : pane_next_end(c, p, wm));
     }
     if (ctx->watermark > st->wm)
         st->wm = ctx->watermark; /* never back: a partition that wakes up cannot reopen */
@@ -1209,6 +1232,8 @@ static int window_state_load(void *stp, int32_t partition, const char *key, size
         w->saved_start = w->start;
         w->next = k->wins;
         k->wins = w;
+        if (c->min_count > 1)
+            k->events += w->aggs[c->count_agg].count;
         if (!c->pane_ms)
             schedule(st, k, w);
         else
