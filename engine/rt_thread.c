@@ -80,6 +80,7 @@ struct rt_thread {
     int index;
     pthread_t tid;
     rd_kafka_t *consumer;
+    rd_kafka_queue_t *cq;           /* the consumer's queue */
     rd_kafka_t *producer;
     rd_kafka_topic_t **out_rkt;     /* per output (Kafka ones) */
     rd_kafka_topic_t **dlq_rkt;     /* per source (NULL: none) */
@@ -537,12 +538,19 @@ static void note_eof(struct rt_thread *th, int source, int32_t partition)
 static size_t poll_batch(struct rt_thread *th)
 {
     size_t n = 0, max = th->rp && th->tp->replay->speed > 0 ? 20 : VG_RT_BATCH;
-    int timeout = 100;
-    while (n < max) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(th->consumer, timeout);
-        if (!m)
-            break;
-        timeout = 0;
+    /* the first record (waiting up to 100 ms), then what is there in one call: the queue's
+     * lock is taken once for the lot, not once per record */
+    rd_kafka_message_t *first = rd_kafka_consumer_poll(th->consumer, 100);
+    if (!first)
+        return 0;
+    th->msgs[0] = first;
+    size_t got = 1;
+    if (max > 1) {
+        ssize_t more = rd_kafka_consume_batch_queue(th->cq, 0, th->msgs + 1, max - 1);
+        got += more > 0 ? (size_t)more : 0;
+    }
+    for (size_t i = 0; i < got; i++) {
+        rd_kafka_message_t *m = th->msgs[i];
         if (m->err) {
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && th->rp) {
                 /* done once this batch's records of it are processed (process_batch) */
@@ -1154,6 +1162,7 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
             return VG_ERR_SET(err, VG_EKAFKA, "kafka consumer: %s", errstr);
         }
         rd_kafka_poll_set_consumer(th->consumer);
+        th->cq = rd_kafka_queue_get_consumer(th->consumer);
     }
     bool need_producer = false;
     for (size_t o = 0; o < c->n_outputs; o++)
@@ -1258,6 +1267,8 @@ static void thread_close(struct rt_thread *th)
         rd_kafka_poll(th->producer, 0);
         rd_kafka_destroy(th->producer);
     }
+    if (th->cq)
+        rd_kafka_queue_destroy(th->cq);
     if (th->consumer)
         rd_kafka_destroy(th->consumer);
     vg_expr_ctx_free(th->ctx.expr);
