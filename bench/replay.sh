@@ -16,25 +16,9 @@ vigil=$build/vigil
 bench=$build/vigil-bench
 kn=${KAFKA_EVENTS:-2000000}
 fn=${FILE_EVENTS:-10000000}
-work=$(mktemp -d /tmp/vigil-replay-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_world vigil-replay-bench "$build" rp:128
 log() { echo "[bench replay] $*" >&2; }
-
-"$vigil" broker --topic rp:128 --bootstrap-file "$work/boot" >"$work/broker.log" 2>&1 &
-pids+=($!)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
-  >"$work/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do [ -s "$work/boot" ] && break; sleep 0.1; done
-for _ in $(seq 50); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
-export KAFKA_BROKERS=$(cat "$work/boot") REDIS_URL=redis://127.0.0.1:$port/0
 export AUTH_TOPIC=rp ALERT_TOPIC=rp-alerts AUTH_DLQ=rp-dlq
 
 log "loading $kn brute events into 128 partitions"

@@ -11,24 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
-work=$(mktemp -d /tmp/vigil-wengine.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$build/vigil" broker --topic ev:128 --topic al:128 --topic dlq:128 --topic side:128 \
-  --bootstrap-file "$work/boot" >"$work/broker.log" 2>&1 &
-pids+=($!)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
-  >"$work/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do [ -s "$work/boot" ] && break; sleep 0.1; done
-for _ in $(seq 50); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
-export KAFKA_BROKERS=$(cat "$work/boot") REDIS_URL=redis://127.0.0.1:$port/0
+. bench/lib.sh
+bench_world vigil-wengine "$build" ev:128 al:128 dlq:128 side:128
+port=$redis_port
 export BENCH_TOPIC=ev BENCH_ALERTS=al BENCH_DLQ=dlq
 if [ "${EXTRA:-0}" -gt 0 ]; then
   "$build/vigil-bench" produce --topic side --scenario auth --rate 0 --events "$EXTRA" \

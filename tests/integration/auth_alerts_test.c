@@ -18,62 +18,33 @@
 #define EVENTS "it-auth-events"
 #define DLQ "it-auth-dlq"
 
-struct fixture {
-    struct vg_test_broker broker;
-    char *dir;
-    char *log;
-    char env_brokers[512];
-    const char *env[6];
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    if (chdir(getenv("VG_SOURCE_DIR") ? getenv("VG_SOURCE_DIR") : ".") != 0)
+    struct vg_test_world *f = calloc(1, sizeof(*f));
+    if (vg_test_world_init(f) != 0)
         return -1;
-    f->dir = vg_test_tmpdir();
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/vigil.log", f->dir);
-    f->log = strdup(path);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    vg_test_vigil_kill_all();
-    if (f->log && access(f->log, R_OK) == 0) {
-        char *text = vg_test_read(f->log);
-        fprintf(stderr, "---- vigil log ----\n%s-------------------\n", text);
-        free(text);
-    }
-    vg_test_broker_stop(&f->broker);
-    vg_test_rmdir(f->dir);
-    free(f->log);
+    struct vg_test_world *f = *state;
+    vg_test_world_fini(f);
     free(f);
     return 0;
 }
 
-static void start_broker(struct fixture *f, int n_brokers)
+static void start_broker(struct vg_test_world *f, int n_brokers)
 {
-    vg_test_broker_start(&f->broker, n_brokers);
-    vg_test_topic(&f->broker, EVENTS, 2);
-    vg_test_topic(&f->broker, ALERTS, 2);
-    vg_test_topic(&f->broker, DLQ, 1);
-    snprintf(f->env_brokers, sizeof(f->env_brokers), "KAFKA_BROKERS=%s", f->broker.bootstraps);
-    f->env[0] = f->env_brokers;
-    f->env[1] = "AUTH_TOPIC=" EVENTS;
-    f->env[2] = "ALERT_TOPIC=" ALERTS;
-    f->env[3] = "AUTH_DLQ=" DLQ;
-    f->env[4] = NULL;
+    vg_test_world_broker(f, n_brokers, EVENTS, 2, ALERTS, DLQ);
 }
 
 /* Start vigil and wait until both stream threads hold partitions: events produced after
  * that are read without a rebalance in between (a group still forming when the first records
  * arrive may hand a partition over before its offsets are committed, and the records are then
  * read twice, which at-least-once allows but these exact counts do not). */
-static pid_t start_vigil(struct fixture *f)
+static pid_t start_vigil(struct vg_test_world *f)
 {
     const char *args[] = {"run", "topologies/auth_anomalies.yaml", NULL};
     pid_t pid = vg_test_vigil_start(args, f->env, f->log);
@@ -175,14 +146,14 @@ static char *expected(const char *rel)
     return out;
 }
 
-static void produce_file(struct fixture *f, const char *rel)
+static void produce_file(struct vg_test_world *f, const char *rel)
 {
     char *text = vg_test_read(vg_test_src(rel));
     vg_test_produce_lines_keyed(&f->broker, EVENTS, 2, text, "user");
     free(text);
 }
 
-static void expect_alerts(struct fixture *f, const char *expected_rel, size_t n_expected)
+static void expect_alerts(struct vg_test_world *f, const char *expected_rel, size_t n_expected)
 {
     struct vg_test_records rs;
     vg_test_consume(&f->broker, ALERTS, n_expected, 60000, 1500, &rs);
@@ -200,7 +171,7 @@ static void expect_alerts(struct fixture *f, const char *expected_rel, size_t n_
 /* Events in -> exactly the expected alerts out; bad records -> dead letters with reasons. */
 static void test_auth_alerts_exact_and_dead_letters(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     start_broker(f, 1);
     pid_t pid = start_vigil(f);
     produce_file(f, "tests/cases/integration/auth_events.jsonl");
@@ -241,7 +212,7 @@ static void test_auth_alerts_exact_and_dead_letters(void **state)
 /* SIGTERM, more events, restart: the new events alert once, the old ones never again. */
 static void test_auth_restart_no_loss_no_reprocessing(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     start_broker(f, 1);
     pid_t pid = start_vigil(f);
     produce_file(f, "tests/cases/integration/auth_events.jsonl");
@@ -274,7 +245,7 @@ static void test_auth_restart_no_loss_no_reprocessing(void **state)
  * request with a retriable error, then slowly): alerts wait, none is lost or duplicated. */
 static void test_auth_sink_unavailable_no_loss(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     start_broker(f, 3);
     for (int p = 0; p < 2; p++) {
         rd_kafka_mock_partition_set_leader(f->broker.mc, EVENTS, p, 1);

@@ -30,69 +30,23 @@
 #define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
 #define USERS 6
 
-struct fixture {
-    struct vg_test_broker broker;
-    struct vg_test_redis redis;
-    char env_redis[128];
-    char *dir;
-    char *log;
-    char env_brokers[512];
-    const char *env[8];
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    if (chdir(getenv("VG_SOURCE_DIR") ? getenv("VG_SOURCE_DIR") : ".") != 0)
+    struct vg_test_world *f = calloc(1, sizeof(*f));
+    if (vg_test_world_init(f) != 0)
         return -1;
-    f->dir = vg_test_tmpdir();
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/vigil.log", f->dir);
-    f->log = strdup(path);
-    vg_test_broker_start(&f->broker, 1);
-    vg_test_topic(&f->broker, EVENTS, 4);
-    vg_test_topic(&f->broker, ALERTS, 2);
-    vg_test_topic(&f->broker, DLQ, 1);
-    snprintf(f->env_brokers, sizeof(f->env_brokers), "KAFKA_BROKERS=%s", f->broker.bootstraps);
-    f->env[0] = f->env_brokers;
-    f->env[1] = "AUTH_TOPIC=" EVENTS;
-    f->env[2] = "ALERT_TOPIC=" ALERTS;
-    f->env[3] = "AUTH_DLQ=" DLQ;
-    vg_test_redis_start(&f->redis);
-    snprintf(f->env_redis, sizeof(f->env_redis), "REDIS_URL=redis://127.0.0.1:%d/2",
-             f->redis.port);
-    f->env[4] = f->env_redis;
+    vg_test_world_broker(f, 1, EVENTS, 4, ALERTS, DLQ);
+    vg_test_world_redis(f, 2);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    vg_test_vigil_kill_all();
-    if (f->log && access(f->log, R_OK) == 0) {
-        char *text = vg_test_read(f->log);
-        fprintf(stderr, "---- vigil log ----\n%s-------------------\n", text);
-        free(text);
-    }
-    vg_test_broker_stop(&f->broker);
-    vg_test_redis_stop(&f->redis);
-    vg_test_rmdir(f->dir);
-    free(f->log);
+    struct vg_test_world *f = *state;
+    vg_test_world_fini(f);
     free(f);
     return 0;
-}
-
-static void add(char **buf, size_t *len, const char *user, long long ts, const char *ip,
-                const char *outcome)
-{
-    char line[256];
-    int n = snprintf(line, sizeof(line),
-                     "{\"ts\":%lld,\"user\":\"%s\",\"src_ip\":\"%s\",\"outcome\":\"%s\"}\n", ts,
-                     user, ip, outcome);
-    *buf = realloc(*buf, *len + (size_t)n + 1);
-    memcpy(*buf + *len, line, (size_t)n + 1);
-    *len += (size_t)n;
 }
 
 /* The history as JSON lines (what produce_history sends), malloc'd. */
@@ -101,7 +55,7 @@ static char *history_text(void);
 /* User u1..u6: 12 failures from three addresses, 5 s apart, starting at T0 + k x 10 min
  * (one alert each: the rule suppresses repeats for 15 min); then event time moves on to
  * T0 + 90 min on every partition, so all their windows close. */
-static void produce_history(struct fixture *f)
+static void produce_history(struct vg_test_world *f)
 {
     char *text = history_text();
     vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text, "user");
@@ -117,11 +71,11 @@ static char *history_text(void)
         char user[8];
         snprintf(user, sizeof(user), "u%d", k);
         for (int i = 0; i < 12; i++)
-            add(&text, &len, user, T0 + k * 600000LL + i * 5000, ips[i % 3], "failure");
+            vg_test_auth_line(&text, &len, user, T0 + k * 600000LL + i * 5000, ips[i % 3], "failure");
     }
     const char *tick[] = {"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"};
     for (int i = 0; i < 8; i++)
-        add(&text, &len, tick[i], T0 + 90 * 60000LL, "10.9.9.9", "success");
+        vg_test_auth_line(&text, &len, tick[i], T0 + 90 * 60000LL, "10.9.9.9", "success");
     return text;
 }
 
@@ -156,7 +110,7 @@ static char *summarize(char **values, size_t n, size_t *marked)
 }
 
 /* The live alerts on the alert topic, summarized (expects n of them). */
-static char *live_alerts(struct fixture *f, size_t n)
+static char *live_alerts(struct vg_test_world *f, size_t n)
 {
     struct vg_test_records rs;
     vg_test_consume(&f->broker, ALERTS, n, 30000 * vg_test_slow(), 2000, &rs);
@@ -174,7 +128,7 @@ static char *live_alerts(struct fixture *f, size_t n)
 
 /* Run vigil replay of topo with the extra arguments (NULL-terminated) into a file; it exits
  * by itself with 0. Returns the alerts summarized. */
-static char *replay(struct fixture *f, const char *topo, size_t *n_alerts, size_t *marked, ...)
+static char *replay(struct vg_test_world *f, const char *topo, size_t *n_alerts, size_t *marked, ...)
 {
     const char *args[16] = {"replay", topo, "-q", "--output"};
     char out[4096];
@@ -202,7 +156,7 @@ static char *replay(struct fixture *f, const char *topo, size_t *n_alerts, size_
 }
 
 /* Redis keys matching a pattern, one per line. */
-static char *redis_keys(struct fixture *f, const char *pattern)
+static char *redis_keys(struct vg_test_world *f, const char *pattern)
 {
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "redis-cli -p %d -n 2 --scan --pattern '%s'", f->redis.port,
@@ -220,7 +174,7 @@ static char *redis_keys(struct fixture *f, const char *pattern)
  * same ids, marked replay; the live alert topic, state and offsets untouched. */
 static void test_replay_matches_live_and_leaves_it_alone(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     const char *args[] = {"run", "topologies/brute_force.yaml", NULL};
     pid_t live = vg_test_vigil_start(args, f->env, f->log);
     vg_test_wait_assigned(f->log, 2);
@@ -243,12 +197,12 @@ static void test_replay_matches_live_and_leaves_it_alone(void **state)
     char *text = NULL;
     size_t len = 0;
     for (int i = 0; i < 12; i++)
-        add(&text, &len, "u9", T0 + 100 * 60000LL + i * 5000,
+        vg_test_auth_line(&text, &len, "u9", T0 + 100 * 60000LL + i * 5000,
             i % 2 ? "10.0.0.7" : (i % 3 ? "10.0.0.8" : "10.0.0.9"), "failure");
     for (int i = 0; i < 8; i++) {
         char tick[8];
         snprintf(tick, sizeof(tick), "t%d", i + 1);
-        add(&text, &len, tick, T0 + 120 * 60000LL, "10.9.9.9", "success");
+        vg_test_auth_line(&text, &len, tick, T0 + 120 * 60000LL, "10.9.9.9", "success");
     }
     vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text, "user");
     free(text);
@@ -268,7 +222,7 @@ static void test_replay_matches_live_and_leaves_it_alone(void **state)
  * --keep-state leaves the replay's namespace in Redis. */
 static void test_replay_from_mid_range(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     produce_history(f);
     size_t n, marked;
     char *all = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from", "0", NULL);
@@ -309,7 +263,7 @@ static void test_replay_from_mid_range(void **state)
  * is needed (the topology's is pointed at a closed port). */
 static void test_replay_files_match_kafka(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     produce_history(f);
     size_t n, marked;
     char *want = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from", "0", NULL);
@@ -378,7 +332,7 @@ static char *without_ids(const char *path)
 /* Avro: the same records from a topic and from an object container file. */
 static void test_replay_avro_container(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     static const char *events[] = {
         "{\"ts\":1767225600000,\"user\":\"root\",\"src_ip\":\"10.1.1.1\",\"outcome\":"
         "\"success\",\"host\":\"h1\",\"method\":\"password\",\"geo\":null}",

@@ -25,92 +25,46 @@
 #define DLQ "it-bf-dlq"
 #define T0 1767225600000LL /* 2026-01-01T00:00:00Z, a multiple of 30 s */
 
-struct fixture {
-    struct vg_test_broker broker;
-    struct vg_test_redis redis;
-    char env_redis[128];
-    char *dir;
-    char *log;
-    char env_brokers[512];
-    const char *env[8];
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    if (chdir(getenv("VG_SOURCE_DIR") ? getenv("VG_SOURCE_DIR") : ".") != 0)
+    struct vg_test_world *f = calloc(1, sizeof(*f));
+    if (vg_test_world_init(f) != 0)
         return -1;
-    f->dir = vg_test_tmpdir();
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/vigil.log", f->dir);
-    f->log = strdup(path);
-    vg_test_broker_start(&f->broker, 1);
-    vg_test_topic(&f->broker, EVENTS, 4);
-    vg_test_topic(&f->broker, ALERTS, 2);
-    vg_test_topic(&f->broker, DLQ, 1);
-    snprintf(f->env_brokers, sizeof(f->env_brokers), "KAFKA_BROKERS=%s", f->broker.bootstraps);
-    f->env[0] = f->env_brokers;
-    f->env[1] = "AUTH_TOPIC=" EVENTS;
-    f->env[2] = "ALERT_TOPIC=" ALERTS;
-    f->env[3] = "AUTH_DLQ=" DLQ;
-    vg_test_redis_start(&f->redis);
-    snprintf(f->env_redis, sizeof(f->env_redis), "REDIS_URL=redis://127.0.0.1:%d/3",
-             f->redis.port);
-    f->env[4] = f->env_redis;
+    vg_test_world_broker(f, 1, EVENTS, 4, ALERTS, DLQ);
+    vg_test_world_redis(f, 3);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    vg_test_vigil_kill_all();
-    if (f->log && access(f->log, R_OK) == 0) {
-        char *text = vg_test_read(f->log);
-        fprintf(stderr, "---- vigil log ----\n%s-------------------\n", text);
-        free(text);
-    }
-    vg_test_broker_stop(&f->broker);
-    vg_test_redis_stop(&f->redis);
-    vg_test_rmdir(f->dir);
-    free(f->log);
+    struct vg_test_world *f = *state;
+    vg_test_world_fini(f);
     free(f);
     return 0;
 }
 
-static void add(char **buf, size_t *len, const char *user, long long ts, const char *ip,
-                const char *outcome)
-{
-    char line[256];
-    int n = snprintf(line, sizeof(line),
-                     "{\"ts\":%lld,\"user\":\"%s\",\"src_ip\":\"%s\",\"outcome\":\"%s\"}\n", ts,
-                     user, ip, outcome);
-    *buf = realloc(*buf, *len + (size_t)n + 1);
-    memcpy(*buf + *len, line, (size_t)n + 1);
-    *len += (size_t)n;
-}
-
 /* alice's failures i in [from, to): 5 s apart from T0, three addresses in turn */
-static void produce_alice(struct fixture *f, int from, int to)
+static void produce_alice(struct vg_test_world *f, int from, int to)
 {
     const char *ips[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3"};
     char *text = NULL;
     size_t len = 0;
     for (int i = from; i < to; i++)
-        add(&text, &len, "alice", T0 + i * 5000, ips[i % 3], "failure");
+        vg_test_auth_line(&text, &len, "alice", T0 + i * 5000, ips[i % 3], "failure");
     vg_test_produce_lines_keyed(&f->broker, EVENTS, 2, text, "user");
     free(text);
 }
 
 /* events at T0 + 20 min for users in both partitions: event time moves on everywhere */
-static void produce_ticks(struct fixture *f)
+static void produce_ticks(struct vg_test_world *f)
 {
     char *text = NULL;
     size_t len = 0;
     const char *tick[] = {"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"};
     for (int i = 0; i < 8; i++)
-        add(&text, &len, tick[i], T0 + 20 * 60000, "10.9.9.9", "success");
-    add(&text, &len, "zed", T0 + 20 * 60000, "10.9.9.8", "failure"); /* windows stay open */
+        vg_test_auth_line(&text, &len, tick[i], T0 + 20 * 60000, "10.9.9.9", "success");
+    vg_test_auth_line(&text, &len, "zed", T0 + 20 * 60000, "10.9.9.8", "failure"); /* windows stay open */
     vg_test_produce_lines_keyed(&f->broker, EVENTS, 2, text, "user");
     free(text);
 }
@@ -128,7 +82,7 @@ static char *sh_out(const char *cmd)
 }
 
 /* Redis command: the reply (malloc'd). */
-static char *redis_cli(struct fixture *f, const char *args)
+static char *redis_cli(struct vg_test_world *f, const char *args)
 {
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "redis-cli -p %d -n 3 %s", f->redis.port, args);
@@ -136,7 +90,7 @@ static char *redis_cli(struct fixture *f, const char *args)
 }
 
 /* The window state buckets (hashes, one per pane) holding an entry for `user`, one per line. */
-static char *buckets_with(struct fixture *f, const char *user)
+static char *buckets_with(struct vg_test_world *f, const char *user)
 {
     char cmd[1024];
     snprintf(cmd, sizeof(cmd),
@@ -146,14 +100,14 @@ static char *buckets_with(struct fixture *f, const char *user)
     return sh_out(cmd);
 }
 
-static pid_t start(struct fixture *f)
+static pid_t start(struct vg_test_world *f)
 {
     const char *args[] = {"run", "topologies/brute_force.yaml", NULL};
     return vg_test_vigil_start(args, f->env, f->log);
 }
 
 /* Wait until vigil logged `what` at least n times. */
-static void expect_one_alice_alert(struct fixture *f)
+static void expect_one_alice_alert(struct vg_test_world *f)
 {
     struct vg_test_records rs;
     vg_test_consume(&f->broker, ALERTS, 1, 30000 * vg_test_slow(), 3000, &rs);
@@ -166,7 +120,7 @@ static void expect_one_alice_alert(struct fixture *f)
 /* kill -9 in the middle, restart: exactly the result of an uninterrupted run */
 static void test_brute_force_state_survives_kill(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     produce_alice(f, 0, 6);
     pid_t pid = start(f);
     vg_test_wait_assigned(f->log, 2);
@@ -206,7 +160,7 @@ static void test_brute_force_state_survives_kill(void **state)
  * the state is written again, the result is exact */
 static void test_brute_force_redis_outage(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     produce_alice(f, 0, 6);
     pid_t pid = start(f);
     vg_test_wait_assigned(f->log, 2);
@@ -233,7 +187,7 @@ static int cmp_line(const void *a, const void *b)
  * partitioned by user, the events are keyed by another field and meet on the repartition
  * topic; with kill9, vigil is killed after the first half and restarted, and the results
  * (each window once, however often it was written) are still exact. */
-static void exact_results_of(struct fixture *f, const char *parallelism, const char *yaml,
+static void exact_results_of(struct vg_test_world *f, const char *parallelism, const char *yaml,
                              const char *key, bool kill9)
 {
     enum { USERS = 20, EVENTS_N = 400, MINUTES = 6 }; /* events span 0 .. 5.5 min */
@@ -326,52 +280,52 @@ static void exact_results_of(struct fixture *f, const char *parallelism, const c
     assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
 }
 
-static void exact_results(struct fixture *f, const char *parallelism)
+static void exact_results(struct vg_test_world *f, const char *parallelism)
 {
     exact_results_of(f, parallelism, "tests/cases/integration/windows_exact.yaml", "user", false);
 }
 
 static void test_windows_exchange_parallelism_2(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     exact_results_of(f, "2", "tests/cases/integration/windows_exchange.yaml", "v", false);
 }
 
 static void test_windows_exchange_survives_kill(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     exact_results_of(f, "2", "tests/cases/integration/windows_exchange.yaml", "v", true);
 }
 
 static void test_windows_exact_parallelism_1(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     exact_results(f, "1");
 }
 
 static void test_windows_exact_parallelism_2(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     exact_results(f, "2");
 }
 
 static void test_brute_force_one_alert_with_its_window(void **state)
 {
-    struct fixture *f = *state;
+    struct vg_test_world *f = *state;
     char *text = NULL;
     size_t len = 0;
     const char *ips[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3"};
     for (int i = 0; i < 12; i++) {
-        add(&text, &len, "alice", T0 + i * 5000, ips[i % 3], "failure");    /* 12, 3 IPs */
-        add(&text, &len, "bob", T0 + i * 5000, "10.0.0.9", "failure");      /* 12, 1 IP */
+        vg_test_auth_line(&text, &len, "alice", T0 + i * 5000, ips[i % 3], "failure");    /* 12, 3 IPs */
+        vg_test_auth_line(&text, &len, "bob", T0 + i * 5000, "10.0.0.9", "failure");      /* 12, 1 IP */
         if (i < 6)
-            add(&text, &len, "carol", T0 + i * 5000, ips[i % 3], "failure"); /* 6, 3 IPs */
-        add(&text, &len, "dave", T0 + i * 5000, ips[i % 3], "success");     /* successes */
+            vg_test_auth_line(&text, &len, "carol", T0 + i * 5000, ips[i % 3], "failure"); /* 6, 3 IPs */
+        vg_test_auth_line(&text, &len, "dave", T0 + i * 5000, ips[i % 3], "success");     /* successes */
     }
     /* event time moves on in every partition: the windows above close */
     const char *tick[] = {"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"};
     for (int i = 0; i < 8; i++)
-        add(&text, &len, tick[i], T0 + 20 * 60000, "10.9.9.9", "success");
+        vg_test_auth_line(&text, &len, tick[i], T0 + 20 * 60000, "10.9.9.9", "success");
     vg_test_produce_lines_keyed(&f->broker, EVENTS, 2, text, "user");
     free(text);
 
@@ -394,7 +348,7 @@ static void test_brute_force_one_alert_with_its_window(void **state)
     /* an event 10 s behind its partition (lateness 5 s) goes to the dead letters */
     char *late = NULL;
     len = 0;
-    add(&late, &len, "t1", T0 + 20 * 60000 - 10000, "10.9.9.9", "failure");
+    vg_test_auth_line(&late, &len, "t1", T0 + 20 * 60000 - 10000, "10.9.9.9", "failure");
     vg_test_produce_lines_keyed(&f->broker, EVENTS, 2, late, "user");
     free(late);
     struct vg_test_records dl;

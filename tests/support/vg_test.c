@@ -523,3 +523,71 @@ void vg_test_wait_assigned(const char *log_path, int n_threads)
         usleep(50 * 1000);
     }
 }
+
+/* ---- an integration test's world ---- */
+
+int vg_test_world_init(struct vg_test_world *w)
+{
+    memset(w, 0, sizeof(*w));
+    if (chdir(getenv("VG_SOURCE_DIR") ? getenv("VG_SOURCE_DIR") : ".") != 0)
+        return -1;
+    w->dir = vg_test_tmpdir();
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/vigil.log", w->dir);
+    w->log = strdup(path);
+    return 0;
+}
+
+void vg_test_world_broker(struct vg_test_world *w, int n_brokers, const char *events, int ev_parts,
+                          const char *alerts, const char *dlq)
+{
+    vg_test_broker_start(&w->broker, n_brokers);
+    w->broker_up = true;
+    vg_test_topic(&w->broker, events, ev_parts);
+    vg_test_topic(&w->broker, alerts, 2);
+    vg_test_topic(&w->broker, dlq, 1);
+    snprintf(w->env_brokers, sizeof(w->env_brokers), "KAFKA_BROKERS=%s", w->broker.bootstraps);
+    snprintf(w->env_topics[0], sizeof(w->env_topics[0]), "AUTH_TOPIC=%s", events);
+    snprintf(w->env_topics[1], sizeof(w->env_topics[1]), "ALERT_TOPIC=%s", alerts);
+    snprintf(w->env_topics[2], sizeof(w->env_topics[2]), "AUTH_DLQ=%s", dlq);
+    w->env[0] = w->env_brokers;
+    for (int i = 0; i < 3; i++)
+        w->env[1 + i] = w->env_topics[i];
+}
+
+void vg_test_world_redis(struct vg_test_world *w, int db)
+{
+    vg_test_redis_start(&w->redis);
+    w->redis_up = true;
+    snprintf(w->env_redis, sizeof(w->env_redis), "REDIS_URL=redis://127.0.0.1:%d/%d",
+             w->redis.port, db);
+    w->env[4] = w->env_redis;
+}
+
+void vg_test_world_fini(struct vg_test_world *w)
+{
+    vg_test_vigil_kill_all();
+    if (w->log && access(w->log, R_OK) == 0) {
+        char *text = vg_test_read(w->log);
+        fprintf(stderr, "---- vigil log ----\n%s-------------------\n", text);
+        free(text);
+    }
+    if (w->broker_up)
+        vg_test_broker_stop(&w->broker);
+    if (w->redis_up)
+        vg_test_redis_stop(&w->redis);
+    vg_test_rmdir(w->dir);
+    free(w->log);
+}
+
+void vg_test_auth_line(char **buf, size_t *len, const char *user, long long ts, const char *ip,
+                       const char *outcome)
+{
+    char line[256];
+    int n = snprintf(line, sizeof(line),
+                     "{\"ts\":%lld,\"user\":\"%s\",\"src_ip\":\"%s\",\"outcome\":\"%s\"}\n", ts,
+                     user, ip, outcome);
+    *buf = realloc(*buf, *len + (size_t)n + 1);
+    memcpy(*buf + *len, line, (size_t)n + 1);
+    *len += (size_t)n;
+}

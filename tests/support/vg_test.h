@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include <cmocka.h>
@@ -120,5 +121,34 @@ void vg_test_redis_restart(struct vg_test_redis *r);
 
 /* Milliseconds on a monotonic clock. */
 int64_t vg_test_now_ms(void);
+
+/* ---- an integration test's world ---- */
+
+/* A temp dir with vigil.log, a development broker with the events, alerts and dead-letter
+ * topics, optionally a redis-server, and the environment that names them to the shipped
+ * topologies: env[0] KAFKA_BROKERS, [1] AUTH_TOPIC, [2] ALERT_TOPIC, [3] AUTH_DLQ, [4]
+ * REDIS_URL (or NULL); a test may set the rest (NULL-terminated). */
+struct vg_test_world {
+    struct vg_test_broker broker;
+    struct vg_test_redis redis;
+    bool broker_up, redis_up;
+    char *dir;
+    char *log;
+    char env_brokers[512], env_redis[128], env_topics[3][300];
+    const char *env[8];
+};
+
+/* Setup: chdir to the source tree, make the temp dir; 0, or -1 (for a cmocka setup). */
+int vg_test_world_init(struct vg_test_world *w);
+/* The broker (n_brokers) and its topics: events with ev_parts partitions, alerts 2, dlq 1. */
+void vg_test_world_broker(struct vg_test_world *w, int n_brokers, const char *events, int ev_parts,
+                          const char *alerts, const char *dlq);
+/* A redis-server, database db in REDIS_URL. */
+void vg_test_world_redis(struct vg_test_world *w, int db);
+/* Teardown: kill every vigil left, print the log, stop broker and redis, remove the dir. */
+void vg_test_world_fini(struct vg_test_world *w);
+/* Append {"ts":ts,"user":user,"src_ip":ip,"outcome":outcome} and a newline to *buf. */
+void vg_test_auth_line(char **buf, size_t *len, const char *user, long long ts, const char *ip,
+                       const char *outcome);
 
 #endif
