@@ -439,13 +439,10 @@ int vg_bench_produce_main(int argc, char **argv)
         g.span_ms = (vg_time_ms)(span * 1000);
         g.t0 = (vg_now_ms() - 60000 - g.span_ms) / 30000 * 30000;
     }
-    if (out_path && !brokers)
-        brokers = "unused";
-    if (out_path && !topic)
-        topic = "unused";
-    if (!brokers || !topic || partitions < 1 || rate < 0 || (events < 0 && rate == 0)) {
-        fprintf(stderr, "vigil-bench produce: --topic and --brokers (or KAFKA_BROKERS) are "
-                        "required; --rate 0 needs --events\n");
+    if ((!out_path && (!brokers || !topic)) || partitions < 1 || rate < 0 ||
+        (events < 0 && rate == 0)) {
+        fprintf(stderr, "vigil-bench produce: --topic and --brokers (or KAFKA_BROKERS), or --out, "
+                        "are required; --rate 0 needs --events\n");
         usage(stderr);
         return 2;
     }
@@ -494,19 +491,21 @@ int vg_bench_produce_main(int argc, char **argv)
             return 1;
         }
     }
-    rd_kafka_conf_t *conf = vg_bench_conf(brokers, VG_KAFKA_PRODUCER, NULL);
-    if (!conf)
-        return 1;
     long long failed = 0;
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    rd_kafka_conf_set_opaque(conf, &failed);
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        fprintf(stderr, "vigil-bench produce: %s\n", errstr);
-        return 1;
+    rd_kafka_t *rk = NULL; /* none with --out */
+    if (!out_path) {
+        rd_kafka_conf_t *conf = vg_bench_conf(brokers, VG_KAFKA_PRODUCER, NULL);
+        if (!conf)
+            return 1;
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+        rd_kafka_conf_set_opaque(conf, &failed);
+        char errstr[512];
+        if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
+            fprintf(stderr, "vigil-bench produce: %s\n", errstr);
+            return 1;
+        }
     }
-    if (create) {
+    if (create && rk) {
         struct vg_err err = {0};
         if (vg_kafka_create_topic(rk, topic, partitions, 10000, &err) != 0)
             fprintf(stderr, "vigil-bench produce: create topic: %s\n", err.msg);
@@ -626,13 +625,14 @@ int vg_bench_produce_main(int argc, char **argv)
         if ((i & 1023) == 0)
             rd_kafka_poll(rk, 0);
     }
-    if (rd_kafka_flush(rk, 30000) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+    if (rk && rd_kafka_flush(rk, 30000) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
         fprintf(stderr, "vigil-bench produce: %d records not delivered after 30 s\n",
                 rd_kafka_outq_len(rk));
         failed += rd_kafka_outq_len(rk);
     }
     double secs = (double)(vg_mono_ns() - start) / 1e9;
-    rd_kafka_destroy(rk);
+    if (rk)
+        rd_kafka_destroy(rk);
     if (out_fp && fclose(out_fp) != 0)
         failed++;
     if (out_gz && gzclose(out_gz) != Z_OK)

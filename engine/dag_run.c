@@ -30,7 +30,7 @@ int vg_dag_open(struct vg_dag *d, const struct vg_compiled *c, struct vg_op_ctx 
         vg_x_reader_init(&d->xr[x]);
         /* a repartition partition's time is what its writers say; they say when idle */
         d->lateness_ms[c->exchanges[x].source_id] = 0;
-        d->idle_ms[c->exchanges[x].source_id] = 1000000000000LL;
+        d->idle_ms[c->exchanges[x].source_id] = VG_WM_NEVER_IDLE;
     }
     vg_buf_init(&d->xkey);
     vg_buf_init(&d->xval);
@@ -151,21 +151,16 @@ static void bound_time(struct vg_dag *d, struct vg_sel *out)
     out->n = kept;
 }
 
-/* Replay of archives on several threads: this thread's share of the keys. */
+/* Replay of archives on several threads: this thread's share of the keys, the keys encoded
+ * as a repartition topic's record key is (equal keys alike). */
 static void split_keys(struct vg_dag *d, struct vg_sel *out)
 {
     size_t kept = 0;
     for (size_t k = 0; k < out->n; k++) {
         const struct vg_event *ev = &d->b.ev[out->idx[k]];
-        uint64_t h = VG_HASH_SEED;
-        for (size_t i = 0; i < d->n_split; i++) {
-            const struct vg_value *v = &ev->slots[d->split_slots[i]];
-            if (v->type == VG_T_STR)
-                h = vg_hash_bytes(h, v->u.s, v->len);
-            else if (v->type == VG_T_INT || v->type == VG_T_FLOAT)
-                h = vg_hash_bytes(h, &v->u, sizeof(v->u));
-            h = vg_hash_bytes(h, "|", 1);
-        }
+        vg_buf_clear(&d->xkey);
+        vg_x_key(&d->xkey, ev->slots, d->split_slots, d->n_split);
+        uint64_t h = vg_hash_bytes(VG_HASH_SEED, d->xkey.data, d->xkey.len);
         if ((int)(h % (uint64_t)d->split_n) == d->split_k)
             out->idx[kept++] = out->idx[k];
     }

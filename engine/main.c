@@ -576,12 +576,16 @@ static int cmd_replay(int argc, char **argv)
                 vg_rt_stats(rt, 0, &s);
                 double secs = (double)(now - t0) / 1e9;
                 double eps = (double)s.records / secs;
-                double pct = to_read ? 100.0 * (double)s.records / (double)to_read : 100.0;
-                fprintf(stderr,
-                        "replay: %.0f%% (%llu of %llu records), %.0f records/s, ETA %.0f s\n",
-                        pct > 100 ? 100 : pct, (unsigned long long)s.records,
-                        (unsigned long long)to_read, eps,
-                        eps > 0 && to_read > s.records ? (double)(to_read - s.records) / eps : 0.0);
+                if (!to_read) /* archives: their size in records is not known ahead */
+                    fprintf(stderr, "replay: %llu records, %.0f records/s\n",
+                            (unsigned long long)s.records, eps);
+                else
+                    fprintf(stderr,
+                            "replay: %.0f%% (%llu of %llu records), %.0f records/s, ETA %.0f s\n",
+                            VG_MIN(100.0, 100.0 * (double)s.records / (double)to_read),
+                            (unsigned long long)s.records, (unsigned long long)to_read, eps,
+                            to_read > s.records && eps > 0 ? (double)(to_read - s.records) / eps
+                                                           : 0.0);
             }
         }
         vg_rt_stop(rt);

@@ -117,9 +117,9 @@ struct rt_thread {
     size_t n_files, file_cur;
     struct frec { int source; size_t off, len; const char *path; int64_t index; } *frecs;
     struct vg_buf fbuf;
-    int32_t *eof;                   /* partitions at their end in the batch polled last */
-    int *eof_source;
-    size_t n_eof;
+    /* partitions that reached their end in the batch polled last (done once it ran) */
+    struct rp_end { int source; int32_t partition; } *ends;
+    size_t n_ends, cap_ends;
     vg_time_ns pace_wall0;          /* --speed: wall clock and event time of the first event */
     vg_time_ms pace_ts0;
     int finished;                   /* replay: read, closed and flushed (atomic) */
@@ -180,7 +180,7 @@ static void advance(struct rt_thread *th)
 {
     while (th->head && th->head->sealed && th->head->pending == 0 && !th->head->failed) {
         struct ticket *t = th->head;
-        if (t->pos->cnt > 0 && !th->rp) { /* replay: nothing to commit */
+        if (t->pos->cnt > 0 && !th->tp->replay) { /* replay: nothing to commit */
             rd_kafka_resp_err_t e = rd_kafka_offsets_store(th->consumer, t->pos);
             if (e && e != RD_KAFKA_RESP_ERR__STATE)
                 vg_log(VG_LOG_WARN, "%s: storing offsets: %s", th->tp->c->topo->name,
@@ -476,9 +476,9 @@ static int source_of(const struct rt_thread *th, rd_kafka_topic_t *rkt)
 
 static struct rp_part *replay_part(struct rt_thread *th, int source, int32_t partition)
 {
-    struct rp_part *p = &th->rp[th->rp_last];
-    if (th->rp_last < th->n_rp && p->source == source && p->partition == partition)
-        return p; /* records come in runs from one partition */
+    if (th->rp_last < th->n_rp && th->rp[th->rp_last].source == source &&
+        th->rp[th->rp_last].partition == partition)
+        return &th->rp[th->rp_last]; /* records come in runs from one partition */
     for (size_t i = 0; i < th->n_rp; i++)
         if (th->rp[i].source == source && th->rp[i].partition == partition) {
             th->rp_last = i;
@@ -525,19 +525,22 @@ static void replay_pace(struct rt_thread *th)
     }
 }
 
-static void note_eof(struct rt_thread *th, int source, int32_t partition)
+/* A partition reached its end (its last record before the end offset, its partition EOF,
+ * the end of its files): done once the batch in hand has run. */
+static void note_end(struct rt_thread *th, int source, int32_t partition)
 {
-    th->eof = vg_xrealloc(th->eof, (th->n_eof + 1) * sizeof(*th->eof));
-    th->eof_source = vg_xrealloc(th->eof_source, (th->n_eof + 1) * sizeof(*th->eof_source));
-    th->eof_source[th->n_eof] = source;
-    th->eof[th->n_eof++] = partition;
+    if (th->n_ends == th->cap_ends) {
+        th->cap_ends = th->cap_ends ? 2 * th->cap_ends : 16;
+        th->ends = vg_xrealloc(th->ends, th->cap_ends * sizeof(*th->ends));
+    }
+    th->ends[th->n_ends++] = (struct rp_end){source, partition};
 }
 
 /* Poll up to VG_RT_BATCH records (a few under --speed): wait up to 100 ms for the first, then
  * take what is there. */
 static size_t poll_batch(struct rt_thread *th)
 {
-    size_t n = 0, max = th->rp && th->tp->replay->speed > 0 ? 20 : VG_RT_BATCH;
+    size_t n = 0, max = th->tp->replay && th->tp->replay->speed > 0 ? 20 : VG_RT_BATCH;
     /* the first record (waiting up to 100 ms), then what is there in one call: the queue's
      * lock is taken once for the lot, not once per record */
     rd_kafka_message_t *first = rd_kafka_consumer_poll(th->consumer, 100);
@@ -552,10 +555,9 @@ static size_t poll_batch(struct rt_thread *th)
     for (size_t i = 0; i < got; i++) {
         rd_kafka_message_t *m = th->msgs[i];
         if (m->err) {
-            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && th->rp) {
-                /* done once this batch's records of it are processed (process_batch) */
-                note_eof(th, source_of(th, m->rkt), m->partition);
-            } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && th->tp->replay)
+                note_end(th, source_of(th, m->rkt), m->partition); /* past control records */
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 vg_log(VG_LOG_WARN, "%s: consumer: %s", th->tp->c->topo->name,
                        rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
@@ -590,7 +592,7 @@ static size_t file_poll(struct rt_thread *th)
                 if (rc < 0)
                     vg_log(VG_LOG_ERROR, "%s: replay input: %s", th->tp->c->topo->name, err.msg);
                 f->done = true;
-                note_eof(th, f->source, 0);
+                note_end(th, f->source, 0);
                 break;
             }
             th->frecs[n] = (struct frec){f->source, th->fbuf.len, len, path, f->next++};
@@ -692,7 +694,7 @@ static void save_writers(struct rt_thread *th, const struct vg_compiled_node *cn
  * pending) or VG_EREDIS. */
 static int checkpoint(struct rt_thread *th, bool force)
 {
-    if (!th->state || (th->rp && !force)) /* a replay writes its state once, at the end */
+    if (!th->state || (th->tp->replay && !force)) /* a replay writes its state once, at the end */
         return 0;
     vg_time_ns now = vg_mono_ns();
     int64_t wait_ms = th->state_failing ? th->state_backoff_ms : VG_CKPT_MS;
@@ -879,10 +881,12 @@ static int process_batch(struct rt_thread *th, size_t n)
         int src = source_of(th, m->rkt);
         if (src < 0)
             continue;
-        if (th->rp) { /* replay: up to the end captured at start */
+        if (th->tp->replay) { /* replay: up to the end captured at start */
             struct rp_part *p = replay_part(th, src, m->partition);
             if (!p || p->done || m->offset >= p->end)
                 continue;
+            if (m->offset + 1 >= p->end)
+                note_end(th, src, m->partition);
         }
         if (th->state)
             note_pos(th, src, m->partition, m->offset + 1);
@@ -902,16 +906,10 @@ static int process_batch(struct rt_thread *th, size_t n)
     uint64_t events_before = th->dag.events;
     int rc = vg_dag_run(&th->dag);
     th->stats.events += th->dag.events - events_before;
-    if (th->rp) {
-        for (size_t i = 0; !th->files && i < n; i++) {
-            int src = source_of(th, th->msgs[i]->rkt);
-            struct rp_part *p = src >= 0 ? replay_part(th, src, th->msgs[i]->partition) : NULL;
-            if (p && th->msgs[i]->offset + 1 >= p->end)
-                replay_done(th, src, p->partition);
-        }
-        for (size_t i = 0; i < th->n_eof; i++) /* an end past control records, say */
-            replay_done(th, th->eof_source[i], th->eof[i]);
-        th->n_eof = 0;
+    if (th->tp->replay) {
+        for (size_t i = 0; i < th->n_ends; i++)
+            replay_done(th, th->ends[i].source, th->ends[i].partition);
+        th->n_ends = 0;
         replay_pace(th);
     }
     for (size_t i = 0; !th->files && i < n; i++)
@@ -1078,7 +1076,7 @@ static void *thread_main(void *arg)
      * threads waiting on it together leave a core idle */
     th->ckpt_ns = vg_mono_ns() - (vg_time_ns)th->index * VG_CKPT_MS * 1000000LL /
                                      th->tp->n_threads;
-    while (!stopping(th) && !(th->rp && th->rp_left == 0)) {
+    while (!stopping(th) && !(th->tp->replay && th->rp_left == 0)) {
         if (th->producer) {
             rd_kafka_poll(th->producer, 0);
             run_retries(th);
@@ -1089,7 +1087,7 @@ static void *thread_main(void *arg)
         checkpoint(th, false);
         size_t n = th->files ? file_poll(th) : poll_batch(th);
         /* with windows, an empty batch now and then lets event time move on idle partitions */
-        if (n == 0 && !th->n_eof &&
+        if (n == 0 && !th->n_ends &&
             (!th->dag.keyed || vg_mono_ns() - th->batch_ns < 200 * 1000000LL))
             continue;
         int rc = process_batch(th, n);
@@ -1102,7 +1100,7 @@ static void *thread_main(void *arg)
     }
     if (th->rc)
         vg_rt_stop(th->tp->rt); /* one failed thread stops the process, cleanly */
-    if (th->rp && !stopping(th))
+    if (th->tp->replay && !stopping(th))
         replay_close(th);
     drain(th, VG_RT_FLUSH_MS);
     if (th->state && !th->state_failing && checkpoint(th, true) != 0)
@@ -1115,7 +1113,7 @@ static void *thread_main(void *arg)
                c->topo->name, th->index);
     /* Commit what was acknowledged while the group is still stable: a thread that left
      * first would start a rebalance, and the others' commits would then be refused. */
-    rd_kafka_resp_err_t e = th->rp ? RD_KAFKA_RESP_ERR_NO_ERROR
+    rd_kafka_resp_err_t e = th->tp->replay ? RD_KAFKA_RESP_ERR_NO_ERROR
                                    : rd_kafka_commit(th->consumer, NULL, 0);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
         vg_log(VG_LOG_WARN, "%s: thread %d: final commit: %s", c->topo->name, th->index,
@@ -1137,8 +1135,6 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
     th->index = index;
     vg_hist_init(&th->stats.latency_us);
     bool files = tp->replay && tp->replay->n_inputs > 0; /* no consumer at all */
-    if (tp->replay)
-        th->rp = vg_xcalloc(1, sizeof(*th->rp));
     rd_kafka_conf_t *cc = files ? NULL : vg_kafka_conf(c->topo, VG_KAFKA_CONSUMER, tp->group, err);
     if (!files && !cc)
         return VG_EKAFKA;
@@ -1231,7 +1227,7 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
         th->dag.from = tp->replay->from;
         th->dag.to = tp->replay->to;
         for (size_t s = 0; s < c->n_sources; s++) /* read speed is not event time */
-            th->dag.idle_ms[s] = 1000000000000LL;
+            th->dag.idle_ms[s] = VG_WM_NEVER_IDLE;
     }
     return rc;
 }
@@ -1278,8 +1274,7 @@ static void thread_close(struct rt_thread *th)
     vg_free(th->out_rkt);
     vg_free(th->dlq_rkt);
     vg_free(th->rp);
-    vg_free(th->eof);
-    vg_free(th->eof_source);
+    vg_free(th->ends);
     for (size_t i = 0; i < th->n_files; i++)
         vg_file_input_free(th->files[i].fi);
     vg_free(th->files);
@@ -1296,18 +1291,19 @@ static bool replay_split(struct rt_topo *tp)
         return false;
     for (size_t s = 0; s < c->n_sources; s++) {
         const struct vg_ynode *p = vg_ynode_get(c->sources[s].node->body, "partitioned_by");
-        bool one = p && p->type == VG_Y_SCALAR; /* partitioned_by: user */
-        size_t n = one ? 1 : p && p->type == VG_Y_SEQ ? p->n : 0;
+        size_t n = vg_ylist_len(p);
         if (n == 0)
             return false;
-        if (s == 0) {
+        if (s == 0)
             tp->split_slots = vg_xcalloc(n, sizeof(*tp->split_slots));
-            for (size_t i = 0; i < n; i++)
-                if ((tp->split_slots[tp->n_split++] =
-                         vg_compiled_source_slot(c, one ? p->str : p->items[i]->str)) < 0)
-                    return false;
-        } else if (n != tp->n_split) {
+        else if (n != tp->n_split)
             return false;
+        for (size_t i = 0; i < n; i++) {
+            int slot = vg_compiled_source_slot(c, vg_ylist_str(p, i));
+            if (slot < 0 || (s > 0 && slot != tp->split_slots[i]))
+                return false;
+            if (s == 0)
+                tp->split_slots[tp->n_split++] = slot;
         }
     }
     return true;

@@ -538,18 +538,22 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
     return rc;
 }
 
-/* Call each(s, ud, key, err) for every key that starts with the plen bytes at pre (SCAN
- * MATCH, the glob specials of the prefix escaped; { } are not special), until one fails. */
-static int scan(struct vg_state *s, const char *pre, size_t plen,
-                int (*each)(struct vg_state *s, void *ud, const redisReply *key, struct vg_err *err),
-                void *ud, struct vg_err *err)
+int vg_state_load(struct vg_state *s, const char *node, int32_t partition,
+                  int (*cb)(void *ud, const char *key, size_t klen, const char *val, size_t len),
+                  void (*ocb)(void *ud, const char *topic, int64_t next_offset, vg_time_ms max_ts),
+                  void *ud, struct vg_err *err)
 {
     if (!s->c)
         return VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: not connected", s->host, s->port);
+    struct vg_buf pre;
+    vg_buf_init(&pre);
+    prefix(&pre, s, node, partition);
+    size_t plen = pre.len;
+    /* MATCH needs the glob specials of the prefix escaped ({ } are not special) */
     struct vg_buf pat;
     vg_buf_init(&pat);
     for (size_t i = 0; i < plen; i++) {
-        char c = pre[i];
+        char c = pre.data[i];
         if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\')
             vg_buf_putc(&pat, '\\');
         vg_buf_putc(&pat, c);
@@ -572,61 +576,38 @@ static int scan(struct vg_state *s, const char *pre, size_t plen,
         }
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         redisReply *keys = r->element[1];
-        for (size_t i = 0; i < keys->elements && rc == 0; i++)
-            if (keys->element[i]->len > plen)
-                rc = each(s, ud, keys->element[i], err);
+        for (size_t i = 0; i < keys->elements && rc == 0; i++) {
+            const redisReply *k = keys->element[i];
+            if (k->len <= plen)
+                continue;
+            const char *name = k->str + plen;
+            size_t nlen = k->len - plen;
+            bool offsets = nlen == 8 && !memcmp(name, "@offsets", 8);
+            const char *av[2] = {"HGETALL", k->str};
+            size_t al[2] = {7, k->len};
+            redisReply *h = redisCommandArgv(s->c, 2, av, al);
+            s->commands++;
+            if (!h) {
+                rc = lost(s, err);
+                break;
+            }
+            /* not a hash (WRONGTYPE): not ours, skipped */
+            for (size_t f = 0; h->type == REDIS_REPLY_ARRAY && f + 1 < h->elements && rc == 0;
+                 f += 2) {
+                const redisReply *fk = h->element[f], *fv = h->element[f + 1];
+                if (!offsets) {
+                    rc = cb(ud, fk->str, fk->len, fv->str, fv->len);
+                    continue;
+                }
+                long long off = 0, ts = 0;
+                if (sscanf(fv->str, "%lld %lld", &off, &ts) == 2)
+                    ocb(ud, fk->str, off, ts);
+            }
+            freeReplyObject(h);
+        }
         freeReplyObject(r);
     } while (rc == 0 && strcmp(cursor, "0") != 0);
+    vg_buf_fini(&pre);
     vg_buf_fini(&pat);
     return rc;
 }
-
-struct load {
-    size_t plen;
-    int (*cb)(void *ud, const char *key, size_t klen, const char *val, size_t len);
-    void (*ocb)(void *ud, const char *topic, int64_t next_offset, vg_time_ms max_ts);
-    void *ud;
-};
-
-static int load_key(struct vg_state *s, void *ud, const redisReply *k, struct vg_err *err)
-{
-    struct load *l = ud;
-    const char *name = k->str + l->plen;
-    size_t nlen = k->len - l->plen;
-    bool offsets = nlen == 8 && !memcmp(name, "@offsets", 8);
-    const char *av[2] = {"HGETALL", k->str};
-    size_t al[2] = {7, k->len};
-    redisReply *h = redisCommandArgv(s->c, 2, av, al);
-    s->commands++;
-    if (!h)
-        return lost(s, err);
-    int rc = 0;
-    /* not a hash (WRONGTYPE): not ours, skipped */
-    for (size_t f = 0; h->type == REDIS_REPLY_ARRAY && f + 1 < h->elements && rc == 0; f += 2) {
-        const redisReply *fk = h->element[f], *fv = h->element[f + 1];
-        if (!offsets) {
-            rc = l->cb(l->ud, fk->str, fk->len, fv->str, fv->len);
-            continue;
-        }
-        long long off = 0, ts = 0;
-        if (sscanf(fv->str, "%lld %lld", &off, &ts) == 2)
-            l->ocb(l->ud, fk->str, off, ts);
-    }
-    freeReplyObject(h);
-    return rc;
-}
-
-int vg_state_load(struct vg_state *s, const char *node, int32_t partition,
-                  int (*cb)(void *ud, const char *key, size_t klen, const char *val, size_t len),
-                  void (*ocb)(void *ud, const char *topic, int64_t next_offset, vg_time_ms max_ts),
-                  void *ud, struct vg_err *err)
-{
-    struct vg_buf pre;
-    vg_buf_init(&pre);
-    prefix(&pre, s, node, partition);
-    struct load l = {pre.len, cb, ocb, ud};
-    int rc = scan(s, pre.data, pre.len, load_key, &l, err);
-    vg_buf_fini(&pre);
-    return rc;
-}
-

@@ -34,6 +34,10 @@ struct vg_ynode {
 
 /* Value of key in a MAP node, or NULL (also when map is NULL or not a map). */
 const struct vg_ynode *vg_ynode_get(const struct vg_ynode *map, const char *key);
+/* A value that is one scalar or a list of scalars (VG_K_STRLIST, e.g. partitioned_by): how
+ * many strings (0 for NULL), and the i-th. */
+size_t vg_ylist_len(const struct vg_ynode *y);
+const char *vg_ylist_str(const struct vg_ynode *y, size_t i);
 
 enum vg_key_type {
     VG_K_STRING,    /* a scalar */

@@ -56,6 +56,16 @@ const struct vg_ynode *vg_ynode_get(const struct vg_ynode *map, const char *key)
     return NULL;
 }
 
+size_t vg_ylist_len(const struct vg_ynode *y)
+{
+    return !y ? 0 : y->type == VG_Y_SEQ ? y->n : 1;
+}
+
+const char *vg_ylist_str(const struct vg_ynode *y, size_t i)
+{
+    return y->type == VG_Y_SEQ ? y->items[i]->str : y->str;
+}
+
 /* Replace ${VAR} / ${VAR:-default} in s; `$${` is a literal `${`. Returns false after a
  * diagnostic when a variable without default is unset or the syntax is broken. */
 static bool interpolate(struct vg_ynode *y, struct vg_diag *diag)

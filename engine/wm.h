@@ -18,6 +18,9 @@
 
 #include "vg_common.h"
 
+/* An idle_timeout that never passes (a repartition partition, a replay). */
+#define VG_WM_NEVER_IDLE 1000000000000LL
+
 struct vg_wm_part {
     uint16_t source;
     int32_t partition;

@@ -13,22 +13,23 @@
  * on) goes to the dead letters as late.
  *
  * DESIGN: the working state lives in this thread's memory: a hash table from the key's text
- * to its open windows, and a min-heap of close times (of session windows, or of keys with
- * panes) so a batch only touches what closes. The heap orders by (close time, key, start), so
- * what closes together is emitted in an order that does not depend on how input was cut. Each result carries the source
- * position of the latest event in it (the alert's `source`) and, for latency, the latest
- * append time in the batch that closed it.
+ * to its open windows, and a schedule of what closes when, so a batch only touches what
+ * closes: a min-heap of session windows, and buckets of keys with panes per window end. Both
+ * order by (close time, key, start), so what closes together is emitted in an order that does
+ * not depend on how input was cut. Each result carries the source position of the latest
+ * event in it (the alert's `source`) and, for latency, the latest append time in the batch
+ * that closed it.
  *
  * Tumbling and sliding windows are kept as panes: slices of gcd(size, slide), each event in
  * exactly one. A window is the union of size/pane consecutive panes and is folded from them
  * when it closes, so an event updates one aggregate state instead of size/slide (10 for
  * `sliding 5m every 30s`): memory and state store writes shrink by that factor. A key with
  * panes has one entry in the bucket of its next window end (window ends fall on slide
- * boundaries, so only size/slide + a few buckets are ever open: cheaper than a heap over every
- * key); a bucket due is sorted in the heap's order, and each key in it emits that window,
- * deletes the panes it was the last window of, and re-enters for the next end. Since non-final emissions change nothing stored, each
- * partition also stores `@closed`: the watermark up to which its windows were emitted, so a
- * restore does not emit them again.
+ * boundaries, so only size/slide + a few buckets are ever open: cheaper than a heap over
+ * every key); a bucket due is sorted in the heap's order, and each key in it emits that
+ * window, deletes the panes it was the last window of, and re-enters for the next end. Since
+ * non-final emissions change nothing stored, each partition also stores `@closed`: the
+ * watermark up to which its windows were emitted, so a restore does not emit them again.
  *
  * Thread: create on main; open/process/close on a stream thread.
  */
@@ -642,10 +643,10 @@ static bool sources_partitioned_by(const struct vg_node *node, const struct wind
 {
     if (node->type && (node->type->flags & VG_OP_SOURCE)) {
         const struct vg_ynode *p = vg_ynode_get(node->body, "partitioned_by");
-        size_t n = p ? (p->type == VG_Y_SEQ ? p->n : 1) : 0;
-        bool same = p && n == c->n_keys;
+        size_t n = vg_ylist_len(p);
+        bool same = n > 0 && n == c->n_keys;
         for (size_t i = 0; same && i < n; i++) {
-            const char *f = p->type == VG_Y_SEQ ? p->items[i]->str : p->str;
+            const char *f = vg_ylist_str(p, i);
             bool found = false;
             for (size_t k = 0; k < c->n_keys && !found; k++)
                 found = !strcmp(f, c->key_names[k]);

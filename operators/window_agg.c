@@ -800,7 +800,6 @@ int vg_agg_load(const struct vg_agg_def *def, struct vg_agg_state *st, const cha
         if (kind == 2) {
             if ((size_t)(end - *p) < (1u << VG_HLL_P))
                 goto bad;
-            st->count = 0;
             struct vg_distinct *d = spill(st);
             d->hll = vg_xmalloc(1u << VG_HLL_P);
             memcpy(d->hll, *p, 1u << VG_HLL_P);
@@ -808,7 +807,6 @@ int vg_agg_load(const struct vg_agg_def *def, struct vg_agg_state *st, const cha
         } else if (kind == 1) {
             if (vg_get_varint(p, end, &x) || x < 0 || x > VG_DISTINCT_EXACT + 1)
                 goto bad;
-            st->count = 0;
             for (int64_t i = 0; i < x; i++) {
                 if (vg_get_u64(p, end, &u))
                     goto bad;

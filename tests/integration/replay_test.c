@@ -84,6 +84,22 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The n lines (malloc'd, freed here) sorted and joined, each ending in a newline. */
+static char *sorted_lines(char **lines, size_t n)
+{
+    qsort(lines, n, sizeof(char *), cmp_str);
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(lines[i]) + 1;
+    char *out = calloc(len, 1);
+    for (size_t i = 0; i < n; i++) {
+        strcat(out, lines[i]);
+        strcat(out, "\n");
+        free(lines[i]);
+    }
+    return out;
+}
+
 /* "KEY ALERT_ID" per alert, sorted, one per line; counts alerts marked replay in *marked. */
 static char *summarize(char **values, size_t n, size_t *marked)
 {
@@ -98,13 +114,7 @@ static char *summarize(char **values, size_t n, size_t *marked)
         snprintf(lines[i], 128, "%.*s %.32s", (int)strcspn(key + 7, "\""), key + 7, id + 12);
         *marked += strstr(values[i], ",\"replay\":true}") != NULL;
     }
-    qsort(lines, n, sizeof(char *), cmp_str);
-    char *out = calloc(n * 130 + 1, 1);
-    for (size_t i = 0; i < n; i++) {
-        strcat(out, lines[i]);
-        strcat(out, "\n");
-        free(lines[i]);
-    }
+    char *out = sorted_lines(lines, n);
     free(lines);
     return out;
 }
@@ -304,7 +314,6 @@ static void test_replay_files_match_kafka(void **state)
 static char *without_ids(const char *path)
 {
     char *text = vg_test_read(path);
-    char *out = calloc(strlen(text) + 1, 1);
     char *lines[64];
     size_t n = 0;
     for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && n < 64;
@@ -319,14 +328,8 @@ static char *without_ids(const char *path)
                  (int)strcspn(key + 7, "\""), key + 7, atoll(et + 13));
         n++;
     }
-    qsort(lines, n, sizeof(char *), cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        strcat(out, lines[i]);
-        strcat(out, "\n");
-        free(lines[i]);
-    }
     free(text);
-    return out;
+    return sorted_lines(lines, n);
 }
 
 /* Avro: the same records from a topic and from an object container file. */
