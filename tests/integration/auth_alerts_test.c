@@ -276,5 +276,6 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_auth_sink_unavailable_no_loss, setup, teardown),
     };
+    vg_test_filter();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

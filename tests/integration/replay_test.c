@@ -398,5 +398,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_files_match_kafka, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_avro_container, setup, teardown),
     };
+    vg_test_filter();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -526,6 +526,12 @@ void vg_test_wait_assigned(const char *log_path, int n_threads)
 
 /* ---- an integration test's world ---- */
 
+void vg_test_filter(void)
+{
+    if (getenv("VG_TEST_ONLY"))
+        cmocka_set_test_filter(getenv("VG_TEST_ONLY"));
+}
+
 int vg_test_world_init(struct vg_test_world *w)
 {
     memset(w, 0, sizeof(*w));

@@ -139,6 +139,9 @@ struct vg_test_world {
 };
 
 /* Setup: chdir to the source tree, make the temp dir; 0, or -1 (for a cmocka setup). */
+/* VG_TEST_ONLY=PATTERN runs only the tests whose names match (cmocka's filter). */
+void vg_test_filter(void);
+
 int vg_test_world_init(struct vg_test_world *w);
 /* The broker (n_brokers) and its topics: events with ev_parts partitions, alerts 2, dlq 1. */
 void vg_test_world_broker(struct vg_test_world *w, int n_brokers, const char *events, int ev_parts,
