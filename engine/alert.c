@@ -11,7 +11,8 @@
  * over an unambiguous encoding of the identifying fields: each string as its length (8 bytes,
  * little-endian) and bytes, each integer as 8 bytes little-endian, in the order topology,
  * rule_id, key_json (NULL or "" hashed as "null"), then either 'W' window_start window_end
- * (window_start >= 0) or 'S' src_topic src_partition src_offset. The 16 output bytes in
+ * (window_start >= 0) or 'S' src_topic src_partition src_offset, then 'P' src_ident when it is
+ * not 0 (a join's pair, which shares its source position with other pairs). The 16 bytes in
  * SipHash's byte order are printed as 32 lowercase hex digits. Byte order and word size are
  * fixed by the arithmetic, so the id is the same on every platform and run; changing the
  * encoding or the key changes every id and needs a new key version.
@@ -143,6 +144,10 @@ void vg_alert_id(const struct vg_alert *a, char out[33])
         put_str(&s, a->src_topic);
         put_u64(&s, (uint64_t)(int64_t)a->src_partition);
         put_u64(&s, (uint64_t)a->src_offset);
+        if (a->src_ident) { /* a join's pair: the other event too */
+            sip_update(&s, "P", 1);
+            put_u64(&s, a->src_ident);
+        }
     }
     unsigned char h[16];
     sip_final(&s, h);

@@ -32,6 +32,7 @@ struct vg_alert {
     const char *src_topic;
     int32_t src_partition;
     int64_t src_offset;
+    uint64_t src_ident;         /* the event's ident (vg_event), 0 for most */
     int64_t latency_ms;         /* detected_at - source append time */
     const char *fields_json;    /* a JSON object */
     size_t fields_len;

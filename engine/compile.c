@@ -18,7 +18,7 @@ struct vg_fields {
 
 /* SCOPE_BROKEN: a node whose create failed; it accepts every field, so the nodes after it
  * are still checked without a cascade of follow-on errors. */
-enum scope_kind { SCOPE_SOURCE, SCOPE_NAMED, SCOPE_ALERTS, SCOPE_UNION, SCOPE_BROKEN };
+enum scope_kind { SCOPE_SOURCE, SCOPE_NAMED, SCOPE_ALERTS, SCOPE_UNION, SCOPE_BROKEN, SCOPE_CUSTOM };
 
 struct vg_scope {
     enum scope_kind kind;
@@ -35,6 +35,9 @@ struct vg_scope {
     /* SCOPE_UNION */
     const struct vg_scope **parts;
     size_t n_parts;
+    /* SCOPE_CUSTOM */
+    vg_scope_fn fn;
+    void *ud;
     struct vg_scope *next_owned;    /* all scopes, for freeing */
 };
 
@@ -128,6 +131,8 @@ static int scope_resolve(const struct vg_scope *s, const char *path, int *slot, 
     case SCOPE_BROKEN:
         *slot = fields_slot(s->c->fields, "broken:");
         return 0;
+    case SCOPE_CUSTOM:
+        return s->fn(s->ud, path, slot, hint, hint_size);
     case SCOPE_UNION: {
         int first = -1;
         for (size_t i = 0; i < s->n_parts; i++) {
@@ -276,6 +281,30 @@ int vg_compile_define(struct vg_op_env *env, const char *name)
     return slot;
 }
 
+void vg_compile_custom_scope(struct vg_op_env *env, vg_scope_fn fn, void *ud)
+{
+    struct vg_scope *s = scope_make(env->compiled, SCOPE_CUSTOM);
+    s->fn = fn;
+    s->ud = ud;
+    env->out = s;
+}
+
+const struct vg_scope *vg_compile_node_scope(const struct vg_compiled *c, const struct vg_node *n)
+{
+    return c->nodes[n->index].scope;
+}
+
+int vg_compile_scope_resolve(const struct vg_scope *s, const char *path, int *slot, char *hint,
+                             size_t hint_size)
+{
+    return resolve_cb((void *)s, path, slot, hint, hint_size);
+}
+
+int vg_compile_slot(struct vg_compiled *c, const char *name)
+{
+    return fields_slot(c->fields, name);
+}
+
 void vg_compile_alert_scope(struct vg_op_env *env)
 {
     env->out = scope_make(env->compiled, SCOPE_ALERTS);
@@ -336,7 +365,8 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
         cn->type = node->type;
         cn->source_id = -1;
         cn->exchange = -1;
-        struct vg_op_env env = {.topo = topo, .diag = diag, .fields = c->fields, .compiled = c};
+        struct vg_op_env env = {.topo = topo, .diag = diag, .fields = c->fields, .compiled = c,
+                                .keyed = (node->type->flags & VG_OP_KEYED) != 0};
         bool inputs_ok = true;
         if (node->n_inputs == 1) {
             env.in = c->nodes[node->inputs[0]->index].scope;
@@ -357,6 +387,7 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
         size_t src_before = c->n_sources, x_before = c->n_exchanges;
         for (size_t k = 0; k < node->n_inputs; k++)
             cn->fed_by |= c->nodes[node->inputs[k]->index].fed_by;
+        cn->keyed = env.keyed;
         if (node->type->create(node, &env, &cn->conf) != 0) {
             cn->conf = NULL;
             cn->scope = scope_make(c, SCOPE_BROKEN);
@@ -375,6 +406,7 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
             cn->fed_by = 1ull << src_before;
         }
         cn->scope = env.out ? env.out : scope_make(c, SCOPE_ALERTS);
+        cn->keyed = env.keyed;
     }
     c->n_slots = c->fields->n;
     if (vg_diag_count(diag) > errors_before) {

@@ -58,6 +58,7 @@ struct vg_compiled_node {
     int source_id;                  /* sources: index in sources[], else -1 */
     int exchange;                   /* fed through exchanges[exchange], else -1 */
     uint64_t fed_by;                /* sources whose partitions feed it (bit per source id) */
+    bool keyed;                     /* event time matters to it (vg_op_env.keyed) */
 };
 
 struct vg_compiled {
@@ -100,6 +101,17 @@ int vg_compile_add_exchange(struct vg_op_env *env, const struct vg_node *node,
                             size_t n_vals);
 /* For map at create: define name in the node's output scope; returns its slot. */
 int vg_compile_define(struct vg_op_env *env, const char *name);
+/* For operators whose output fields are made on demand (a join: `logins.user`): fn resolves
+ * a path downstream nodes use, returning 0 and its slot, or -1 with a hint. */
+typedef int (*vg_scope_fn)(void *ud, const char *path, int *slot, char *hint, size_t hint_size);
+void vg_compile_custom_scope(struct vg_op_env *env, vg_scope_fn fn, void *ud);
+/* The output scope of node n, compiled before the node being created (its inputs). */
+const struct vg_scope *vg_compile_node_scope(const struct vg_compiled *c, const struct vg_node *n);
+/* Resolve path in scope s: 0 and its slot, or -1 with a hint. */
+int vg_compile_scope_resolve(const struct vg_scope *s, const char *path, int *slot, char *hint,
+                             size_t hint_size);
+/* The slot named name (made on first use; an operator's own names should carry its address). */
+int vg_compile_slot(struct vg_compiled *c, const char *name);
 /* For rules at create: the output is alerts (no fields). */
 void vg_compile_alert_scope(struct vg_op_env *env);
 /* Resolve a field in env->in (for key lists); returns the slot or -1 after a diagnostic at y. */

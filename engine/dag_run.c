@@ -36,7 +36,7 @@ int vg_dag_open(struct vg_dag *d, const struct vg_compiled *c, struct vg_op_ctx 
     vg_buf_init(&d->xval);
     vg_wm_init(&d->wm, d->lateness_ms, d->idle_ms);
     for (size_t i = 0; i < c->n_nodes; i++)
-        d->keyed |= (c->nodes[i].type->flags & VG_OP_KEYED) != 0;
+        d->keyed |= c->nodes[i].keyed;
     ctx->watermark = VG_TIME_NONE;
     d->from = INT64_MIN;
     d->to = INT64_MAX;
@@ -134,6 +134,19 @@ static void merge_inputs(struct vg_dag *d, const struct vg_node *node, struct vg
             break;
         in->idx[in->n++] = d->sels[node->inputs[best]->index].idx[heads[best]++];
     }
+}
+
+/* A join's input: the left input's events, then the right's (n_left of them first). */
+static void join_inputs(struct vg_dag *d, const struct vg_node *node, struct vg_sel *in)
+{
+    const struct vg_sel *l = &d->sels[node->inputs[0]->index];
+    const struct vg_sel *r = &d->sels[node->inputs[1]->index];
+    memset(in, 0, sizeof(*in));
+    vg_sel_reserve(&d->b, in, l->n + r->n);
+    memcpy(in->idx, l->idx, l->n * sizeof(*in->idx));
+    memcpy(in->idx + l->n, r->idx, r->n * sizeof(*in->idx));
+    in->n = l->n + r->n;
+    in->n_left = l->n;
 }
 
 /* Replay: keep the events in [from, to]; note the largest event time kept. */
@@ -283,6 +296,10 @@ int vg_dag_run(struct vg_dag *d)
             if ((rc = exchange_write(d, &c->exchanges[cn->exchange], &in)) != 0)
                 break;
             exchange_read(d, (size_t)cn->exchange, &in);
+        } else if (cn->type->flags & VG_OP_TABLE) {
+            continue; /* looked up by joins, never run */
+        } else if (cn->type->flags & VG_OP_JOIN) {
+            join_inputs(d, cn->node, &in);
         } else {
             merge_inputs(d, cn->node, &in);
         }

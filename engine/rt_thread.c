@@ -95,6 +95,8 @@ struct rt_thread {
     uint64_t saved_epoch;           /* connection epoch of the last good checkpoint */
     bool state_failing;
     int state_backoff_ms;
+    struct vg_state *lookup;        /* tables (join with `table: redis`): its own connection */
+    bool lookup_failing;
     struct vg_op_ctx ctx;
     rd_kafka_message_t **msgs;
     struct ticket *head, *tail, *cur;
@@ -302,6 +304,41 @@ static void run_retries(struct rt_thread *th)
 }
 
 /* ---- operator context callbacks ---- */
+
+static int ctx_lookup(struct vg_op_ctx *ctx, const char *const *keys, const size_t *klens,
+                      size_t n, void (*row)(void *ud, size_t i, const char *field, size_t flen,
+                                            const char *val, size_t vlen),
+                      void *ud)
+{
+    struct rt_thread *th = ctx->rt;
+    const char *name = th->tp->c->topo->name;
+    int backoff_ms = 250;
+    for (;;) {
+        struct vg_err err = {0};
+        int rc = vg_state_connected(th->lookup) ? 0 : vg_state_connect(th->lookup, &err);
+        if (rc == 0)
+            rc = vg_state_hgetall(th->lookup, keys, klens, n, row, ud, &err);
+        if (rc == 0 || vg_state_connected(th->lookup)) { /* an error reply is not an outage */
+            if (rc)
+                vg_log(VG_LOG_WARN, "%s: thread %d: table lookup: %s", name, th->index,
+                       err.msg);
+            if (th->lookup_failing)
+                vg_log(VG_LOG_INFO, "%s: thread %d: table store reachable again; intake resumed",
+                       name, th->index);
+            th->lookup_failing = false;
+            return 0;
+        }
+        if (!th->lookup_failing)
+            vg_log(VG_LOG_WARN, "%s: thread %d: table store unavailable (%s); intake paused, "
+                   "retrying with back-off", name, th->index, err.msg);
+        th->lookup_failing = true;
+        for (int waited = 0; waited < backoff_ms && !stopping(th); waited += 50)
+            usleep(50 * 1000);
+        if (stopping(th))
+            return VG_EREDIS;
+        backoff_ms = VG_MIN(backoff_ms * 2, 5000);
+    }
+}
 
 static int ctx_write(struct vg_op_ctx *ctx, int out, const void *key, size_t key_len,
                      const void *value, size_t len, const struct vg_event *ev)
@@ -1214,6 +1251,15 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
         if (vg_state_connect(th->state, &cerr) != 0)
             vg_log(VG_LOG_WARN, "%s: thread %d: %s; will retry", c->topo->name, index, cerr.msg);
     }
+    bool tables = false;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        tables |= (c->nodes[i].type->flags & VG_OP_TABLE) != 0;
+    if (tables) {
+        const char *url = c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0";
+        if (!(th->lookup = vg_state_new(url, c->topo->name, err)))
+            return VG_ECONFIG;
+    }
+    th->ctx.lookup = ctx_lookup;
     th->ctx.expr = vg_expr_ctx_new();
     th->ctx.rt = th;
     th->ctx.dead_letter = ctx_dead_letter;
@@ -1270,6 +1316,7 @@ static void thread_close(struct rt_thread *th)
     vg_expr_ctx_free(th->ctx.expr);
     vg_free(th->msgs);
     vg_state_free(th->state);
+    vg_state_free(th->lookup);
     vg_free(th->pos);
     vg_free(th->out_rkt);
     vg_free(th->dlq_rkt);

@@ -56,4 +56,12 @@ int vg_state_load(struct vg_state *s, const char *node, int32_t partition,
                   void (*ocb)(void *ud, const char *topic, int64_t next_offset, vg_time_ms max_ts),
                   void *ud, struct vg_err *err);
 
+/* Tables: HGETALL of each of keys[0..n), pipelined in one round trip; row(ud, i, ...) for each
+ * field of hash i (none: no such key). 0 or VG_EREDIS (connection lost: closed; an error
+ * reply, e.g. WRONGTYPE, is reported after the other replies were read). */
+int vg_state_hgetall(struct vg_state *s, const char *const *keys, const size_t *klens, size_t n,
+                     void (*row)(void *ud, size_t i, const char *field, size_t flen,
+                                 const char *val, size_t vlen),
+                     void *ud, struct vg_err *err);
+
 #endif

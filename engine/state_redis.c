@@ -611,3 +611,33 @@ int vg_state_load(struct vg_state *s, const char *node, int32_t partition,
     vg_buf_fini(&pat);
     return rc;
 }
+
+int vg_state_hgetall(struct vg_state *s, const char *const *keys, const size_t *klens, size_t n,
+                     void (*row)(void *ud, size_t i, const char *field, size_t flen,
+                                 const char *val, size_t vlen),
+                     void *ud, struct vg_err *err)
+{
+    if (!s->c)
+        return VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: not connected", s->host, s->port);
+    for (size_t i = 0; i < n; i++) {
+        const char *argv[2] = {"HGETALL", keys[i]};
+        size_t lens[2] = {7, klens[i]};
+        if (redisAppendCommandArgv(s->c, 2, argv, lens) != REDIS_OK)
+            return lost(s, err);
+    }
+    s->commands += n;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) { /* read every reply, even after an error one */
+        redisReply *r = NULL;
+        if (redisGetReply(s->c, (void **)&r) != REDIS_OK || !r)
+            return lost(s, err);
+        if (r->type == REDIS_REPLY_ERROR && rc == 0)
+            rc = VG_ERR_SET(err, VG_EREDIS, "redis %s:%d: HGETALL %.*s: %s", s->host, s->port,
+                            (int)klens[i], keys[i], r->str);
+        for (size_t f = 0; r->type == REDIS_REPLY_ARRAY && f + 1 < r->elements; f += 2)
+            row(ud, i, r->element[f]->str, r->element[f]->len, r->element[f + 1]->str,
+                r->element[f + 1]->len);
+        freeReplyObject(r);
+    }
+    return rc;
+}

@@ -341,6 +341,9 @@ static void check_node(struct checker *c, const struct vg_ynode *key, const stru
         c->failed = true;
     if (!vg_keys_check(body, type->keys, type->name, what, c->d))
         c->failed = true;
+    if (type->op_keys && n->op && n->op->type == VG_Y_MAP &&
+        !vg_keys_check(n->op, type->op_keys, NULL, what, c->d))
+        c->failed = true;
     if (type->not_supported_yet) {
         vg_diag_add(c->d, opkey->mark, NULL, "%s: %s", what, type->not_supported_yet);
         c->failed = true;
@@ -350,15 +353,23 @@ static void check_node(struct checker *c, const struct vg_ynode *key, const stru
 static void resolve_inputs(struct checker *c, struct vg_node *n)
 {
     const struct vg_ynode *in = vg_ynode_get(n->body, "input");
-    if (!in || !n->type || (n->type->flags & VG_OP_SOURCE) || !is_list_of_scalars(in))
+    const struct vg_ynode *sides[2] = {NULL, NULL};
+    if (n->type && (n->type->flags & VG_OP_JOIN)) { /* a join's inputs are left and right */
+        sides[0] = vg_ynode_get(n->op, "left");
+        sides[1] = vg_ynode_get(n->op, "right");
+        if (!sides[0] || !sides[1] || sides[0]->type != VG_Y_SCALAR ||
+            sides[1]->type != VG_Y_SCALAR)
+            return; /* reported by the key check */
+    } else if (!in || !n->type || (n->type->flags & VG_OP_SOURCE) || !is_list_of_scalars(in)) {
         return; /* a source's `input` is already an unknown key */
-    size_t count = in->type == VG_Y_SEQ ? in->n : 1;
+    }
+    size_t count = sides[0] ? 2 : in->type == VG_Y_SEQ ? in->n : 1;
     n->inputs = vg_xcalloc(count + 1, sizeof(*n->inputs));
     const char **names = vg_xcalloc(c->n_all + 1, sizeof(*names));
     for (size_t i = 0; i < c->n_all; i++)
         names[i] = c->all[i]->name;
     for (size_t i = 0; i < count; i++) {
-        const struct vg_ynode *y = in->type == VG_Y_SEQ ? in->items[i] : in;
+        const struct vg_ynode *y = sides[0] ? sides[i] : in->type == VG_Y_SEQ ? in->items[i] : in;
         struct vg_node *up = find_node(c, y->str);
         if (!up) {
             const char *close = vg_diag_closest(y->str, names, c->n_all);
@@ -372,6 +383,15 @@ static void resolve_inputs(struct checker *c, struct vg_node *n)
         if (up->type && (up->type->flags & VG_OP_SINK)) {
             vg_diag_add(c->d, y->mark, NULL,
                         "node '%s': input '%s' is a sink, which has no output", n->name, y->str);
+            c->failed = true;
+            continue;
+        }
+        bool table_ok = sides[0] && i == 1; /* a table is only looked up, as a join's right */
+        if (up->type && (up->type->flags & VG_OP_TABLE) && !table_ok) {
+            vg_diag_add(c->d, y->mark, NULL,
+                        "node '%s': '%s' is a table, which is not a stream: use it as the right "
+                        "side of a join",
+                        n->name, y->str);
             c->failed = true;
             continue;
         }

@@ -41,7 +41,8 @@ struct vg_event {
     const char *payload;        /* raw record value (borrowed from the Kafka message) */
     uint32_t len;
     uint16_t source;            /* source id the record was polled for (vg_op_env_source) */
-    const struct vg_value *fields_from; /* unused by most: reserved for joins */
+    uint64_t ident;             /* non-zero: identifies it with its source position (a join's
+                                 * pair: both events'); alert ids include it */
     struct vg_value *slots;     /* b->n_slots values */
     const struct vg_alert *alert; /* non-NULL: this event is an alert made by a rules node */
     const char *fields_json;    /* the event as a JSON object, when an operator made one */
@@ -59,11 +60,14 @@ struct vg_batch {
     size_t n_slots;
 };
 
-/* A list of indices into b->ev, in order. Storage comes from the batch arena. */
+/* A list of indices into b->ev, in order. Storage comes from the batch arena. A join's
+ * input (VG_OP_JOIN) is its left input's events, then its right input's: the first n_left
+ * indices are the left side's. */
 struct vg_sel {
     uint32_t *idx;
     size_t n;
     size_t cap;
+    size_t n_left;
 };
 
 /* batch.c */
@@ -86,6 +90,8 @@ enum vg_op_flags {
     VG_OP_SINK = 1u << 1,
     VG_OP_STATELESS = 1u << 2,
     VG_OP_KEYED = 1u << 3,
+    VG_OP_JOIN = 1u << 4,   /* inputs are the operator key's left and right (vg_sel.n_left) */
+    VG_OP_TABLE = 1u << 5,  /* not a stream: looked up by a join, never processed */
 };
 
 struct vg_scope;
@@ -101,6 +107,7 @@ struct vg_op_env {
     const struct vg_scope *in;      /* fields visible from the node's inputs (NULL: source) */
     struct vg_scope *out;           /* what the node outputs; create may replace it */
     struct vg_compiled *compiled;   /* engine-side registry of sources and outputs */
+    bool keyed;                     /* event time matters (VG_OP_KEYED); create may clear it */
 };
 
 /* Build expression options for a YAML scalar holding an expression: resolution in env->in,
@@ -138,6 +145,14 @@ struct vg_op_ctx {
                      size_t n);
     /* Number of workers behind parallel (>= 1). */
     size_t n_workers;
+    /* Tables: fetch the Redis hashes keys[0..n) (HGETALL, pipelined in one round trip) and
+     * call row(ud, i, field, flen, val, vlen) for each field of the hash keys[i] (none when it
+     * does not exist). An outage pauses the thread and is retried here; returns 0, or a
+     * negative VG_E* when the thread is stopping. */
+    int (*lookup)(struct vg_op_ctx *ctx, const char *const *keys, const size_t *klens, size_t n,
+                  void (*row)(void *ud, size_t i, const char *field, size_t flen, const char *val,
+                              size_t vlen),
+                  void *ud);
     /* vigil replay: alerts are marked replay and sinks write JSON lines to its output */
     bool replay;
 };
@@ -158,6 +173,7 @@ struct vg_op_type {
     const char *summary;                /* one line for docs */
     unsigned flags;                     /* enum vg_op_flags */
     const struct vg_key_spec *keys;     /* accepted node keys besides the operator key; {0} */
+    const struct vg_key_spec *op_keys;  /* VG_K_MAP operator key: the keys inside it, or NULL */
     enum vg_key_type op_key_type;       /* type of the operator key's own value */
     const char *op_key_values;          /* VG_K_ENUM values for the operator key */
     const char *not_supported_yet;      /* non-NULL: parsed, then rejected with this note */

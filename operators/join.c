@@ -1,23 +1,1045 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * join.c - the `join` operator: stream-table enrichment and stream-stream window joins.
+ * join.c - the `join` operator: stream-stream window joins and stream-table enrichment.
  *
- * Parsed and key-checked now; rejected with "not supported yet" until joins land.
+ *   join: {left: logins, right: vpn, on: user, within: 10m, type: inner|left}
+ *   join: {left: failures, right: assets, on: host, type: left}      (assets is a table)
  *
- * Thread: main (load time) only, for now.
+ * Output. Each side's fields under its node name: downstream expressions read
+ * `logins.user`, `vpn.country`, `assets.owner`; each such path gets a slot of the join's own
+ * the first time a downstream node names it (a custom scope), and the join copies the
+ * side's value into it. A sink or an alert sees the pair as {"logins": <event>, "vpn":
+ * <event>} (a missing side is null). `on` is one expression evaluated on each side
+ * (`on: lower(user)`) or a pair naming each side's (`on: [logins.user, vpn.account]`).
+ *
+ * Stream-stream. Every left and right event with equal keys whose event times differ by at
+ * most `within` make one pair; the pair's event time is the later of the two and its source
+ * position the arriving event's. Each arriving event is buffered (key, time, source position,
+ * the values downstream reads and its payload) until the stage's event time passes its time
+ * + within; then it is evicted, and an unmatched left event of a `left` join is emitted with
+ * a null right side. The buffers are the join's state: one Redis hash field per event,
+ * bucketed by minute of event time, saved behind like a window's and loaded on assignment.
+ * Both sides must reach the same stream thread for a key: their sources declare
+ * `partitioned_by` the join key (checked at load time).
+ *
+ * Stream-table. A left event's key names a row (table.h); rows are cached per thread (at
+ * most cache_rows, oldest first out, fetched again after cache_ttl) and every miss of a
+ * batch is fetched in one pipelined round trip (vg_op_ctx.lookup). Row values are numbers
+ * when they read as numbers, else strings. Inner joins drop events without a row.
+ *
+ * Thread: create on main; everything else on one stream thread per state.
  */
+#include "binio.h"
+#include "compile.h"
+#include "htab.h"
+#include "table.h"
 #include "vg_op.h"
 
-static const struct vg_key_spec join_keys[] = {
-    {.name = "input", .type = VG_K_INPUTS, .doc = "unused: a join names left and right"},
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { LEFT, RIGHT };
+
+#define BUCKET_MS 60000             /* state: one Redis hash per minute of event time */
+#define STATE_MARGIN_MS 600000      /* state TTL beyond within + lateness */
+
+static const struct vg_key_spec join_op_keys[] = {
+    {.name = "left", .type = VG_K_STRING, .required = true, .doc = "the left stream"},
+    {.name = "right", .type = VG_K_STRING, .required = true, .doc = "the right stream or a table"},
+    {.name = "on", .type = VG_K_ANY, .required = true,
+     .doc = "key: an expression on both sides, or [left expr, right expr]"},
+    {.name = "within", .type = VG_K_DURATION,
+     .doc = "stream-stream: largest event time difference of a pair"},
+    {.name = "type", .type = VG_K_ENUM, .enum_values = "inner|left", .defval = "inner",
+     .doc = "left: unmatched left events too, with the right side null"},
     {0},
 };
 
+static const struct vg_key_spec join_keys[] = {{0}};
+
+/* A value a downstream node reads: side's slot `in` (a table: column `col`) into `out`. */
+struct copy {
+    int in;
+    char *col;
+    size_t col_len;
+    int out;
+};
+
+struct join_conf {
+    const struct vg_node *node;
+    struct vg_compiled *c;
+    const char *name[2];
+    struct vg_expr *key[2];
+    const struct vg_table_conf *tab;    /* right side is a table */
+    bool left_join;
+    int64_t within_ms;
+    int64_t ttl_ms;
+    struct copy *copies[2];
+    size_t n_copies[2];
+};
+
+/* ---- load time ---- */
+
+static int join_resolve(void *ud, const char *path, int *slot, char *hint, size_t hint_size)
+{
+    struct join_conf *jc = ud;
+    const char *dot = strchr(path, '.');
+    int side = -1;
+    for (int s = 0; s < 2 && dot; s++)
+        if (strlen(jc->name[s]) == (size_t)(dot - path) &&
+            !strncmp(path, jc->name[s], (size_t)(dot - path)))
+            side = s;
+    if (side < 0) {
+        snprintf(hint, hint_size, "a join's output holds each side's fields under its name: "
+                 "'%s.%s' or '%s.%s'", jc->name[LEFT], path, jc->name[RIGHT], path);
+        return -1;
+    }
+    const char *rest = dot + 1;
+    int in = -1;
+    if (!(side == RIGHT && jc->tab)) {
+        const struct vg_scope *s = vg_compile_node_scope(jc->c, jc->node->inputs[side]);
+        if (vg_compile_scope_resolve(s, rest, &in, hint, hint_size) != 0)
+            return -1;
+    } else if (!*rest || strpbrk(rest, ".[")) {
+        snprintf(hint, hint_size, "a table row's fields are its hash's field names");
+        return -1;
+    }
+    char name[600];
+    snprintf(name, sizeof(name), "join:%p:%s", (void *)jc, path);
+    *slot = vg_compile_slot(jc->c, name);
+    for (size_t i = 0; i < jc->n_copies[side]; i++)
+        if (jc->copies[side][i].out == *slot)
+            return 0;
+    jc->copies[side] =
+        vg_xrealloc(jc->copies[side], (jc->n_copies[side] + 1) * sizeof(struct copy));
+    struct copy *cp = &jc->copies[side][jc->n_copies[side]++];
+    cp->in = in;
+    cp->col = in < 0 ? vg_xstrdup(rest) : NULL;
+    cp->col_len = in < 0 ? strlen(rest) : 0;
+    cp->out = *slot;
+    return 0;
+}
+
+/* Compile side's key expression y (a leading "<side name>." is dropped) in that side's
+ * scope. */
+static struct vg_expr *side_key(struct join_conf *jc, struct vg_op_env *env, int side,
+                                const struct vg_ynode *y)
+{
+    struct vg_ynode copy = *y;
+    size_t n = strlen(jc->name[side]);
+    if (copy.len > n + 1 && !strncmp(copy.str, jc->name[side], n) && copy.str[n] == '.') {
+        copy.str += n + 1;
+        copy.len -= n + 1;
+        copy.mark.col += (int)(n + 1);
+    }
+    struct vg_op_env e = *env;
+    e.in = vg_compile_node_scope(jc->c, jc->node->inputs[side]);
+    return vg_op_env_expr(&e, &copy, VG_EXPR_ANY);
+}
+
+/* Both sides' sources must declare partitioned_by the key's fields, so that a key's events
+ * of both sides are read by one stream thread. */
+static bool co_partitioned(struct join_conf *jc, struct vg_op_env *env, int side)
+{
+    const int *used;
+    size_t n_used = vg_expr_slots(jc->key[side], &used);
+    uint64_t fed = 0;
+    const struct vg_compiled *c = env->compiled;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].node == jc->node->inputs[side])
+            fed = c->nodes[i].fed_by;
+    for (size_t s = 0; s < c->n_sources; s++) {
+        if (!((fed >> s) & 1))
+            continue;
+        const struct vg_ynode *pb = vg_ynode_get(c->sources[s].node->body, "partitioned_by");
+        bool ok = pb && vg_ylist_len(pb) == n_used && n_used > 0;
+        for (size_t k = 0; ok && k < n_used; k++)
+            ok = vg_compiled_source_slot(c, vg_ylist_str(pb, k)) == used[k];
+        if (!ok) {
+            vg_diag_add(env->diag, jc->node->mark, NULL,
+                        "node '%s': a stream-stream join reads both sides partitioned by its "
+                        "key: source '%s' must declare partitioned_by the fields of the %s "
+                        "key (a repartition for joins is not built yet)",
+                        jc->node->name, c->sources[s].node->name, side ? "right" : "left");
+            return false;
+        }
+    }
+    return true;
+}
+
+static void join_destroy(void *conf);
+
+static int join_create(const struct vg_node *node, struct vg_op_env *env, void **confp)
+{
+    struct join_conf *jc = vg_xcalloc(1, sizeof(*jc));
+    jc->node = node;
+    jc->c = env->compiled;
+    jc->name[LEFT] = node->inputs[LEFT]->name;
+    jc->name[RIGHT] = node->inputs[RIGHT]->name;
+    if (node->inputs[RIGHT]->type->flags & VG_OP_TABLE) {
+        jc->tab = jc->c->nodes[node->inputs[RIGHT]->index].conf;
+        if (!jc->tab) { /* the table was refused: said already */
+            join_destroy(jc);
+            return VG_ECONFIG;
+        }
+    }
+    const struct vg_ynode *type = vg_ynode_get(node->op, "type");
+    jc->left_join = type && !strcmp(type->str, "left");
+    const struct vg_ynode *within = vg_ynode_get(node->op, "within");
+    if (within)
+        vg_duration_parse(within->str, within->len, &jc->within_ms);
+    const struct vg_ynode *on = vg_ynode_get(node->op, "on");
+    bool ok = true;
+    if (!jc->tab && !within) {
+        vg_diag_add(env->diag, node->op->mark, NULL,
+                    "node '%s': a join of two streams needs within: (the largest time "
+                    "between a pair's events)", node->name);
+        ok = false;
+    }
+    if (jc->tab && within) {
+        vg_diag_add(env->diag, within->mark, NULL,
+                    "node '%s': within: is for joins of two streams; '%s' is a table",
+                    node->name, jc->name[RIGHT]);
+        ok = false;
+    }
+    if (on->type == VG_Y_SEQ && on->n == 2 && on->items[0]->type == VG_Y_SCALAR &&
+        on->items[1]->type == VG_Y_SCALAR) {
+        jc->key[LEFT] = side_key(jc, env, LEFT, on->items[0]);
+        if (!jc->tab)
+            jc->key[RIGHT] = side_key(jc, env, RIGHT, on->items[1]);
+        ok = ok && jc->key[LEFT] && (jc->tab || jc->key[RIGHT]);
+    } else if (on->type == VG_Y_SCALAR) {
+        jc->key[LEFT] = side_key(jc, env, LEFT, on);
+        if (!jc->tab)
+            jc->key[RIGHT] = side_key(jc, env, RIGHT, on);
+        ok = ok && jc->key[LEFT] && (jc->tab || jc->key[RIGHT]);
+    } else {
+        vg_diag_add(env->diag, on->mark, NULL,
+                    "node '%s': on: is an expression, or a list of two (left, right)",
+                    node->name);
+        ok = false;
+    }
+    if (ok && !jc->tab)
+        ok = co_partitioned(jc, env, LEFT) && co_partitioned(jc, env, RIGHT);
+    if (!ok) {
+        join_destroy(jc);
+        return VG_ECONFIG;
+    }
+    int64_t lateness = 0;
+    for (size_t s = 0; s < jc->c->n_sources; s++)
+        lateness = VG_MAX(lateness, vg_node_duration_ms(jc->c->sources[s].node, "lateness", 0));
+    jc->ttl_ms = jc->within_ms + lateness + STATE_MARGIN_MS;
+    env->keyed = jc->tab == NULL; /* enrichment does not wait for event time */
+    vg_compile_custom_scope(env, join_resolve, jc);
+    *confp = jc;
+    return 0;
+}
+
+static void join_destroy(void *conf)
+{
+    struct join_conf *jc = conf;
+    if (!jc)
+        return;
+    for (int s = 0; s < 2; s++) {
+        vg_expr_free(jc->key[s]);
+        for (size_t i = 0; i < jc->n_copies[s]; i++)
+            vg_free(jc->copies[s][i].col);
+        vg_free(jc->copies[s]);
+    }
+    vg_free(jc);
+}
+
+/* ---- run time: shared ---- */
+
+/* A buffered event (stream-stream). blob: its copies' values (vg_value_save), then its
+ * payload. */
+struct entry {
+    struct entry *next;         /* in its key's list for its side */
+    struct jkey *k;
+    vg_time_ms ts, append_ms;
+    const char *topic;          /* interned */
+    int32_t partition;
+    int64_t offset;
+    uint8_t side;
+    bool matched;               /* left: paired at least once */
+    bool saved;                 /* written to the state store */
+    bool queued;                /* in dirty[] */
+    bool dead;                  /* evicted while queued: freed once saved */
+    size_t heap_i;
+    uint32_t key_len, vals_len, payload_len;
+    char blob[];                /* key (vg_value_save), values, payload */
+};
+
+#define E_VALS(e) ((e)->blob + (e)->key_len)
+#define E_PAYLOAD(e) ((e)->blob + (e)->key_len + (e)->vals_len)
+
+struct jkey {
+    struct vg_hlink link;       /* first: in keys */
+    struct entry *head[2];
+    size_t n_entries;
+    uint32_t len;
+    char key[];
+};
+
+/* A cached table row (stream-table): its values for the copies, and the row as JSON. */
+struct row {
+    struct vg_hlink link;       /* first: in rows */
+    vg_time_ms fetched_ms;
+    size_t fifo_i;              /* its place in fifo[] */
+    bool found;
+    struct vg_value *vals;      /* n_copies[RIGHT]; strings owned */
+    char *json;
+    uint32_t json_len;
+    uint32_t len;
+    char key[];
+};
+
+struct del {
+    int32_t partition;
+    char bucket[24];
+    char *field;
+    size_t flen;
+};
+
+struct join_state {
+    const struct join_conf *conf;
+    struct vg_op_ctx *ctx;
+    /* stream-stream */
+    struct vg_htab keys;        /* struct jkey */
+    struct entry **heap;        /* by ts + within */
+    size_t n_heap, cap_heap;
+    struct entry **dirty;
+    size_t n_dirty, cap_dirty;
+    struct del *dels;
+    size_t n_dels, cap_dels;
+    bool persist;               /* the engine saves state: track changes */
+    char **topics;
+    size_t n_topics;
+    /* stream-table */
+    struct vg_htab rows;        /* struct row */
+    struct row **fifo;          /* cache_rows slots, oldest first out */
+    size_t fifo_head;
+    struct vg_buf kbuf, jbuf;
+};
+
+static int join_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
+{
+    const struct join_conf *jc = conf;
+    struct join_state *st = vg_xcalloc(1, sizeof(*st));
+    st->conf = jc;
+    st->ctx = ctx;
+    vg_buf_init(&st->kbuf);
+    vg_buf_init(&st->jbuf);
+    if (jc->tab)
+        st->fifo = vg_xcalloc(jc->tab->cache_rows, sizeof(*st->fifo));
+    *stp = st;
+    return 0;
+}
+
+static const char *intern_topic(struct join_state *st, const char *t, size_t n)
+{
+    for (size_t i = 0; i < st->n_topics; i++)
+        if (strlen(st->topics[i]) == n && !memcmp(st->topics[i], t, n))
+            return st->topics[i];
+    st->topics = vg_xrealloc(st->topics, (st->n_topics + 1) * sizeof(*st->topics));
+    return st->topics[st->n_topics++] = vg_xstrndup(t, n);
+}
+
+/* The JSON of one side for the output: the payload when it is a JSON object, else null. */
+static void side_json(struct vg_buf *out, const char *name, const char *payload, size_t len)
+{
+    vg_buf_json_str(out, name, strlen(name));
+    vg_buf_putc(out, ':');
+    while (len && (payload[0] == ' ' || payload[0] == '\n'))
+        payload++, len--;
+    if (len && payload[0] == '{')
+        vg_buf_append(out, payload, len);
+    else
+        vg_buf_puts(out, "null");
+}
+
+/* ---- run time: stream-stream ---- */
+
+static void heap_swap(struct join_state *st, size_t a, size_t b)
+{
+    struct entry *t = st->heap[a];
+    st->heap[a] = st->heap[b];
+    st->heap[b] = t;
+    st->heap[a]->heap_i = a;
+    st->heap[b]->heap_i = b;
+}
+
+static bool heap_less(const struct entry *a, const struct entry *b)
+{
+    return a->ts < b->ts || (a->ts == b->ts && a->offset < b->offset);
+}
+
+static void heap_push(struct join_state *st, struct entry *e)
+{
+    if (st->n_heap == st->cap_heap) {
+        st->cap_heap = st->cap_heap ? 2 * st->cap_heap : 1024;
+        st->heap = vg_xrealloc(st->heap, st->cap_heap * sizeof(*st->heap));
+    }
+    size_t i = st->n_heap++;
+    st->heap[i] = e;
+    e->heap_i = i;
+    while (i && heap_less(st->heap[i], st->heap[(i - 1) / 2])) {
+        heap_swap(st, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_remove(struct join_state *st, size_t i)
+{
+    st->n_heap--;
+    if (i == st->n_heap)
+        return;
+    st->heap[i] = st->heap[st->n_heap];
+    st->heap[i]->heap_i = i;
+    while (i && heap_less(st->heap[i], st->heap[(i - 1) / 2])) {
+        heap_swap(st, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < st->n_heap && heap_less(st->heap[l], st->heap[m]))
+            m = l;
+        if (r < st->n_heap && heap_less(st->heap[r], st->heap[m]))
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(st, i, m);
+        i = m;
+    }
+}
+
+static struct jkey *key_get(struct join_state *st, const char *key, size_t len, bool make)
+{
+    uint64_t h = vg_hash_bytes(VG_HASH_SEED, key, len);
+    for (struct vg_hlink *l = vg_htab_head(&st->keys, h); l; l = l->next) {
+        struct jkey *k = (struct jkey *)l;
+        if (l->hash == h && k->len == len && !memcmp(k->key, key, len))
+            return k;
+    }
+    if (!make)
+        return NULL;
+    struct jkey *k = vg_xcalloc(1, sizeof(*k) + len);
+    k->link.hash = h;
+    k->len = (uint32_t)len;
+    memcpy(k->key, key, len);
+    vg_htab_insert(&st->keys, &k->link);
+    return k;
+}
+
+static void key_forget(struct join_state *st, struct jkey *k)
+{
+    vg_htab_remove(&st->keys, &k->link);
+    vg_free(k);
+}
+
+static void mark_dirty(struct join_state *st, struct entry *e)
+{
+    if (!st->persist || e->queued)
+        return;
+    if (st->n_dirty == st->cap_dirty) {
+        st->cap_dirty = st->cap_dirty ? 2 * st->cap_dirty : 256;
+        st->dirty = vg_xrealloc(st->dirty, st->cap_dirty * sizeof(*st->dirty));
+    }
+    st->dirty[st->n_dirty++] = e;
+    e->queued = true;
+}
+
+/* State layout: bucket "j<minute of event time>", field "<L|R><offset>@<topic>". */
+static void entry_field(const struct entry *e, struct vg_buf *out, char bucket[24])
+{
+    snprintf(bucket, 24, "j%lld", (long long)(e->ts / BUCKET_MS));
+    vg_buf_clear(out);
+    vg_buf_printf(out, "%c%lld@%s", e->side == LEFT ? 'L' : 'R', (long long)e->offset,
+                  e->topic);
+}
+
+/* Put the copies' values of blob into ev's slots (strings into the batch arena). */
+static void load_vals(const struct join_conf *jc, int side, const char *blob, size_t len,
+                      struct vg_event *ev, struct vg_batch *b)
+{
+    const char *p = blob, *end = blob + len;
+    for (size_t i = 0; i < jc->n_copies[side]; i++) {
+        struct vg_value v;
+        if (vg_value_load(&v, &p, end, &b->arena) != 0)
+            v = VG_NULL_VALUE;
+        ev->slots[jc->copies[side][i].out] = v;
+    }
+}
+
+/* The other event of a pair, as the pair's ident (vg_event): never 0. */
+static uint64_t pair_ident(const struct entry *e)
+{
+    unsigned char pos[12]; /* partition and offset, little-endian on every platform */
+    for (int i = 0; i < 4; i++)
+        pos[i] = (unsigned char)((uint32_t)e->partition >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        pos[4 + i] = (unsigned char)((uint64_t)e->offset >> (8 * i));
+    uint64_t h = vg_hash_bytes(VG_HASH_SEED, e->topic, strlen(e->topic));
+    h = vg_hash_bytes(h, pos, sizeof(pos));
+    return h ? h : 1;
+}
+
+/* Emit the pair (l, r) (r NULL: an unmatched left event); `at` arrived last. */
+static void emit_pair(struct join_state *st, struct vg_batch *b, struct vg_sel *out,
+                      const struct entry *l, const struct entry *r, const struct entry *at)
+{
+    const struct join_conf *jc = st->conf;
+    uint32_t idx = vg_batch_add(b);
+    struct vg_event *ev = &b->ev[idx];
+    load_vals(jc, LEFT, E_VALS(l), l->vals_len, ev, b);
+    if (r)
+        load_vals(jc, RIGHT, E_VALS(r), r->vals_len, ev, b);
+    /* the pair's position is its later event's (the left one on a tie), whichever arrived
+     * last, so that a replay reading the sides in another order gives the same alert ids */
+    const struct entry *later = r && r->ts > l->ts ? r : l;
+    ev->ts = later->ts;
+    ev->topic = later->topic;
+    ev->partition = later->partition;
+    ev->offset = later->offset;
+    ev->append_ms = at->append_ms; /* latency counts from the arrival that made the pair */
+    if (r)
+        ev->ident = pair_ident(later == l ? r : l);
+    ev->payload = "";
+    ev->len = 0;
+    struct vg_buf *j = &st->jbuf;
+    vg_buf_clear(j);
+    vg_buf_putc(j, '{');
+    side_json(j, jc->name[LEFT], E_PAYLOAD(l), l->payload_len);
+    vg_buf_putc(j, ',');
+    if (r)
+        side_json(j, jc->name[RIGHT], E_PAYLOAD(r), r->payload_len);
+    else
+        side_json(j, jc->name[RIGHT], "", 0);
+    vg_buf_putc(j, '}');
+    ev->fields_json = vg_arena_strndup(&b->arena, j->data, j->len);
+    ev->fields_len = (uint32_t)j->len;
+    vg_sel_push(b, out, idx);
+}
+
+static struct entry *entry_new(struct join_state *st, int side, const struct vg_event *ev,
+                               const struct vg_buf *key, const struct vg_buf *vals)
+{
+    struct entry *e = vg_xcalloc(1, sizeof(*e) + key->len + vals->len + ev->len);
+    e->ts = ev->ts;
+    e->append_ms = ev->append_ms;
+    e->topic = intern_topic(st, ev->topic ? ev->topic : "", ev->topic ? strlen(ev->topic) : 0);
+    e->partition = ev->partition;
+    e->offset = ev->offset;
+    e->side = (uint8_t)side;
+    e->key_len = (uint32_t)key->len;
+    e->vals_len = (uint32_t)vals->len;
+    e->payload_len = ev->len;
+    memcpy(e->blob, key->data, key->len);
+    memcpy(E_VALS(e), vals->data, vals->len);
+    memcpy(E_PAYLOAD(e), ev->payload, ev->len);
+    return e;
+}
+
+static void entry_link(struct join_state *st, struct jkey *k, struct entry *e)
+{
+    e->k = k;
+    e->next = k->head[e->side];
+    k->head[e->side] = e;
+    k->n_entries++;
+    heap_push(st, e);
+}
+
+/* One arriving event: pair it with the other side's buffered events, then buffer it. */
+static void arrive(struct join_state *st, struct vg_batch *b, struct vg_sel *out, uint32_t idx,
+                   int side)
+{
+    const struct join_conf *jc = st->conf;
+    struct vg_event *ev = &b->ev[idx];
+    struct vg_value key;
+    vg_expr_eval(jc->key[side], ev->slots, st->ctx->expr, &key);
+    if (key.type == VG_T_NULL) {
+        vg_expr_ctx_reset(st->ctx->expr);
+        return; /* no key, no pair (and nothing for a left join to wait for) */
+    }
+    vg_buf_clear(&st->kbuf);
+    vg_value_save(&key, &st->kbuf);
+    vg_expr_ctx_reset(st->ctx->expr);
+    struct vg_buf vals;
+    vg_buf_init(&vals);
+    for (size_t i = 0; i < jc->n_copies[side]; i++)
+        vg_value_save(&ev->slots[jc->copies[side][i].in], &vals);
+    struct entry *e = entry_new(st, side, ev, &st->kbuf, &vals);
+    vg_buf_fini(&vals);
+    struct jkey *k = key_get(st, st->kbuf.data, st->kbuf.len, true);
+    for (struct entry *o = k->head[!side]; o; o = o->next) {
+        vg_time_ms d = e->ts > o->ts ? e->ts - o->ts : o->ts - e->ts;
+        if (d > jc->within_ms)
+            continue;
+        struct entry *l = side == LEFT ? e : o;
+        if (!l->matched && jc->left_join && l != e)
+            mark_dirty(st, l); /* its matched flag is state */
+        l->matched = true;
+        emit_pair(st, b, out, l, side == LEFT ? o : e, e);
+    }
+    entry_link(st, k, e);
+    mark_dirty(st, e);
+}
+
+static void entry_free(struct join_state *st, struct entry *e)
+{
+    if (e->queued) {
+        e->dead = true; /* still in dirty[]: freed when the save is confirmed */
+        return;
+    }
+    (void)st;
+    vg_free(e);
+}
+
+/* Unlink e from its key (and forget the key when empty), queue its deletion. */
+static void entry_drop(struct join_state *st, struct entry *e)
+{
+    struct jkey *k = e->k;
+    struct entry **pp = &k->head[e->side];
+    while (*pp != e)
+        pp = &(*pp)->next;
+    *pp = e->next;
+    if (--k->n_entries == 0)
+        key_forget(st, k);
+    heap_remove(st, e->heap_i);
+    if (e->saved) {
+        if (st->n_dels == st->cap_dels) {
+            st->cap_dels = st->cap_dels ? 2 * st->cap_dels : 256;
+            st->dels = vg_xrealloc(st->dels, st->cap_dels * sizeof(*st->dels));
+        }
+        struct del *d = &st->dels[st->n_dels++];
+        entry_field(e, &st->kbuf, d->bucket);
+        d->partition = e->partition;
+        d->field = vg_xstrndup(st->kbuf.data, st->kbuf.len);
+        d->flen = st->kbuf.len;
+    }
+    entry_free(st, e);
+}
+
+/* Event time has passed wm: what can no longer pair goes (unmatched left events out). */
+static void evict(struct join_state *st, struct vg_batch *b, struct vg_sel *out, vg_time_ms wm)
+{
+    const struct join_conf *jc = st->conf;
+    while (st->n_heap && st->heap[0]->ts + jc->within_ms < wm) {
+        struct entry *e = st->heap[0];
+        if (jc->left_join && e->side == LEFT && !e->matched)
+            emit_pair(st, b, out, e, NULL, e);
+        entry_drop(st, e);
+    }
+}
+
+static int stream_process(struct join_state *st, struct vg_batch *b, const struct vg_sel *in,
+                          struct vg_sel *out, struct vg_op_ctx *ctx)
+{
+    for (size_t i = 0; i < in->n; i++)
+        arrive(st, b, out, in->idx[i], i < in->n_left ? LEFT : RIGHT);
+    if (ctx->watermark != VG_TIME_NONE)
+        evict(st, b, out, ctx->watermark);
+    return 0;
+}
+
+/* ---- run time: stream-table ---- */
+
+/* A Redis hash value: an integer or a float when it reads as one, else a string. */
+static struct vg_value parse_cell(const char *v, size_t n, char **owned)
+{
+    char tmp[64], *end;
+    *owned = NULL;
+    if (n > 0 && n < sizeof(tmp)) {
+        memcpy(tmp, v, n);
+        tmp[n] = '\0';
+        long long i = strtoll(tmp, &end, 10);
+        if (*end == '\0' && tmp[0] != ' ')
+            return vg_value_int(i);
+        double f = strtod(tmp, &end);
+        if (*end == '\0' && tmp[0] != ' ')
+            return vg_value_float(f);
+    }
+    *owned = vg_xstrndup(v, n);
+    return vg_value_str(*owned, n);
+}
+
+static void row_free(const struct join_conf *jc, struct row *r)
+{
+    for (size_t i = 0; i < jc->n_copies[RIGHT]; i++)
+        if (r->vals[i].type == VG_T_STR)
+            vg_free((char *)r->vals[i].u.s);
+    vg_free(r->vals);
+    vg_free(r->json);
+    vg_free(r);
+}
+
+static struct row *row_find(struct join_state *st, const char *key, size_t len, uint64_t h)
+{
+    for (struct vg_hlink *l = vg_htab_head(&st->rows, h); l; l = l->next) {
+        struct row *r = (struct row *)l;
+        if (l->hash == h && r->len == len && !memcmp(r->key, key, len))
+            return r;
+    }
+    return NULL;
+}
+
+/* Add a fetched row to the cache, dropping the oldest when full. */
+static void row_add(struct join_state *st, struct row *r)
+{
+    const struct join_conf *jc = st->conf;
+    struct row *old = row_find(st, r->key, r->len, r->link.hash);
+    if (old) { /* a refresh: it takes the old one's place in the queue */
+        vg_htab_remove(&st->rows, &old->link);
+        vg_htab_insert(&st->rows, &r->link);
+        r->fifo_i = old->fifo_i;
+        st->fifo[r->fifo_i] = r;
+        row_free(jc, old);
+        return;
+    }
+    struct row *victim = st->fifo[st->fifo_head];
+    if (victim) {
+        vg_htab_remove(&st->rows, &victim->link);
+        row_free(jc, victim);
+    }
+    r->fifo_i = st->fifo_head;
+    st->fifo[st->fifo_head] = r;
+    st->fifo_head = (st->fifo_head + 1) % jc->tab->cache_rows;
+    vg_htab_insert(&st->rows, &r->link);
+}
+
+struct fetch {
+    struct join_state *st;
+    struct row **rows;
+};
+
+static void fetched_cell(void *ud, size_t i, const char *f, size_t flen, const char *v,
+                         size_t vlen)
+{
+    struct fetch *fe = ud;
+    const struct join_conf *jc = fe->st->conf;
+    struct row *r = fe->rows[i];
+    r->found = true;
+    for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) {
+        const struct copy *cp = &jc->copies[RIGHT][c];
+        if (cp->col_len == flen && !memcmp(cp->col, f, flen) && r->vals[c].type == VG_T_NULL) {
+            char *owned;
+            r->vals[c] = parse_cell(v, vlen, &owned);
+        }
+    }
+    /* the row as JSON for sinks and alerts: {"field":"value",...} */
+    struct vg_buf b;
+    vg_buf_init(&b);
+    if (r->json)
+        vg_buf_append(&b, r->json, r->json_len - 1); /* without its '}' */
+    else
+        vg_buf_putc(&b, '{');
+    if (b.len > 1)
+        vg_buf_putc(&b, ',');
+    vg_buf_json_str(&b, f, flen);
+    vg_buf_putc(&b, ':');
+    char *owned;
+    struct vg_value cell = parse_cell(v, vlen, &owned);
+    vg_json_write_value(&b, &cell);
+    vg_free(owned);
+    vg_buf_putc(&b, '}');
+    vg_free(r->json);
+    r->json = vg_xstrndup(b.data, b.len);
+    r->json_len = (uint32_t)b.len;
+    vg_buf_fini(&b);
+}
+
+/* The key's text for the Redis key: strings as they are, numbers in decimal. */
+static bool key_text(const struct vg_value *v, struct vg_buf *out)
+{
+    vg_buf_clear(out);
+    switch (v->type) {
+    case VG_T_STR:
+        vg_buf_append(out, v->u.s, v->len);
+        return true;
+    case VG_T_INT:
+        vg_buf_printf(out, "%lld", (long long)v->u.i);
+        return true;
+    case VG_T_FLOAT:
+        vg_buf_printf(out, "%.17g", v->u.f);
+        return true;
+    case VG_T_BOOL:
+        vg_buf_puts(out, v->u.b ? "true" : "false");
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int table_process(struct join_state *st, struct vg_batch *b, const struct vg_sel *in,
+                         struct vg_sel *out, struct vg_op_ctx *ctx)
+{
+    const struct join_conf *jc = st->conf;
+    size_t n = in->n_left;
+    struct row **hit = vg_arena_alloc(&b->arena, (n + 1) * sizeof(*hit));
+    struct row **miss = vg_arena_alloc(&b->arena, (n + 1) * sizeof(*miss));
+    size_t n_miss = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct vg_value key;
+        vg_expr_eval(jc->key[LEFT], b->ev[in->idx[i]].slots, ctx->expr, &key);
+        hit[i] = NULL;
+        bool has = key_text(&key, &st->kbuf);
+        vg_expr_ctx_reset(ctx->expr);
+        if (!has)
+            continue;
+        uint64_t h = vg_hash_bytes(VG_HASH_SEED, st->kbuf.data, st->kbuf.len);
+        struct row *r = row_find(st, st->kbuf.data, st->kbuf.len, h);
+        if (r && ctx->now_ms - r->fetched_ms < jc->tab->cache_ttl_ms) {
+            hit[i] = r;
+            continue;
+        }
+        for (size_t m = 0; m < n_miss && !hit[i]; m++) /* asked already in this batch */
+            if (miss[m]->link.hash == h && miss[m]->len == st->kbuf.len &&
+                !memcmp(miss[m]->key, st->kbuf.data, st->kbuf.len))
+                hit[i] = miss[m];
+        if (hit[i])
+            continue;
+        r = vg_xcalloc(1, sizeof(*r) + st->kbuf.len);
+        r->link.hash = h;
+        r->len = (uint32_t)st->kbuf.len;
+        memcpy(r->key, st->kbuf.data, st->kbuf.len);
+        r->vals = vg_xcalloc(jc->n_copies[RIGHT] + 1, sizeof(*r->vals));
+        r->fetched_ms = ctx->now_ms;
+        hit[i] = miss[n_miss++] = r;
+    }
+    if (n_miss) {
+        const char **keys = vg_arena_alloc(&b->arena, n_miss * sizeof(*keys));
+        size_t *lens = vg_arena_alloc(&b->arena, n_miss * sizeof(*lens));
+        char name[1024];
+        for (size_t m = 0; m < n_miss; m++) {
+            lens[m] = vg_table_key(jc->tab, miss[m]->key, miss[m]->len, name, sizeof(name));
+            keys[m] = vg_arena_strndup(&b->arena, name, lens[m]);
+        }
+        struct fetch fe = {st, miss};
+        int rc = ctx->lookup(ctx, keys, lens, n_miss, fetched_cell, &fe);
+        if (rc != 0) {
+            for (size_t m = 0; m < n_miss; m++)
+                row_free(jc, miss[m]);
+            return rc;
+        }
+    }
+    vg_sel_reserve(b, out, n);
+    for (size_t i = 0; i < n; i++) {
+        const struct row *r = hit[i] && hit[i]->found ? hit[i] : NULL;
+        if (!r && !jc->left_join)
+            continue;
+        struct vg_event *ev = &b->ev[in->idx[i]];
+        for (size_t c = 0; c < jc->n_copies[LEFT]; c++)
+            ev->slots[jc->copies[LEFT][c].out] = ev->slots[jc->copies[LEFT][c].in];
+        for (size_t c = 0; c < jc->n_copies[RIGHT]; c++)
+            ev->slots[jc->copies[RIGHT][c].out] = r ? r->vals[c] : VG_NULL_VALUE;
+        struct vg_buf *j = &st->jbuf;
+        vg_buf_clear(j);
+        vg_buf_putc(j, '{');
+        if (ev->fields_json)
+            side_json(j, jc->name[LEFT], ev->fields_json,
+                      ev->fields_len ? ev->fields_len : strlen(ev->fields_json));
+        else
+            side_json(j, jc->name[LEFT], ev->payload, ev->len);
+        vg_buf_putc(j, ',');
+        side_json(j, jc->name[RIGHT], r ? r->json : "", r ? r->json_len : 0);
+        vg_buf_putc(j, '}');
+        ev->fields_json = vg_arena_strndup(&b->arena, j->data, j->len);
+        ev->fields_len = (uint32_t)j->len;
+        out->idx[out->n++] = in->idx[i];
+    }
+    for (size_t m = 0; m < n_miss; m++) /* now that no row of this batch is in use */
+        row_add(st, miss[m]);
+    return 0;
+}
+
+static int join_process(void *stp, struct vg_batch *b, const struct vg_sel *in,
+                        struct vg_sel *out, struct vg_op_ctx *ctx)
+{
+    struct join_state *st = stp;
+    st->ctx = ctx;
+    return st->conf->tab ? table_process(st, b, in, out, ctx) : stream_process(st, b, in, out, ctx);
+}
+
+/* ---- state (stream-stream) ---- */
+
+/* Entry value: ts append_ms partition matched(u8) key_len vals_len payload_len, the blob. */
+static void entry_value(const struct entry *e, struct vg_buf *out)
+{
+    vg_buf_clear(out);
+    vg_put_u64(out, (uint64_t)e->ts);
+    vg_put_u64(out, (uint64_t)e->append_ms);
+    vg_put_u32(out, (uint32_t)e->partition);
+    vg_buf_putc(out, e->matched ? 1 : 0);
+    vg_put_u32(out, e->key_len);
+    vg_put_u32(out, e->vals_len);
+    vg_put_u32(out, e->payload_len);
+    vg_buf_append(out, e->blob, (size_t)e->key_len + e->vals_len + e->payload_len);
+}
+
+static void put_entry(struct join_state *st, struct vg_state_out *o, const struct entry *e)
+{
+    char bucket[24];
+    struct vg_buf val;
+    vg_buf_init(&val);
+    entry_value(e, &val);
+    entry_field(e, &st->kbuf, bucket);
+    o->put(o, e->partition, bucket, st->kbuf.data, st->kbuf.len, val.data, val.len,
+           st->conf->ttl_ms);
+    vg_buf_fini(&val);
+}
+
+static int join_state_save(void *stp, struct vg_state_out *o, bool all)
+{
+    struct join_state *st = stp;
+    if (st->conf->tab)
+        return 0;
+    for (size_t i = 0; i < st->n_dels; i++)
+        o->del(o, st->dels[i].partition, st->dels[i].bucket, st->dels[i].field,
+               st->dels[i].flen);
+    if (all || !st->persist) {
+        st->persist = true;
+        for (size_t i = 0; i < st->n_heap; i++) {
+            put_entry(st, o, st->heap[i]);
+            mark_dirty(st, st->heap[i]);
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < st->n_dirty; i++)
+        if (!st->dirty[i]->dead)
+            put_entry(st, o, st->dirty[i]);
+    return 0;
+}
+
+static void join_state_saved(void *stp)
+{
+    struct join_state *st = stp;
+    for (size_t i = 0; i < st->n_dels; i++)
+        vg_free(st->dels[i].field);
+    st->n_dels = 0;
+    for (size_t i = 0; i < st->n_dirty; i++) {
+        struct entry *e = st->dirty[i];
+        e->queued = false;
+        if (e->dead)
+            vg_free(e);
+        else
+            e->saved = true;
+    }
+    st->n_dirty = 0;
+}
+
+static int join_state_load(void *stp, int32_t partition, const char *key, size_t klen,
+                           const char *val, size_t len)
+{
+    struct join_state *st = stp;
+    const struct join_conf *jc = st->conf;
+    st->persist = true;
+    const char *p = val, *end = val + len;
+    int64_t ts, append;
+    uint32_t part, key_len, vals_len, payload_len;
+    if (klen < 3 || (key[0] != 'L' && key[0] != 'R') || vg_get_i64(&p, end, &ts) ||
+        vg_get_i64(&p, end, &append) || vg_get_u32(&p, end, &part) || p >= end)
+        return 0; /* not an entry of ours: ignored */
+    bool matched = *p++ != 0;
+    if (vg_get_u32(&p, end, &key_len) || vg_get_u32(&p, end, &vals_len) ||
+        vg_get_u32(&p, end, &payload_len) ||
+        (size_t)(end - p) != (size_t)key_len + vals_len + payload_len)
+        return 0;
+    const char *at = memchr(key, '@', klen);
+    if (!at)
+        return 0;
+    int side = key[0] == 'L' ? LEFT : RIGHT;
+    size_t blob = (size_t)key_len + vals_len + payload_len;
+    struct entry *e = vg_xcalloc(1, sizeof(*e) + blob);
+    e->ts = ts;
+    e->append_ms = append;
+    e->partition = partition;
+    e->offset = strtoll(key + 1, NULL, 10);
+    e->topic = intern_topic(st, at + 1, klen - (size_t)(at + 1 - key));
+    e->side = (uint8_t)side;
+    e->matched = matched;
+    e->saved = true;
+    e->key_len = key_len;
+    e->vals_len = vals_len;
+    e->payload_len = payload_len;
+    memcpy(e->blob, p, blob);
+    (void)jc;
+    entry_link(st, key_get(st, e->blob, e->key_len, true), e);
+    return 0;
+}
+
+static void join_state_drop(void *stp, int32_t partition)
+{
+    struct join_state *st = stp;
+    size_t n = 0;
+    struct entry **gone = vg_xcalloc(st->n_heap + 1, sizeof(*gone));
+    for (size_t i = 0; i < st->n_heap; i++)
+        if (st->heap[i]->partition == partition)
+            gone[n++] = st->heap[i];
+    for (size_t i = 0; i < n; i++) {
+        gone[i]->saved = false; /* its state stays in Redis for the partition's next owner */
+        entry_drop(st, gone[i]);
+    }
+    vg_free(gone);
+    size_t kept = 0;
+    for (size_t i = 0; i < st->n_dels; i++) {
+        if (st->dels[i].partition == partition) {
+            vg_free(st->dels[i].field);
+            continue;
+        }
+        st->dels[kept++] = st->dels[i];
+    }
+    st->n_dels = kept;
+}
+
+static void free_key(struct vg_hlink *l, void *ud)
+{
+    (void)ud;
+    vg_free(l);
+}
+
+static void free_row(struct vg_hlink *l, void *ud)
+{
+    row_free(ud, (struct row *)l);
+}
+
+static void join_close(void *stp)
+{
+    struct join_state *st = stp;
+    if (!st)
+        return;
+    const struct join_conf *jc = st->conf;
+    join_state_saved(st); /* frees the dead */
+    for (size_t i = 0; i < st->n_heap; i++)
+        vg_free(st->heap[i]);
+    vg_htab_clear(&st->keys, free_key, NULL);
+    vg_htab_clear(&st->rows, free_row, (void *)jc);
+    for (size_t i = 0; i < st->n_topics; i++)
+        vg_free(st->topics[i]);
+    vg_free(st->topics);
+    vg_free(st->heap);
+    vg_free(st->dirty);
+    vg_free(st->dels);
+    vg_free(st->fifo);
+    vg_buf_fini(&st->kbuf);
+    vg_buf_fini(&st->jbuf);
+    vg_free(st);
+}
+
 const struct vg_op_type vg_op_join = {
     .name = "join",
-    .summary = "stream-table enrichment or stream-stream window join",
-    .flags = VG_OP_KEYED,
+    .summary = "pairs of two streams' events within a time, or a stream enriched from a table",
+    .flags = VG_OP_KEYED | VG_OP_JOIN,
     .keys = join_keys,
+    .op_keys = join_op_keys,
     .op_key_type = VG_K_MAP,
-    .not_supported_yet = "joins are not supported yet",
+    .create = join_create,
+    .open = join_open,
+    .process = join_process,
+    .close = join_close,
+    .destroy = join_destroy,
+    .state_save = join_state_save,
+    .state_saved = join_state_saved,
+    .state_load = join_state_load,
+    .state_drop = join_state_drop,
 };

@@ -522,6 +522,7 @@ static void make_alert(struct rules_state *st, struct vg_batch *b, uint32_t src_
     a->src_topic = ev->topic;
     a->src_partition = ev->partition;
     a->src_offset = ev->offset;
+    a->src_ident = ev->ident;
     a->latency_ms = a->detected_at - ev->append_ms;
     vg_alert_id(a, a->alert_id);
 }

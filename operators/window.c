@@ -35,6 +35,7 @@
  */
 #include "compile.h"
 #include "vg_op.h"
+#include "htab.h"
 #include "window_int.h"
 
 #include <stdio.h>
@@ -88,8 +89,7 @@ struct win {
 
 /* One allocation: the entry, then its vals, its text and the bytes of its string values. */
 struct keyent {
-    struct keyent *hnext;
-    uint64_t hash;
+    struct vg_hlink link;           /* first: in st->keys, by key_hash */
     uint64_t pre;                   /* text_prefix(text): orders keys mostly without text */
     int32_t partition;
     uint32_t tlen;
@@ -122,8 +122,7 @@ struct due_bucket {
 
 struct window_state {
     const struct window_conf *conf;
-    struct keyent **table;
-    size_t n_keys, cap;
+    struct vg_htab keys;            /* struct keyent */
     struct heap_item *heap;         /* sessions */
     size_t n_heap, heap_cap;
     struct due_bucket *due;         /* panes */
@@ -418,31 +417,18 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
     const char *text;
     size_t len;
     key_text_of(st, vals, &text, &len);
-    if (st->cap) {
-        for (struct keyent *e = st->table[h & (st->cap - 1)]; e; e = e->hnext)
-            if (e->hash == h && e->partition == partition && e->tlen == len &&
-                !memcmp(e->text, text, len))
-                return e;
-    }
-    if (st->n_keys * 2 >= st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 1024;
-        struct keyent **t = vg_xcalloc(cap, sizeof(*t));
-        for (size_t i = 0; i < st->cap; i++)
-            for (struct keyent *e = st->table[i], *next; e; e = next) {
-                next = e->hnext;
-                e->hnext = t[e->hash & (cap - 1)];
-                t[e->hash & (cap - 1)] = e;
-            }
-        vg_free(st->table);
-        st->table = t;
-        st->cap = cap;
+    for (struct vg_hlink *l = vg_htab_head(&st->keys, h); l; l = l->next) {
+        struct keyent *e = (struct keyent *)l;
+        if (l->hash == h && e->partition == partition && e->tlen == len &&
+            !memcmp(e->text, text, len))
+            return e;
     }
     size_t size = sizeof(struct keyent) + c->n_keys * sizeof(struct vg_value) + len + 1;
     for (size_t k = 0; k < c->n_keys; k++)
         if (vals[k].type == VG_T_STR)
             size += vals[k].len + 1;
     struct keyent *e = vg_xcalloc(1, size);
-    e->hash = h;
+    e->link.hash = h;
     e->partition = partition;
     e->due = VG_TIME_NONE;
     e->vals = (struct vg_value *)(e + 1);
@@ -464,9 +450,7 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
             e->vals[k] = VG_NULL_VALUE;
         }
     }
-    e->hnext = st->table[h & (st->cap - 1)];
-    st->table[h & (st->cap - 1)] = e;
-    st->n_keys++;
+    vg_htab_insert(&st->keys, &e->link);
     return e;
 }
 
@@ -506,12 +490,12 @@ static void key_hashes(struct window_state *st, const struct vg_batch *b, const 
 
 static void key_prefetch(const struct window_state *st, size_t i, const struct vg_sel *in)
 {
-    if (!st->cap)
+    if (!st->keys.cap)
         return;
     if (i + 8 < in->n)
-        __builtin_prefetch(st->table[st->hashes[i + 8] & (st->cap - 1)]);
+        __builtin_prefetch(st->keys.slots[st->hashes[i + 8] & (st->keys.cap - 1)]);
     if (i + 4 < in->n) {
-        const struct keyent *e = st->table[st->hashes[i + 4] & (st->cap - 1)];
+        const struct keyent *e = (const struct keyent *)vg_htab_head(&st->keys, st->hashes[i + 4]);
         if (e && e->wins)
             __builtin_prefetch(e->wins);
     }
@@ -520,11 +504,7 @@ static void key_prefetch(const struct window_state *st, size_t i, const struct v
 /* Out of the table; freed now, or by the last heap entry pointing to it. */
 static void key_remove(struct window_state *st, struct keyent *e)
 {
-    struct keyent **pp = &st->table[e->hash & (st->cap - 1)];
-    while (*pp != e)
-        pp = &(*pp)->hnext;
-    *pp = e->hnext;
-    st->n_keys--;
+    vg_htab_remove(&st->keys, &e->link);
     if (e->refs)
         e->dead = true;
     else
@@ -1129,10 +1109,10 @@ static int window_state_save(void *stp, struct vg_state_out *out, bool all)
         out->del(out, st->dels[i].partition, st->dels[i].bucket, st->dels[i].key,
                  st->dels[i].klen);
     if (all) {
-        for (size_t i = 0; i < st->cap; i++)
-            for (struct keyent *e = st->table[i]; e; e = e->hnext)
-                for (struct win *w = e->wins; w; w = w->next)
-                    mark_dirty(st, e, w);
+        for (size_t i = 0; i < st->keys.cap; i++)
+            for (struct vg_hlink *l = st->keys.slots[i]; l; l = l->next)
+                for (struct win *w = ((struct keyent *)l)->wins; w; w = w->next)
+                    mark_dirty(st, (struct keyent *)l, w);
     }
     for (size_t i = 0; i < st->n_parts; i++) {
         struct part_mark *pm = &st->parts[i];
@@ -1253,9 +1233,10 @@ static int window_state_load(void *stp, int32_t partition, const char *key, size
 static void window_state_drop(void *stp, int32_t partition)
 {
     struct window_state *st = stp;
-    for (size_t i = 0; i < st->cap; i++)
-        for (struct keyent *e = st->table[i], *next; e; e = next) {
-            next = e->hnext;
+    for (size_t i = 0; i < st->keys.cap; i++)
+        for (struct vg_hlink *l = st->keys.slots[i], *next; l; l = next) {
+            next = l->next;
+            struct keyent *e = (struct keyent *)l;
             if (e->partition != partition)
                 continue;
             for (struct win *w = e->wins, *wn; w; w = wn) {
@@ -1321,9 +1302,10 @@ static void window_close(void *stp)
         if (w->dead)
             win_release(st, w);
     }
-    for (size_t i = 0; i < st->cap; i++)
-        for (struct keyent *e = st->table[i], *next; e; e = next) {
-            next = e->hnext;
+    for (size_t i = 0; i < st->keys.cap; i++)
+        for (struct vg_hlink *l = st->keys.slots[i], *next; l; l = next) {
+            next = l->next;
+            struct keyent *e = (struct keyent *)l;
             for (struct win *w = e->wins, *wn; w; w = wn) {
                 wn = w->next;
                 win_free(st->conf, w);
@@ -1331,7 +1313,7 @@ static void window_close(void *stp)
             e->wins = NULL;
             key_remove(st, e);
         }
-    vg_free(st->table);
+    vg_free(st->keys.slots);
     vg_free(st->heap);
     for (size_t i = 0; i < st->n_topics; i++)
         vg_free(st->topics[i]);

@@ -27,13 +27,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    struct vg_test_world *f = *state;
-    vg_test_world_fini(f);
-    free(f);
-    return 0;
-}
 
 static void start_broker(struct vg_test_world *f, int n_brokers)
 {
@@ -271,10 +264,12 @@ static void test_auth_sink_unavailable_no_loss(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_auth_alerts_exact_and_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_alerts_exact_and_dead_letters, setup,
+                                        vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_auth_restart_no_loss_no_reprocessing, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_auth_sink_unavailable_no_loss, setup, teardown),
+                                        vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_auth_sink_unavailable_no_loss, setup,
+                                        vg_test_world_teardown),
     };
     vg_test_filter();
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,13 +41,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    struct vg_test_world *f = *state;
-    vg_test_world_fini(f);
-    free(f);
-    return 0;
-}
 
 /* The history as JSON lines (what produce_history sends), malloc'd. */
 static char *history_text(void);
@@ -393,10 +386,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_replay_matches_live_and_leaves_it_alone, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_replay_from_mid_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replay_files_match_kafka, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replay_avro_container, setup, teardown),
+                                        vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_replay_from_mid_range, setup, vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_replay_files_match_kafka, setup,
+                                        vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_replay_avro_container, setup, vg_test_world_teardown),
     };
     vg_test_filter();
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,13 +36,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    struct vg_test_world *f = *state;
-    vg_test_world_fini(f);
-    free(f);
-    return 0;
-}
 
 /* alice's failures i in [from, to): 5 s apart from T0, three addresses in turn */
 static void produce_alice(struct vg_test_world *f, int from, int to)
@@ -368,13 +361,19 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_brute_force_one_alert_with_its_window, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_brute_force_state_survives_kill, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_brute_force_redis_outage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_windows_exact_parallelism_1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_windows_exact_parallelism_2, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_windows_exchange_parallelism_2, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_windows_exchange_survives_kill, setup, teardown),
+                                        vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_brute_force_state_survives_kill, setup,
+                                        vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_brute_force_redis_outage, setup,
+                                        vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_windows_exact_parallelism_1, setup,
+                                        vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_windows_exact_parallelism_2, setup,
+                                        vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_windows_exchange_parallelism_2, setup,
+                                        vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_windows_exchange_survives_kill, setup,
+                                        vg_test_world_teardown),
     };
     vg_test_filter();
     return cmocka_run_group_tests(tests, NULL, NULL);

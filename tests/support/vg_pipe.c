@@ -33,7 +33,45 @@ struct vg_pipe {
     size_t n_pend, cap_pend;
     int64_t x_offset;
     uint64_t node_out[64];          /* records each node output, all batches */
+    struct cell { char *key, *field, *value; } *cells; /* tables: Redis hash fields */
+    size_t n_cells;
+    uint64_t lookups, looked_up;
 };
+
+static int pipe_lookup(struct vg_op_ctx *ctx, const char *const *keys, const size_t *klens,
+                       size_t n, void (*row)(void *ud, size_t i, const char *field, size_t flen,
+                                             const char *val, size_t vlen),
+                       void *ud)
+{
+    struct vg_pipe *p = ctx->rt;
+    p->lookups++;
+    p->looked_up += n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < p->n_cells; c++)
+            if (strlen(p->cells[c].key) == klens[i] && !memcmp(p->cells[c].key, keys[i], klens[i]))
+                row(ud, i, p->cells[c].field, strlen(p->cells[c].field), p->cells[c].value,
+                    strlen(p->cells[c].value));
+    return 0;
+}
+
+void vg_pipe_table(struct vg_pipe *p, const char *key, const char *field, const char *value)
+{
+    for (size_t c = 0; c < p->n_cells; c++)
+        if (!strcmp(p->cells[c].key, key) && !strcmp(p->cells[c].field, field)) {
+            vg_free(p->cells[c].value);
+            p->cells[c].value = vg_xstrdup(value);
+            return;
+        }
+    p->cells = vg_xrealloc(p->cells, (p->n_cells + 1) * sizeof(*p->cells));
+    p->cells[p->n_cells++] = (struct cell){vg_xstrdup(key), vg_xstrdup(field), vg_xstrdup(value)};
+}
+
+uint64_t vg_pipe_lookups(const struct vg_pipe *p, uint64_t *keys)
+{
+    if (keys)
+        *keys = p->looked_up;
+    return p->lookups;
+}
 
 static int exchange_of_output(const struct vg_pipe *p, int out)
 {
@@ -183,6 +221,7 @@ struct vg_pipe *vg_pipe_new(const char *text, int workers)
     p->ctx.write = pipe_write;
     p->ctx.dead_letter = pipe_dead_letter;
     p->ctx.parallel = pipe_parallel;
+    p->ctx.lookup = pipe_lookup;
     p->ctx.n_workers = workers > 1 ? (size_t)workers : 1;
     vg_buf_init(&p->dead);
     pipe_open(p);
@@ -413,6 +452,12 @@ void vg_pipe_free(struct vg_pipe *p)
         vg_free(p->pend[i].v);
     vg_free(p->pend);
     vg_buf_fini(&p->dead);
+    for (size_t c = 0; c < p->n_cells; c++) {
+        vg_free(p->cells[c].key);
+        vg_free(p->cells[c].field);
+        vg_free(p->cells[c].value);
+    }
+    vg_free(p->cells);
     vg_compiled_free(p->c);
     vg_topo_free(p->topo);
     vg_free(p);

@@ -46,6 +46,10 @@ char *vg_pipe_dead_text(const struct vg_pipe *p);
 void vg_pipe_restart(struct vg_pipe *p);
 /* How many records the node has output over all batches so far. */
 uint64_t vg_pipe_node_out(const struct vg_pipe *p, const char *node);
+/* Tables: set field of the Redis hash key that lookups (vg_op_ctx.lookup) see. */
+void vg_pipe_table(struct vg_pipe *p, const char *key, const char *field, const char *value);
+/* Lookup round trips so far, and (keys) how many hashes they asked for. */
+uint64_t vg_pipe_lookups(const struct vg_pipe *p, uint64_t *keys);
 void vg_pipe_free(struct vg_pipe *p);
 
 #endif

@@ -586,6 +586,14 @@ void vg_test_world_fini(struct vg_test_world *w)
     free(w->log);
 }
 
+int vg_test_world_teardown(void **state)
+{
+    struct vg_test_world *w = *state;
+    vg_test_world_fini(w);
+    free(w);
+    return 0;
+}
+
 void vg_test_auth_line(char **buf, size_t *len, const char *user, long long ts, const char *ip,
                        const char *outcome)
 {

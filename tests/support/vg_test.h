@@ -150,6 +150,8 @@ void vg_test_world_broker(struct vg_test_world *w, int n_brokers, const char *ev
 void vg_test_world_redis(struct vg_test_world *w, int db);
 /* Teardown: kill every vigil left, print the log, stop broker and redis, remove the dir. */
 void vg_test_world_fini(struct vg_test_world *w);
+/* A cmocka teardown for a world made with calloc and vg_test_world_init: fini and free. */
+int vg_test_world_teardown(void **state);
 /* Append {"ts":ts,"user":user,"src_ip":ip,"outcome":outcome} and a newline to *buf. */
 void vg_test_auth_line(char **buf, size_t *len, const char *user, long long ts, const char *ip,
                        const char *outcome);
