@@ -407,6 +407,7 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
         }
         cn->scope = env.out ? env.out : scope_make(c, SCOPE_ALERTS);
         cn->keyed = env.keyed;
+        cn->stateful = env.keyed && node->type->state_save; /* enrichment keeps none */
     }
     c->n_slots = c->fields->n;
     if (vg_diag_count(diag) > errors_before) {

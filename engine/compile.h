@@ -59,6 +59,7 @@ struct vg_compiled_node {
     int exchange;                   /* fed through exchanges[exchange], else -1 */
     uint64_t fed_by;                /* sources whose partitions feed it (bit per source id) */
     bool keyed;                     /* event time matters to it (vg_op_env.keyed) */
+    bool stateful;                  /* keyed, with state in Redis (the type's state_save) */
 };
 
 struct vg_compiled {

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "kafka.h"
+#include "ktable.h"
 #include "dag.h"
 #include "file_input.h"
 #include "state.h"
@@ -142,6 +143,8 @@ struct rt_topo {
     int *split_slots;               /* replay of archives split by key over the threads */
     size_t n_split;
     int read_all;                   /* replay: threads done reading (atomic) */
+    struct rt_ktable { const struct vg_table_conf *conf; struct vg_ktable *kt; } *ktables;
+    size_t n_ktables;               /* table: kafka nodes, held in memory */
 };
 
 struct vg_rt {
@@ -305,12 +308,18 @@ static void run_retries(struct rt_thread *th)
 
 /* ---- operator context callbacks ---- */
 
-static int ctx_lookup(struct vg_op_ctx *ctx, const char *const *keys, const size_t *klens,
-                      size_t n, void (*row)(void *ud, size_t i, const char *field, size_t flen,
-                                            const char *val, size_t vlen),
+static int ctx_lookup(struct vg_op_ctx *ctx, const struct vg_table_conf *t,
+                      const char *const *keys, const size_t *klens, size_t n,
+                      void (*row)(void *ud, size_t i, const char *field, size_t flen,
+                                  const char *val, size_t vlen),
                       void *ud)
 {
     struct rt_thread *th = ctx->rt;
+    for (size_t i = 0; t->kafka && i < th->tp->n_ktables; i++)
+        if (th->tp->ktables[i].conf == t) {
+            vg_ktable_lookup(th->tp->ktables[i].kt, keys, klens, n, row, ud);
+            return 0;
+        }
     const char *name = th->tp->c->topo->name;
     int backoff_ms = 250;
     for (;;) {
@@ -750,7 +759,7 @@ static int checkpoint(struct rt_thread *th, bool force)
     bool all = vg_state_epoch(th->state) != th->saved_epoch;
     for (size_t i = 0; i < c->n_nodes; i++) {
         const struct vg_compiled_node *cn = &c->nodes[i];
-        if (!cn->type->state_save)
+        if (!cn->stateful)
             continue;
         struct state_ctx sc = {th, cn->node->name};
         struct vg_state_out out = {.ud = &sc, .put = state_put, .del = state_del};
@@ -773,7 +782,7 @@ static int checkpoint(struct rt_thread *th, bool force)
         return VG_EREDIS;
     }
     for (size_t i = 0; i < c->n_nodes; i++)
-        if (c->nodes[i].type->state_saved)
+        if (c->nodes[i].stateful)
             c->nodes[i].type->state_saved(th->dag.st[i]);
     th->saved_epoch = vg_state_epoch(th->state);
     if (vg_mono_ns() - now > 100 * 1000000LL)
@@ -845,7 +854,7 @@ static void state_assign(struct rt_thread *th, rd_kafka_topic_partition_list_t *
         int32_t partition = parts->elems[i].partition;
         for (size_t n = 0; n < c->n_nodes; n++) {
             const struct vg_compiled_node *cn = &c->nodes[n];
-            if (!cn->type->state_load || !topic_in(c, cn->fed_by, parts->elems[i].topic))
+            if (!cn->stateful || !topic_in(c, cn->fed_by, parts->elems[i].topic))
                 continue;
             bool seen = false; /* co-partitioned topics: one state per partition number */
             for (int j = 0; j < i; j++)
@@ -880,7 +889,7 @@ static void state_revoke(struct rt_thread *th, const rd_kafka_topic_partition_li
     for (int i = 0; i < parts->cnt; i++) {
         int32_t partition = parts->elems[i].partition;
         for (size_t n = 0; n < c->n_nodes; n++)
-            if (c->nodes[n].type->state_drop &&
+            if (c->nodes[n].stateful &&
                 topic_in(c, c->nodes[n].fed_by, parts->elems[i].topic))
                 c->nodes[n].type->state_drop(th->dag.st[n], partition);
         int x = exchange_of_topic(c, parts->elems[i].topic);
@@ -1078,6 +1087,23 @@ static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
     return 0;
 }
 
+/* Before the threads start: every `table: kafka` read into memory up to its end. */
+static int ktables_start(struct rt_topo *tp, struct vg_err *err)
+{
+    const struct vg_compiled *c = tp->c;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const struct vg_table_conf *t = c->nodes[i].conf;
+        if (!(c->nodes[i].type->flags & VG_OP_TABLE) || !t || !t->kafka)
+            continue;
+        struct vg_ktable *kt = vg_ktable_start(c->topo, t, 60000, err);
+        if (!kt)
+            return VG_EKAFKA;
+        tp->ktables = vg_xrealloc(tp->ktables, (tp->n_ktables + 1) * sizeof(*tp->ktables));
+        tp->ktables[tp->n_ktables++] = (struct rt_ktable){t, kt};
+    }
+    return 0;
+}
+
 /* Replay, this thread's partitions all read: once every thread is there, close every window
  * that the event time read allows (the largest over all threads, or --to), the same for any
  * parallelism. */
@@ -1239,7 +1265,7 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
     th->msgs = vg_xcalloc(VG_RT_BATCH, sizeof(*th->msgs));
     bool stateful = false;
     for (size_t i = 0; i < c->n_nodes; i++)
-        stateful |= c->nodes[i].type->state_save != NULL;
+        stateful |= c->nodes[i].stateful;
     if (stateful && (!tp->replay || tp->replay->keep_state)) {
         const char *url = c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0";
         char ns[400];
@@ -1251,9 +1277,10 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
         if (vg_state_connect(th->state, &cerr) != 0)
             vg_log(VG_LOG_WARN, "%s: thread %d: %s; will retry", c->topo->name, index, cerr.msg);
     }
-    bool tables = false;
+    bool tables = false; /* redis ones */
     for (size_t i = 0; i < c->n_nodes; i++)
-        tables |= (c->nodes[i].type->flags & VG_OP_TABLE) != 0;
+        tables |= (c->nodes[i].type->flags & VG_OP_TABLE) && c->nodes[i].conf &&
+                  !((const struct vg_table_conf *)c->nodes[i].conf)->kafka;
     if (tables) {
         const char *url = c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0";
         if (!(th->lookup = vg_state_new(url, c->topo->name, err)))
@@ -1507,6 +1534,8 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n,
         }
         if (rc == 0)
             rc = replay ? replay_setup(tp, err) : exchange_setup(tp, err);
+        if (rc == 0)
+            rc = ktables_start(tp, err);
     }
     if (rc != 0) {
         vg_rt_free(rt);
@@ -1592,6 +1621,9 @@ void vg_rt_free(struct vg_rt *rt)
         vg_free(tp->outs);
         vg_free(tp->x_parts);
         vg_free(tp->split_slots);
+        for (size_t k = 0; k < tp->n_ktables; k++)
+            vg_ktable_stop(tp->ktables[k].kt);
+        vg_free(tp->ktables);
         if (tp->barrier_ready)
             pthread_barrier_destroy(&tp->closing);
     }

@@ -118,6 +118,16 @@ void vg_op_env_expr_opts(const struct vg_op_env *env, const struct vg_ynode *y,
 struct vg_expr *vg_op_env_expr(const struct vg_op_env *env, const struct vg_ynode *y,
                                enum vg_expr_want want);
 
+/* What a `table` node (operators/table.c) asks of the engine, and what joins look up. */
+struct vg_table_conf {
+    const char *name;           /* the node's name: a join's output holds the row under it */
+    bool kafka;                 /* table: kafka (else redis) */
+    const char *key_pattern;    /* redis: key of a row's hash; "{}" stands for the key */
+    const char *topic;          /* kafka: the compacted topic, held in memory by the engine */
+    size_t cache_rows;          /* per join and stream thread */
+    int64_t cache_ttl_ms;       /* a cached row (or its absence) is fetched again after this */
+};
+
 /* ---- run time ---- */
 
 #define VG_TIME_NONE INT64_MIN
@@ -145,11 +155,13 @@ struct vg_op_ctx {
                      size_t n);
     /* Number of workers behind parallel (>= 1). */
     size_t n_workers;
-    /* Tables: fetch the Redis hashes keys[0..n) (HGETALL, pipelined in one round trip) and
-     * call row(ud, i, field, flen, val, vlen) for each field of the hash keys[i] (none when it
-     * does not exist). An outage pauses the thread and is retried here; returns 0, or a
+    /* Tables: the rows of table t with keys[0..n). Redis: HGETALL of each key (pipelined in
+     * one round trip), row(ud, i, field, flen, val, vlen) for each field of the hash keys[i];
+     * Kafka: row(ud, i, NULL, 0, json, len) with the row's JSON value, from memory. None when
+     * there is no such row. An outage pauses the thread and is retried here; returns 0, or a
      * negative VG_E* when the thread is stopping. */
-    int (*lookup)(struct vg_op_ctx *ctx, const char *const *keys, const size_t *klens, size_t n,
+    int (*lookup)(struct vg_op_ctx *ctx, const struct vg_table_conf *t, const char *const *keys,
+                  const size_t *klens, size_t n,
                   void (*row)(void *ud, size_t i, const char *field, size_t flen, const char *val,
                               size_t vlen),
                   void *ud);

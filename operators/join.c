@@ -22,14 +22,17 @@
  * Both sides must reach the same stream thread for a key: their sources declare
  * `partitioned_by` the join key (checked at load time).
  *
- * Stream-table. A left event's key names a row (table.h); rows are cached per thread (at
- * most cache_rows, oldest first out, fetched again after cache_ttl) and every miss of a
- * batch is fetched in one pipelined round trip (vg_op_ctx.lookup). Row values are numbers
- * when they read as numbers, else strings. Inner joins drop events without a row.
+ * Stream-table. A left event's key names a row (table.h). Redis rows are cached per thread
+ * (at most cache_rows, oldest first out, fetched again after cache_ttl) and every miss of a
+ * batch is fetched in one pipelined round trip (vg_op_ctx.lookup); hash values are numbers
+ * when they read as numbers, else strings. Kafka rows are the engine's in-memory table,
+ * looked up for every batch (no cache); their JSON is decoded for the fields downstream
+ * reads. Inner joins drop events without a row.
  *
  * Thread: create on main; everything else on one stream thread per state.
  */
 #include "binio.h"
+#include "codec.h"
 #include "compile.h"
 #include "htab.h"
 #include "table.h"
@@ -321,6 +324,11 @@ struct join_state {
     struct row **fifo;          /* cache_rows slots, oldest first out */
     size_t fifo_head;
     struct vg_buf kbuf, jbuf;
+    /* table: kafka: decoding a row's JSON into the fields downstream reads */
+    struct vg_json_parser *jp;
+    struct vg_paths *paths;
+    struct vg_value *cells;
+    struct vg_arena cell_arena;
 };
 
 static int join_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
@@ -333,6 +341,17 @@ static int join_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
     vg_buf_init(&st->jbuf);
     if (jc->tab)
         st->fifo = vg_xcalloc(jc->tab->cache_rows, sizeof(*st->fifo));
+    if (jc->tab && jc->tab->kafka) {
+        st->jp = vg_json_parser_new();
+        st->paths = vg_paths_new();
+        st->cells = vg_xcalloc(jc->n_copies[RIGHT] + 1, sizeof(*st->cells));
+        vg_arena_init(&st->cell_arena, 4096);
+        for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) {
+            struct vg_err err;
+            if (vg_paths_add(st->paths, jc->copies[RIGHT][c].col, (int)c, &err) != 0)
+                return VG_EINVAL; /* the column names were checked at load time */
+        }
+    }
     *stp = st;
     return 0;
 }
@@ -713,6 +732,26 @@ struct fetch {
     struct row **rows;
 };
 
+/* A Kafka table's row: the fields downstream reads, decoded from its JSON. */
+static void fetched_json(struct join_state *st, struct row *r, const char *v, size_t vlen)
+{
+    const struct join_conf *jc = st->conf;
+    struct vg_err err;
+    for (size_t c = 0; c < jc->n_copies[RIGHT]; c++)
+        st->cells[c] = VG_NULL_VALUE;
+    if (vg_json_decode(st->jp, st->paths, v, vlen, &st->cell_arena, st->cells, &err) == 0)
+        for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) {
+            r->vals[c] = st->cells[c];
+            if (r->vals[c].type == VG_T_STR)
+                r->vals[c].u.s = vg_xstrndup(r->vals[c].u.s, r->vals[c].len);
+            else if (r->vals[c].type == VG_T_LIST)
+                r->vals[c] = VG_NULL_VALUE; /* lists stay in the JSON only */
+        }
+    vg_arena_reset(&st->cell_arena);
+    r->json = vg_xstrndup(v, vlen);
+    r->json_len = (uint32_t)vlen;
+}
+
 static void fetched_cell(void *ud, size_t i, const char *f, size_t flen, const char *v,
                          size_t vlen)
 {
@@ -720,6 +759,10 @@ static void fetched_cell(void *ud, size_t i, const char *f, size_t flen, const c
     const struct join_conf *jc = fe->st->conf;
     struct row *r = fe->rows[i];
     r->found = true;
+    if (!f) {
+        fetched_json(fe->st, r, v, vlen);
+        return;
+    }
     for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) {
         const struct copy *cp = &jc->copies[RIGHT][c];
         if (cp->col_len == flen && !memcmp(cp->col, f, flen) && r->vals[c].type == VG_T_NULL) {
@@ -816,7 +859,7 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
             keys[m] = vg_arena_strndup(&b->arena, name, lens[m]);
         }
         struct fetch fe = {st, miss};
-        int rc = ctx->lookup(ctx, keys, lens, n_miss, fetched_cell, &fe);
+        int rc = ctx->lookup(ctx, jc->tab, keys, lens, n_miss, fetched_cell, &fe);
         if (rc != 0) {
             for (size_t m = 0; m < n_miss; m++)
                 row_free(jc, miss[m]);
@@ -831,8 +874,12 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
         struct vg_event *ev = &b->ev[in->idx[i]];
         for (size_t c = 0; c < jc->n_copies[LEFT]; c++)
             ev->slots[jc->copies[LEFT][c].out] = ev->slots[jc->copies[LEFT][c].in];
-        for (size_t c = 0; c < jc->n_copies[RIGHT]; c++)
-            ev->slots[jc->copies[RIGHT][c].out] = r ? r->vals[c] : VG_NULL_VALUE;
+        for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) { /* rows may go before the batch */
+            struct vg_value v = r ? r->vals[c] : VG_NULL_VALUE;
+            if (v.type == VG_T_STR)
+                v.u.s = vg_arena_strndup(&b->arena, v.u.s, v.len);
+            ev->slots[jc->copies[RIGHT][c].out] = v;
+        }
         struct vg_buf *j = &st->jbuf;
         vg_buf_clear(j);
         vg_buf_putc(j, '{');
@@ -1023,6 +1070,12 @@ static void join_close(void *stp)
     vg_free(st->fifo);
     vg_buf_fini(&st->kbuf);
     vg_buf_fini(&st->jbuf);
+    if (st->jp) {
+        vg_json_parser_free(st->jp);
+        vg_paths_free(st->paths);
+        vg_free(st->cells);
+        vg_arena_fini(&st->cell_arena);
+    }
     vg_free(st);
 }
 

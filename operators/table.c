@@ -5,7 +5,9 @@
  * `table: redis` names a Redis hash per key (key_pattern, "{}" is the key); a join with the
  * table as its right side fetches rows on a cache miss (join.c keeps the cache, the engine
  * the connection: vg_op_ctx.lookup). A table has no input and no output of its own.
- * `table: kafka` (a compacted topic held in memory) is recognised and refused for now.
+ * `table: kafka` names a compacted topic whose records are the rows (key: the row's key,
+ * value: a JSON object, no value: deleted); the engine holds it in memory in every process
+ * and keeps it current (engine/ktable.h), and joins read it without a cache of their own.
  *
  * Thread: create on main; the config is read by the joins' stream threads.
  */
@@ -22,9 +24,9 @@ static const struct vg_key_spec table_keys[] = {
      .doc = "redis: rows cached per join and stream thread (oldest dropped first)"},
     {.name = "cache_ttl", .type = VG_K_DURATION, .defval = "60s",
      .doc = "redis: a cached row, or its absence, is fetched again after this"},
-    {.name = "topic", .type = VG_K_STRING, .doc = "kafka: the compacted topic"},
-    {.name = "format", .type = VG_K_ENUM, .enum_values = "json|avro", .defval = "json",
-     .doc = "kafka: record format"},
+    {.name = "topic", .type = VG_K_STRING, .doc = "kafka: the compacted topic (required)"},
+    {.name = "format", .type = VG_K_ENUM, .enum_values = "json", .defval = "json",
+     .doc = "kafka: record values are JSON objects"},
     {0},
 };
 
@@ -47,15 +49,35 @@ size_t vg_table_key(const struct vg_table_conf *t, const char *key, size_t klen,
 
 static int table_create(const struct vg_node *node, struct vg_op_env *env, void **conf)
 {
-    const char *kind = node->op->str;
-    if (strcmp(kind, "redis") != 0) {
+    bool kafka = !strcmp(node->op->str, "kafka");
+    const char *topic = vg_node_str(node, "topic", NULL);
+    static const char *const only[2][3] = {{"topic", "format", NULL},
+                                           {"key_pattern", "cache_rows", "cache_ttl"}};
+    for (int i = 0; i < 3; i++) { /* the other kind's keys */
+        const char *k = only[kafka][i];
+        const struct vg_ynode *y = k ? vg_ynode_get(node->body, k) : NULL;
+        if (y) {
+            vg_diag_add(env->diag, y->mark, NULL, "node '%s': %s: is for table: %s", node->name,
+                        k, kafka ? "redis" : "kafka");
+            return VG_ECONFIG;
+        }
+    }
+    if (kafka && !topic) {
         vg_diag_add(env->diag, node->op->mark, NULL,
-                    "node '%s': table: %s is not supported yet (use table: redis)", node->name,
-                    kind);
+                    "node '%s': table: kafka needs topic: (a compacted topic)", node->name);
         return VG_ECONFIG;
     }
     struct vg_table_conf *t = vg_xcalloc(1, sizeof(*t));
     t->name = node->name;
+    t->kafka = kafka;
+    t->topic = topic;
+    if (kafka) { /* rows are in memory: no cache in front of them */
+        t->key_pattern = vg_xstrdup("{}");
+        t->cache_rows = 1;
+        *conf = t;
+        env->out = NULL;
+        return 0;
+    }
     char def[300];
     snprintf(def, sizeof(def), "%s:{}", node->name);
     t->key_pattern = vg_xstrdup(vg_node_str(node, "key_pattern", def));
@@ -86,7 +108,7 @@ static void table_destroy(void *conf)
 
 const struct vg_op_type vg_op_table = {
     .name = "table",
-    .summary = "rows looked up by key from Redis hashes (the right side of a join)",
+    .summary = "rows by key from Redis hashes or a compacted topic (the right side of a join)",
     .flags = VG_OP_TABLE,
     .keys = table_keys,
     .op_key_type = VG_K_ENUM,

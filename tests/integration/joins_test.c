@@ -362,11 +362,51 @@ static void test_two_processes_one_killed(void **state)
     free(text);
 }
 
+/* A table held in a compacted topic: read to its end before the first event, then kept
+ * current (an update and a tombstone are seen by later events). */
+static void test_kafka_table_kept_current(void **state)
+{
+    struct vg_test_world *f = *state;
+    vg_test_topic(&f->broker, "it-jn-assets", 2);
+    vg_test_produce_keyed(&f->broker, "it-jn-assets", 0, "h1", "{\"owner\":\"ops\"}");
+    vg_test_produce_keyed(&f->broker, "it-jn-assets", 1, "h2", "{\"owner\":\"dev\"}");
+    f->env[5] = "ASSET_TOPIC=it-jn-assets";
+    const char *args[] = {"run", "tests/cases/integration/enrich_kafka.yaml", NULL};
+    pid_t pid = vg_test_vigil_start(args, f->env, f->log);
+    vg_test_wait_assigned(f->log, 2);
+    vg_test_produce_lines(&f->broker, LOGINS, 1,
+                          "{\"n\":1,\"host\":\"h1\"}\n{\"n\":2,\"host\":\"h2\"}\n"
+                          "{\"n\":3,\"host\":\"h3\"}\n");
+    struct vg_test_records rs;
+    vg_test_consume(&f->broker, ALERTS, 3, 30000 * vg_test_slow(), 500, &rs);
+    assert_int_equal(rs.n, 3);
+    assert_string_equal(rs.r[0].value, "{\"logins\":{\"n\":1,\"host\":\"h1\"},\"assets\":"
+                                       "{\"owner\":\"ops\"}}");
+    assert_string_equal(rs.r[1].value, "{\"logins\":{\"n\":2,\"host\":\"h2\"},\"assets\":"
+                                       "{\"owner\":\"dev\"}}");
+    assert_string_equal(rs.r[2].value, "{\"logins\":{\"n\":3,\"host\":\"h3\"},\"assets\":null}");
+    vg_test_records_free(&rs);
+    vg_test_produce_keyed(&f->broker, "it-jn-assets", 0, "h1", "{\"owner\":\"sec\"}");
+    vg_test_produce_keyed(&f->broker, "it-jn-assets", 1, "h2", NULL);
+    sleep(1);
+    vg_test_produce_lines(&f->broker, LOGINS, 1,
+                          "{\"n\":4,\"host\":\"h1\"}\n{\"n\":5,\"host\":\"h2\"}\n");
+    vg_test_consume(&f->broker, ALERTS, 5, 30000 * vg_test_slow(), 500, &rs);
+    assert_int_equal(rs.n, 5);
+    assert_string_equal(rs.r[3].value, "{\"logins\":{\"n\":4,\"host\":\"h1\"},\"assets\":"
+                                       "{\"owner\":\"sec\"}}");
+    assert_string_equal(rs.r[4].value, "{\"logins\":{\"n\":5,\"host\":\"h2\"},\"assets\":null}");
+    vg_test_records_free(&rs);
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_travel_exact_pairs, setup, vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_table_row_update_seen, setup, vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_kafka_table_kept_current, setup,
+                                        vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_two_processes_one_killed, setup,
                                         vg_test_world_teardown),
     };

@@ -38,19 +38,25 @@ struct vg_pipe {
     uint64_t lookups, looked_up;
 };
 
-static int pipe_lookup(struct vg_op_ctx *ctx, const char *const *keys, const size_t *klens,
-                       size_t n, void (*row)(void *ud, size_t i, const char *field, size_t flen,
-                                             const char *val, size_t vlen),
+/* Redis tables: the cells set with vg_pipe_table; Kafka tables: the cell whose field is ""
+ * holds the row's JSON. */
+static int pipe_lookup(struct vg_op_ctx *ctx, const struct vg_table_conf *t,
+                       const char *const *keys, const size_t *klens, size_t n,
+                       void (*row)(void *ud, size_t i, const char *field, size_t flen,
+                                   const char *val, size_t vlen),
                        void *ud)
 {
     struct vg_pipe *p = ctx->rt;
     p->lookups++;
     p->looked_up += n;
     for (size_t i = 0; i < n; i++)
-        for (size_t c = 0; c < p->n_cells; c++)
-            if (strlen(p->cells[c].key) == klens[i] && !memcmp(p->cells[c].key, keys[i], klens[i]))
-                row(ud, i, p->cells[c].field, strlen(p->cells[c].field), p->cells[c].value,
-                    strlen(p->cells[c].value));
+        for (size_t c = 0; c < p->n_cells; c++) {
+            const struct cell *e = &p->cells[c];
+            if (strlen(e->key) != klens[i] || memcmp(e->key, keys[i], klens[i]) ||
+                t->kafka != !*e->field)
+                continue;
+            row(ud, i, t->kafka ? NULL : e->field, strlen(e->field), e->value, strlen(e->value));
+        }
     return 0;
 }
 

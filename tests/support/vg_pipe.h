@@ -46,7 +46,8 @@ char *vg_pipe_dead_text(const struct vg_pipe *p);
 void vg_pipe_restart(struct vg_pipe *p);
 /* How many records the node has output over all batches so far. */
 uint64_t vg_pipe_node_out(const struct vg_pipe *p, const char *node);
-/* Tables: set field of the Redis hash key that lookups (vg_op_ctx.lookup) see. */
+/* Tables: set field of the Redis hash key that lookups (vg_op_ctx.lookup) see; for a Kafka
+ * table's row, field "" and the row's JSON. */
 void vg_pipe_table(struct vg_pipe *p, const char *key, const char *field, const char *value);
 /* Lookup round trips so far, and (keys) how many hashes they asked for. */
 uint64_t vg_pipe_lookups(const struct vg_pipe *p, uint64_t *keys);

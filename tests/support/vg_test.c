@@ -134,12 +134,13 @@ static rd_kafka_t *producer(struct vg_test_broker *b)
     return rk;
 }
 
-static void produce_one(rd_kafka_t *rk, const char *topic, int partition, const void *value,
-                        size_t len)
+static void produce_kv(rd_kafka_t *rk, const char *topic, int partition, const char *key,
+                       const void *value, size_t len)
 {
     rd_kafka_resp_err_t e;
     do {
         e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
                               RD_KAFKA_V_VALUE((void *)value, len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -147,6 +148,12 @@ static void produce_one(rd_kafka_t *rk, const char *topic, int partition, const 
     } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
     if (e)
         fail_msg("produce to %s: %s", topic, rd_kafka_err2str(e));
+}
+
+static void produce_one(rd_kafka_t *rk, const char *topic, int partition, const void *value,
+                        size_t len)
+{
+    produce_kv(rk, topic, partition, NULL, value, len);
 }
 
 static void finish(rd_kafka_t *rk)
@@ -204,6 +211,14 @@ void vg_test_produce(struct vg_test_broker *b, const char *topic, int partition,
 {
     rd_kafka_t *rk = producer(b);
     produce_one(rk, topic, partition, value, len);
+    finish(rk);
+}
+
+void vg_test_produce_keyed(struct vg_test_broker *b, const char *topic, int partition,
+                          const char *key, const char *value)
+{
+    rd_kafka_t *rk = producer(b);
+    produce_kv(rk, topic, partition, key, value, value ? strlen(value) : 0);
     finish(rk);
 }
 

@@ -63,6 +63,10 @@ void vg_test_produce_lines_keyed(struct vg_test_broker *b, const char *topic, in
 void vg_test_produce(struct vg_test_broker *b, const char *topic, int partition,
                      const void *value, size_t len);
 
+/* Produce one record with a key; value NULL makes it a tombstone. */
+void vg_test_produce_keyed(struct vg_test_broker *b, const char *topic, int partition,
+                          const char *key, const char *value);
+
 struct vg_test_record {
     char *value;        /* NUL-terminated copy */
     size_t len;

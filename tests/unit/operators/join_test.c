@@ -232,6 +232,38 @@ static void test_join_table_cache(void **state)
     vg_pipe_free(p);
 }
 
+/* A Kafka table's rows are JSON objects: the fields read downstream are decoded from them,
+ * and the sink sees the whole row. */
+static void test_join_kafka_table(void **state)
+{
+    (void)state;
+    struct vg_pipe *p = vg_pipe_new(
+        "name: t\n"
+        "nodes:\n"
+        "  fails: {source: kafka, topic: f}\n"
+        "  assets: {table: kafka, topic: assets}\n"
+        "  e: {join: {left: fails, right: assets, on: host, type: left}}\n"
+        "  m: {map: {h: fails.host, o: assets.owner, c: assets.crit}, input: e}\n"
+        "  out: {sink: stdout, input: m}\n"
+        "  raw: {sink: stdout, input: e}\n",
+        1);
+    vg_pipe_table(p, "h1", "", "{\"owner\":\"ops\",\"crit\":3,\"tags\":[\"a\"]}");
+    vg_pipe_feed(p, "fails", "{\"host\":\"h1\"}\n{\"host\":\"h2\"}\n", 0);
+    char *out = vg_pipe_out_text(p);
+    assert_string_equal(out,
+                        "{\"h\":\"h1\",\"o\":\"ops\",\"c\":3}\n"
+                        "{\"h\":\"h2\",\"o\":null,\"c\":null}\n"
+                        "{\"fails\":{\"host\":\"h1\"},\"assets\":{\"owner\":\"ops\",\"crit\":3,"
+                        "\"tags\":[\"a\"]}}\n"
+                        "{\"fails\":{\"host\":\"h2\"},\"assets\":null}\n");
+    free(out);
+    vg_pipe_table(p, "h1", "", "{\"owner\":\"sec\"}"); /* no cache: seen at once */
+    vg_pipe_feed(p, "fails", "{\"host\":\"h1\"}\n", 0);
+    assert_string_equal(vg_pipe_out(p, vg_pipe_n_out(p) - 2)->value,
+                        "{\"h\":\"h1\",\"o\":\"sec\",\"c\":null}");
+    vg_pipe_free(p);
+}
+
 static void test_join_compile_errors(void **state)
 {
     (void)state;
@@ -263,13 +295,15 @@ static void test_join_compile_errors(void **state)
         "name: t\n"
         "nodes:\n"
         "  logins: {source: kafka, topic: l, time: ts, partitioned_by: user}\n"
-        "  t1: {table: kafka, topic: assets}\n"
+        "  t1: {table: kafka}\n"
         "  t2: {table: redis, key_pattern: \"asset:{}\"}\n"
+        "  t3: {table: kafka, topic: a, cache_ttl: 1s}\n"
         "  j: {join: {left: logins, right: t2, on: user, within: 1m}}\n"
         "  out: {sink: stdout, input: j}\n");
-    assert_string_equal(e, "t.yaml:4:15: error: node 't1': table: kafka is not supported yet "
-                           "(use table: redis)\n"
-                           "t.yaml:6:57: error: node 'j': within: is for joins of two streams; "
+    assert_string_equal(e, "t.yaml:4:15: error: node 't1': table: kafka needs topic: (a "
+                           "compacted topic)\n"
+                           "t.yaml:6:43: error: node 't3': cache_ttl: is for table: redis\n"
+                           "t.yaml:7:57: error: node 'j': within: is for joins of two streams; "
                            "'t2' is a table\n");
     free(e);
 }
@@ -285,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_join_output_json),
         cmocka_unit_test(test_join_table_left_and_inner),
         cmocka_unit_test(test_join_table_cache),
+        cmocka_unit_test(test_join_kafka_table),
         cmocka_unit_test(test_join_compile_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
