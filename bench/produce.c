@@ -37,7 +37,13 @@
  *   applog   topologies/error_bursts.yaml (session 2m per session): log lines of --keys
  *            sessions, one user each, 5% errors. Attacks alternate: 6 errors in a new session
  *            (APP-001), and 2 errors of two users in a new session (APP-002).
- *   The window, brute, flows and applog scenarios spread event time evenly over --span
+ *   logins,  topologies/impossible_travel.yaml, one generator per topic, run with the same
+ *   vpn      options: event i is a login of user hash(i) % --keys from the user's home country
+ *            on host-<user> (logins), and that user's VPN session a minute later from the same
+ *            country (vpn), so normal pairs never alert. An attack is a new user
+ *            (traveler-<n>) whose session comes from another country: one alert (TRAVEL-001).
+ *            The asset table rows are asset:host-<user> (bench/join.sh, deploy/demo.sh).
+ *   The window, brute, flows, applog, logins and vpn scenarios spread event time over --span
  *   seconds ending a minute ago, whatever the rate: a demo compresses 20 minutes of event
  *   time into a few seconds, and windows close as they would in 20 minutes. Their attacks
  *   sit in the first 70% of the span, so every window holding one closes.
@@ -62,7 +68,9 @@
 #include "bench_common.h"
 #include "codec.h"
 
-enum scenario { SC_AUTH, SC_PROCESS, SC_RULES20, SC_WINDOW, SC_BRUTE, SC_FLOWS, SC_APPLOG };
+enum scenario {
+    SC_AUTH, SC_PROCESS, SC_RULES20, SC_WINDOW, SC_BRUTE, SC_FLOWS, SC_APPLOG, SC_LOGINS, SC_VPN
+};
 
 struct gen {
     enum scenario sc;
@@ -86,6 +94,7 @@ static const char *const win_rules[] = {"WIN-001"};
 static const char *const brute_rules[] = {"AUTH-001"};
 static const char *const flow_rules[] = {"NET-001", "NET-002"};
 static const char *const app_rules[] = {"APP-001", "APP-002"};
+static const char *const travel_rules[] = {"TRAVEL-001"};
 static const char *const r20_rules[] = {
     "R20-01", "R20-02", "R20-03", "R20-04", "R20-05", "R20-06", "R20-07", "R20-08", "R20-09", "R20-10",
     "R20-11", "R20-12", "R20-13", "R20-14", "R20-15", "R20-16", "R20-17", "R20-18", "R20-19", "R20-20"};
@@ -102,7 +111,8 @@ static const struct {
     {"auth", SC_AUTH, auth_rules, 3, false},     {"process", SC_PROCESS, proc_rules, 3, false},
     {"rules20", SC_RULES20, r20_rules, 20, false}, {"window", SC_WINDOW, win_rules, 1, true},
     {"brute", SC_BRUTE, brute_rules, 1, true},   {"flows", SC_FLOWS, flow_rules, 2, true},
-    {"applog", SC_APPLOG, app_rules, 2, true},
+    {"applog", SC_APPLOG, app_rules, 2, true},   {"logins", SC_LOGINS, travel_rules, 1, true},
+    {"vpn", SC_VPN, travel_rules, 1, true},
 };
 
 static volatile sig_atomic_t produce_stop;
@@ -291,6 +301,37 @@ static void window_event(struct gen *g, long long i, long long total, int attack
     snprintf(key, key_size, "%s", user);
 }
 
+/* logins and vpn scenarios: event i of one side (see the header) */
+static void travel_event(struct gen *g, long long i, long long total, int attack, char *buf,
+                         size_t size, char *key, size_t key_size)
+{
+    vg_time_ms ts = spread_ts(g, i, total);
+    uint64_t h = (uint64_t)i * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
+    char user[32];
+    unsigned home;
+    if (attack >= 0) {
+        snprintf(user, sizeof(user), "traveler-%lld", g->attacks_done);
+        home = (unsigned)(g->attacks_done % 10);
+    } else {
+        unsigned long long u = (unsigned long long)(h % (uint64_t)g->keys);
+        snprintf(user, sizeof(user), "u%06llu", u);
+        home = (unsigned)(u * 7 % 10);
+    }
+    if (g->sc == SC_LOGINS)
+        snprintf(buf, size,
+                 "{\"ts\":%lld,\"user\":\"%s\",\"country\":\"%s\",\"host\":\"host-%s\","
+                 "\"method\":\"%s\"}",
+                 (long long)ts, user, countries[home], user + (attack >= 0 ? 0 : 1),
+                 methods[h % 3]);
+    else
+        snprintf(buf, size,
+                 "{\"ts\":%lld,\"user\":\"%s\",\"country\":\"%s\",\"gateway\":\"vpn-%u\"}",
+                 (long long)(ts + 60000), user, countries[attack >= 0 ? (home + 1) % 10 : home],
+                 (unsigned)(h >> 40) % 8);
+    snprintf(key, key_size, "%s", user);
+}
+
 /* flows scenario: one flow; attack starts a scan (see the header) */
 #define SCAN_PORTS 50
 static void flow_event(struct gen *g, long long i, long long total, int attack, char *buf,
@@ -356,11 +397,11 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: vigil-bench produce --topic T | --out FILE(.gz)\n"
-            "         [--scenario auth|process|rules20|window|brute|flows|applog]\n"
+            "         [--scenario auth|process|rules20|window|brute|flows|applog|logins|vpn]\n"
             "         [--rate EPS (0: as fast as possible)] [--duration S | --events N]\n"
             "         [--attacks N] [--bad N] [--partitions N] [--seed N] [--format json|avro]\n"
             "         [--schema PATH] [--expect-file F] [--brokers B] [--create]\n"
-            "         [--keys N] [--span S] (window, brute, flows, applog)\n");
+            "         [--keys N] [--span S] (window, brute, flows, applog, logins, vpn)\n");
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -425,7 +466,7 @@ int vg_bench_produce_main(int argc, char **argv)
         sc++;
     if (sc == VG_ARRAY_LEN(scenarios)) {
         fprintf(stderr, "vigil-bench produce: unknown scenario '%s' (auth, process, rules20, "
-                        "window, brute, flows, applog)\n", scenario);
+                        "window, brute, flows, applog, logins, vpn)\n", scenario);
         return 2;
     }
     g.sc = scenarios[sc].sc;
@@ -571,6 +612,10 @@ int vg_bench_produce_main(int argc, char **argv)
                     g.by_rule[0]++;
                     g.by_rule[1] += g.attacks_done % 2; /* over 12 hosts: a sweep too */
                 }
+            } else if (g.sc == SC_LOGINS || g.sc == SC_VPN) {
+                travel_event(&g, n_ev, total, attack, buf, sizeof(buf), key, sizeof(key));
+                if (attack >= 0)
+                    g.by_rule[0]++;
             } else if (g.sc == SC_APPLOG) {
                 applog_event(&g, n_ev, total, attack, buf, sizeof(buf), key, sizeof(key));
                 if (attack >= 0)

@@ -70,3 +70,17 @@ void vg_sel_push(struct vg_batch *b, struct vg_sel *s, uint32_t idx)
         vg_sel_reserve(b, s, 1);
     s->idx[s->n++] = idx;
 }
+
+bool vg_event_fields(const struct vg_event *ev, struct vg_buf *out)
+{
+    if (ev->fields_fn) {
+        ev->fields_fn(ev, out);
+        return true;
+    }
+    if (ev->fields_json) {
+        vg_buf_append(out, ev->fields_json,
+                      ev->fields_len ? ev->fields_len : strlen(ev->fields_json));
+        return true;
+    }
+    return false;
+}

@@ -44,7 +44,7 @@
 #include "log.h"
 #include "rt_pool.h"
 
-#define VG_RT_BATCH 2000
+#define VG_RT_BATCH 8000
 #define VG_RT_FLUSH_MS 3000 /* on stop: how long to wait for the broker's acknowledgements */
 
 struct ticket {

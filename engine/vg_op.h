@@ -47,6 +47,10 @@ struct vg_event {
     const struct vg_alert *alert; /* non-NULL: this event is an alert made by a rules node */
     const char *fields_json;    /* the event as a JSON object, when an operator made one */
     uint32_t fields_len;
+    /* or made on demand (a join's output: most are dropped before anyone writes them):
+     * fields_fn(ev, out) appends it; what it reads stays valid until the batch ends */
+    void (*fields_fn)(const struct vg_event *ev, struct vg_buf *out);
+    const void *fields_ud;
     bool windowed;              /* a window's result: win_start/win_end are set */
     vg_time_ms win_start;       /* tumbling/sliding: [start, end); session: first/last event */
     vg_time_ms win_end;
@@ -82,6 +86,9 @@ uint32_t vg_batch_add(struct vg_batch *b);
 void vg_sel_push(struct vg_batch *b, struct vg_sel *s, uint32_t idx);
 /* Give s room for n indices (s->n unchanged). */
 void vg_sel_reserve(struct vg_batch *b, struct vg_sel *s, size_t n);
+/* Append ev as the JSON object an operator made of it (fields_fn or fields_json) and return
+ * true; false (nothing appended) when no operator made one: its payload is the event. */
+bool vg_event_fields(const struct vg_event *ev, struct vg_buf *out);
 
 /* ---- load time ---- */
 

@@ -324,6 +324,9 @@ struct join_state {
     struct row **fifo;          /* cache_rows slots, oldest first out */
     size_t fifo_head;
     struct vg_buf kbuf, jbuf;
+    /* gone from the state, freed at the next batch: this batch's outputs may point to them */
+    struct entry *grave_entries;
+    struct row *grave_rows;
     /* table: kafka: decoding a row's JSON into the fields downstream reads */
     struct vg_json_parser *jp;
     struct vg_paths *paths;
@@ -504,6 +507,26 @@ static uint64_t pair_ident(const struct entry *e)
     return h ? h : 1;
 }
 
+/* A pair's JSON, made when a sink or a rule asks (vg_event.fields_fn); its entries stay
+ * until the join's next batch (the graveyard). */
+struct pair_json {
+    const struct join_conf *jc;
+    const struct entry *l, *r;
+};
+
+static void pair_fields(const struct vg_event *ev, struct vg_buf *out)
+{
+    const struct pair_json *pj = ev->fields_ud;
+    vg_buf_putc(out, '{');
+    side_json(out, pj->jc->name[LEFT], E_PAYLOAD(pj->l), pj->l->payload_len);
+    vg_buf_putc(out, ',');
+    if (pj->r)
+        side_json(out, pj->jc->name[RIGHT], E_PAYLOAD(pj->r), pj->r->payload_len);
+    else
+        side_json(out, pj->jc->name[RIGHT], "", 0);
+    vg_buf_putc(out, '}');
+}
+
 /* Emit the pair (l, r) (r NULL: an unmatched left event); `at` arrived last. */
 static void emit_pair(struct join_state *st, struct vg_batch *b, struct vg_sel *out,
                       const struct entry *l, const struct entry *r, const struct entry *at)
@@ -526,18 +549,10 @@ static void emit_pair(struct join_state *st, struct vg_batch *b, struct vg_sel *
         ev->ident = pair_ident(later == l ? r : l);
     ev->payload = "";
     ev->len = 0;
-    struct vg_buf *j = &st->jbuf;
-    vg_buf_clear(j);
-    vg_buf_putc(j, '{');
-    side_json(j, jc->name[LEFT], E_PAYLOAD(l), l->payload_len);
-    vg_buf_putc(j, ',');
-    if (r)
-        side_json(j, jc->name[RIGHT], E_PAYLOAD(r), r->payload_len);
-    else
-        side_json(j, jc->name[RIGHT], "", 0);
-    vg_buf_putc(j, '}');
-    ev->fields_json = vg_arena_strndup(&b->arena, j->data, j->len);
-    ev->fields_len = (uint32_t)j->len;
+    struct pair_json *pj = vg_arena_alloc(&b->arena, sizeof(*pj));
+    *pj = (struct pair_json){jc, l, r};
+    ev->fields_fn = pair_fields;
+    ev->fields_ud = pj;
     vg_sel_push(b, out, idx);
 }
 
@@ -605,14 +620,32 @@ static void arrive(struct join_state *st, struct vg_batch *b, struct vg_sel *out
     mark_dirty(st, e);
 }
 
+static void row_free(const struct join_conf *jc, struct row *r);
+
+/* An evicted entry: freed at the next batch (a pair of this one may still be written), or,
+ * while in dirty[], when the save is confirmed (between batches). */
 static void entry_free(struct join_state *st, struct entry *e)
 {
     if (e->queued) {
-        e->dead = true; /* still in dirty[]: freed when the save is confirmed */
+        e->dead = true;
         return;
     }
-    (void)st;
-    vg_free(e);
+    e->next = st->grave_entries;
+    st->grave_entries = e;
+}
+
+static void bury(struct join_state *st)
+{
+    while (st->grave_entries) {
+        struct entry *e = st->grave_entries;
+        st->grave_entries = e->next;
+        vg_free(e);
+    }
+    while (st->grave_rows) {
+        struct row *r = st->grave_rows;
+        st->grave_rows = (struct row *)r->link.next;
+        row_free(st->conf, r);
+    }
 }
 
 /* Unlink e from its key (and forget the key when empty), queue its deletion. */
@@ -655,6 +688,7 @@ static void evict(struct join_state *st, struct vg_batch *b, struct vg_sel *out,
 static int stream_process(struct join_state *st, struct vg_batch *b, const struct vg_sel *in,
                           struct vg_sel *out, struct vg_op_ctx *ctx)
 {
+    bury(st);
     for (size_t i = 0; i < in->n; i++)
         arrive(st, b, out, in->idx[i], i < in->n_left ? LEFT : RIGHT);
     if (ctx->watermark != VG_TIME_NONE)
@@ -713,13 +747,15 @@ static void row_add(struct join_state *st, struct row *r)
         vg_htab_insert(&st->rows, &r->link);
         r->fifo_i = old->fifo_i;
         st->fifo[r->fifo_i] = r;
-        row_free(jc, old);
+        old->link.next = (struct vg_hlink *)st->grave_rows;
+        st->grave_rows = old;
         return;
     }
     struct row *victim = st->fifo[st->fifo_head];
     if (victim) {
         vg_htab_remove(&st->rows, &victim->link);
-        row_free(jc, victim);
+        victim->link.next = (struct vg_hlink *)st->grave_rows;
+        st->grave_rows = victim;
     }
     r->fifo_i = st->fifo_head;
     st->fifo[st->fifo_head] = r;
@@ -730,7 +766,20 @@ static void row_add(struct join_state *st, struct row *r)
 struct fetch {
     struct join_state *st;
     struct row **rows;
+    struct row *cur;            /* the row whose fields arrive (they come row by row) */
+    struct vg_buf *json;        /* its JSON so far */
 };
+
+/* The fields of fe->cur are all in: its JSON is complete. */
+static void fetched_row(struct fetch *fe)
+{
+    if (!fe->cur)
+        return;
+    vg_buf_putc(fe->json, '}');
+    fe->cur->json = vg_xstrndup(fe->json->data, fe->json->len);
+    fe->cur->json_len = (uint32_t)fe->json->len;
+    fe->cur = NULL;
+}
 
 /* A Kafka table's row: the fields downstream reads, decoded from its JSON. */
 static void fetched_json(struct join_state *st, struct row *r, const char *v, size_t vlen)
@@ -763,33 +812,28 @@ static void fetched_cell(void *ud, size_t i, const char *f, size_t flen, const c
         fetched_json(fe->st, r, v, vlen);
         return;
     }
-    for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) {
-        const struct copy *cp = &jc->copies[RIGHT][c];
-        if (cp->col_len == flen && !memcmp(cp->col, f, flen) && r->vals[c].type == VG_T_NULL) {
-            char *owned;
-            r->vals[c] = parse_cell(v, vlen, &owned);
-        }
+    if (fe->cur != r) { /* the row as JSON for sinks and alerts: {"field":value,...} */
+        fetched_row(fe);
+        fe->cur = r;
+        vg_buf_clear(fe->json);
+        vg_buf_putc(fe->json, '{');
+    } else {
+        vg_buf_putc(fe->json, ',');
     }
-    /* the row as JSON for sinks and alerts: {"field":"value",...} */
-    struct vg_buf b;
-    vg_buf_init(&b);
-    if (r->json)
-        vg_buf_append(&b, r->json, r->json_len - 1); /* without its '}' */
-    else
-        vg_buf_putc(&b, '{');
-    if (b.len > 1)
-        vg_buf_putc(&b, ',');
-    vg_buf_json_str(&b, f, flen);
-    vg_buf_putc(&b, ':');
     char *owned;
     struct vg_value cell = parse_cell(v, vlen, &owned);
-    vg_json_write_value(&b, &cell);
+    vg_buf_json_str(fe->json, f, flen);
+    vg_buf_putc(fe->json, ':');
+    vg_json_write_value(fe->json, &cell);
+    for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) { /* one copy per column at most */
+        const struct copy *cp = &jc->copies[RIGHT][c];
+        if (cp->col_len == flen && !memcmp(cp->col, f, flen) && r->vals[c].type == VG_T_NULL) {
+            r->vals[c] = cell;
+            owned = NULL; /* the row's now */
+            break;
+        }
+    }
     vg_free(owned);
-    vg_buf_putc(&b, '}');
-    vg_free(r->json);
-    r->json = vg_xstrndup(b.data, b.len);
-    r->json_len = (uint32_t)b.len;
-    vg_buf_fini(&b);
 }
 
 /* The key's text for the Redis key: strings as they are, numbers in decimal. */
@@ -814,9 +858,44 @@ static bool key_text(const struct vg_value *v, struct vg_buf *out)
     }
 }
 
+/* An enriched event's JSON, made on demand: the left event as it was (its own JSON or its
+ * payload), then the row. */
+struct row_json {
+    const struct join_conf *jc;
+    void (*left_fn)(const struct vg_event *ev, struct vg_buf *out);
+    const void *left_ud;
+    const char *left_json;
+    uint32_t left_len;
+    const struct row *row;
+};
+
+static void row_fields(const struct vg_event *ev, struct vg_buf *out)
+{
+    const struct row_json *rj = ev->fields_ud;
+    struct vg_event left = *ev;
+    left.fields_fn = rj->left_fn;
+    left.fields_ud = rj->left_ud;
+    left.fields_json = rj->left_json;
+    left.fields_len = rj->left_len;
+    vg_buf_putc(out, '{');
+    size_t at = out->len;
+    vg_buf_json_str(out, rj->jc->name[LEFT], strlen(rj->jc->name[LEFT]));
+    vg_buf_putc(out, ':');
+    size_t from = out->len;
+    if (!vg_event_fields(&left, out) || out->len == from) {
+        out->len = at;
+        side_json(out, rj->jc->name[LEFT], ev->payload, ev->len);
+    }
+    vg_buf_putc(out, ',');
+    side_json(out, rj->jc->name[RIGHT], rj->row ? rj->row->json : "",
+              rj->row ? rj->row->json_len : 0);
+    vg_buf_putc(out, '}');
+}
+
 static int table_process(struct join_state *st, struct vg_batch *b, const struct vg_sel *in,
                          struct vg_sel *out, struct vg_op_ctx *ctx)
 {
+    bury(st);
     const struct join_conf *jc = st->conf;
     size_t n = in->n_left;
     struct row **hit = vg_arena_alloc(&b->arena, (n + 1) * sizeof(*hit));
@@ -858,8 +937,9 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
             lens[m] = vg_table_key(jc->tab, miss[m]->key, miss[m]->len, name, sizeof(name));
             keys[m] = vg_arena_strndup(&b->arena, name, lens[m]);
         }
-        struct fetch fe = {st, miss};
+        struct fetch fe = {st, miss, NULL, &st->jbuf};
         int rc = ctx->lookup(ctx, jc->tab, keys, lens, n_miss, fetched_cell, &fe);
+        fetched_row(&fe);
         if (rc != 0) {
             for (size_t m = 0; m < n_miss; m++)
                 row_free(jc, miss[m]);
@@ -874,25 +954,14 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
         struct vg_event *ev = &b->ev[in->idx[i]];
         for (size_t c = 0; c < jc->n_copies[LEFT]; c++)
             ev->slots[jc->copies[LEFT][c].out] = ev->slots[jc->copies[LEFT][c].in];
-        for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) { /* rows may go before the batch */
-            struct vg_value v = r ? r->vals[c] : VG_NULL_VALUE;
-            if (v.type == VG_T_STR)
-                v.u.s = vg_arena_strndup(&b->arena, v.u.s, v.len);
-            ev->slots[jc->copies[RIGHT][c].out] = v;
-        }
-        struct vg_buf *j = &st->jbuf;
-        vg_buf_clear(j);
-        vg_buf_putc(j, '{');
-        if (ev->fields_json)
-            side_json(j, jc->name[LEFT], ev->fields_json,
-                      ev->fields_len ? ev->fields_len : strlen(ev->fields_json));
-        else
-            side_json(j, jc->name[LEFT], ev->payload, ev->len);
-        vg_buf_putc(j, ',');
-        side_json(j, jc->name[RIGHT], r ? r->json : "", r ? r->json_len : 0);
-        vg_buf_putc(j, '}');
-        ev->fields_json = vg_arena_strndup(&b->arena, j->data, j->len);
-        ev->fields_len = (uint32_t)j->len;
+        for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) /* rows stay until the next batch */
+            ev->slots[jc->copies[RIGHT][c].out] = r ? r->vals[c] : VG_NULL_VALUE;
+        struct row_json *rj = vg_arena_alloc(&b->arena, sizeof(*rj));
+        *rj = (struct row_json){jc, ev->fields_fn, ev->fields_ud, ev->fields_json,
+                                ev->fields_len, r};
+        ev->fields_fn = row_fields;
+        ev->fields_ud = rj;
+        ev->fields_json = NULL;
         out->idx[out->n++] = in->idx[i];
     }
     for (size_t m = 0; m < n_miss; m++) /* now that no row of this batch is in use */
@@ -1057,6 +1126,7 @@ static void join_close(void *stp)
         return;
     const struct join_conf *jc = st->conf;
     join_state_saved(st); /* frees the dead */
+    bury(st);
     for (size_t i = 0; i < st->n_heap; i++)
         vg_free(st->heap[i]);
     vg_htab_clear(&st->keys, free_key, NULL);

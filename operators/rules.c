@@ -502,6 +502,10 @@ static void make_alert(struct rules_state *st, struct vg_batch *b, uint32_t src_
     if (vg_scope_write_json(rc->in, ev, buf)) {
         a->fields_json = arena_copy(b, buf, 0);
         a->fields_len = buf->len;
+    } else if (ev->fields_fn) {
+        vg_event_fields(ev, buf);
+        a->fields_json = arena_copy(b, buf, 0);
+        a->fields_len = buf->len;
     } else if (ev->fields_json) {
         a->fields_json = ev->fields_json;
         a->fields_len = ev->fields_len;

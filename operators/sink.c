@@ -135,9 +135,7 @@ static void encode_event(const struct sink_conf *sc, const struct vg_event *ev,
 {
     if (vg_scope_write_json(sc->in, ev, buf))
         return;
-    if (ev->fields_json && sc->format != FMT_AVRO)
-        vg_buf_append(buf, ev->fields_json, ev->fields_len);
-    else
+    if (sc->format == FMT_AVRO || !vg_event_fields(ev, buf))
         vg_buf_append(buf, ev->payload, ev->len);
 }
 
