@@ -10,7 +10,8 @@ work=$(mktemp -d /tmp/vigil-cli-XXXXXX)
 trap 'rm -rf "$work"; [ -n "${broker_pid:-}" ] && kill "$broker_pid" 2>/dev/null' EXIT
 
 check() { # name, expected status, actual status
-  if [ "$2" != "$3" ]; then echo "FAIL $1: exit $3, expected $2"; fails=$((fails + 1)); else echo "ok   $1"; fi
+  if [ "$2" != "$3" ]; then echo "FAIL $1: exit $3, expected $2"; fails=$((fails + 1)); return 1; fi
+  echo "ok   $1"
 }
 check_out() { # name, expected text, actual text
   if [ "$2" != "$3" ]; then
@@ -30,13 +31,14 @@ done
 "$vigil" graph --format svg topologies/auth_anomalies.yaml 2>/dev/null; check "graph bad format" 2 $?
 out=$("$vigil" run topologies/brute_force.yaml --exit-idle 2>&1); check "run: --exit-idle after the file, no value" 2 $?
 check_out "run: --exit-idle message" "vigil run: --exit-idle: expected seconds > 0, got ''" "$out"
-out=$("$vigil" run --exit-idel 3 topologies/brute_force.yaml 2>&1 | head -1)
+out=$("$vigil" run --exit-idel 3 topologies/brute_force.yaml 2>&1); out=$(head -n1 <<<"$out")
 check_out "run: unknown option" "vigil run: unknown option '--exit-idel'" "$out"
 
 # vigil replay: usage errors are named before anything connects
 replay_err() { # name, expected first line, args...
   local name=$1 want=$2; shift 2
-  out=$("$vigil" replay "$@" 2>&1 | head -1); st=${PIPESTATUS[0]}
+  out=$("$vigil" replay "$@" 2>&1); st=$? # all of it: a pipe to head could end in SIGPIPE
+  out=$(head -n1 <<<"$out")
   check "replay: $name (exit)" 2 "$st"; check_out "replay: $name" "$want" "$out"
 }
 replay_err "no --from" "vigil replay: --from is required (RFC 3339 or epoch ms; 0 for everything)" \
@@ -77,10 +79,19 @@ boot=$(cat "$work/boot" 2>/dev/null)
 [[ "$boot" == 127.0.0.1:* ]]; check "broker bootstrap file" 0 $?
 [ "$(head -n1 "$work/broker.out")" == "$boot" ]; check "broker prints bootstrap" 0 $?
 if command -v kcat >/dev/null; then
-  kcat -b "$boot" -L -t probe 2>&1 | grep -q '3 partitions'; check "kcat sees 3 partitions" 0 $?
-  printf 'one\ntwo\n' | kcat -b "$boot" -P -t probe -p 1; check "kcat produce" 0 $?
-  got=$(kcat -b "$boot" -C -t probe -p 1 -o beginning -e -q 2>/dev/null | tr '\n' ' ')
-  [ "$got" == "one two " ]; check "kcat consume back" 0 $?
+  # a loaded machine may answer slowly: a few tries each, and what kcat said on failure
+  for _ in 1 2 3 4 5; do
+    meta=$(kcat -b "$boot" -L -t probe -m 5 2>&1) && grep -q '3 partitions' <<<"$meta" && break
+    sleep 1
+  done
+  grep -q '3 partitions' <<<"$meta"; check "kcat sees 3 partitions" 0 $? || echo "$meta"
+  printf 'one\ntwo\n' | kcat -b "$boot" -P -t probe -p 1 -m 10; check "kcat produce" 0 $?
+  for _ in 1 2 3 4 5; do
+    got=$(kcat -b "$boot" -C -t probe -p 1 -o beginning -e -q -m 10 2>"$work/kcat.err" | tr '\n' ' ')
+    [ "$got" == "one two " ] && break
+    sleep 1
+  done
+  [ "$got" == "one two " ]; check "kcat consume back" 0 $? || { echo "got '$got'"; cat "$work/kcat.err"; }
 fi
 kill -TERM "$broker_pid"; wait "$broker_pid"; check "broker exits 0 on SIGTERM" 0 $?
 broker_pid=
