@@ -28,7 +28,8 @@ echo "== vigil demo: ${duration}s of synthetic auth, process, login, flow and ap
   --topic auth-events --topic process-events --topic security-alerts \
   --topic auth-events-dlq --topic process-events-dlq --topic login-events \
   --topic login-events-dlq --topic network-flows --topic network-flows-dlq \
-  --topic app-logs --topic app-logs-dlq >"$work/broker.log" 2>&1 &
+  --topic app-logs --topic app-logs-dlq --topic logins --topic vpn-sessions \
+  >"$work/broker.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/bootstrap" ] && break; sleep 0.1; done
 export KAFKA_BROKERS=$(cat "$work/bootstrap")
@@ -39,15 +40,21 @@ pids+=($!)
 export REDIS_URL=redis://127.0.0.1:$redis_port/0
 echo "   broker $KAFKA_BROKERS, redis $REDIS_URL"
 
-# 2. the engine: the stateless topologies in one process, the windowed ones (state in
-# redis) in another, reading logins from their own topic
+# the asset table of impossible_travel.yaml: asset:host-<user> for the generator's users
+python3 - <<'PY' | redis-cli -p "$redis_port" --pipe >/dev/null
+for u in range(20000):
+    print(f"HSET asset:host-{u:06d} owner team-{u % 7} criticality {u % 5}\r")
+PY
+
+# 2. the engine: the stateless topologies in one process, the windowed ones and the join
+# (state in redis) in another, reading logins from their own topic
 "$vigil" run topologies/auth_anomalies.yaml topologies/suspicious_process.yaml \
   2>"$work/vigil.log" &
 vigil_pid=$!
 pids+=($vigil_pid)
 AUTH_TOPIC=login-events AUTH_DLQ=login-events-dlq \
   "$vigil" run topologies/brute_force.yaml topologies/port_scan.yaml topologies/error_bursts.yaml \
-  2>"$work/vigil-win.log" &
+  topologies/impossible_travel.yaml 2>"$work/vigil-win.log" &
 win_pid=$!
 pids+=($win_pid)
 
@@ -61,7 +68,7 @@ wait_assigned() { # log threads pid
   done
 }
 wait_assigned "$work/vigil.log" $((2 + $(nproc))) "$vigil_pid"
-wait_assigned "$work/vigil-win.log" $((2 + 2 * $(nproc))) "$win_pid"
+wait_assigned "$work/vigil-win.log" $((4 + 2 * $(nproc))) "$win_pid"
 
 # 3. alerts as they arrive, one line each
 "$bench" tail --topic security-alerts --duration $((duration + 6)) >"$work/tail.out" &
@@ -89,8 +96,15 @@ gen4=$!
   --keys 20000 --span 1200 --attacks 6 --partitions 4 --expect-file "$work/applog.expect" \
   2>"$work/gen-applog.log" &
 gen5=$!
+for side in logins vpn; do # one generator per side of the join, in step
+  "$bench" produce --topic "$([ $side = vpn ] && echo vpn-sessions || echo logins)" \
+    --scenario $side --rate 500 --duration "$duration" --keys 20000 --span 1200 --attacks 6 \
+    --partitions 4 --expect-file "$work/$side.expect" 2>"$work/gen-$side.log" &
+  pids+=($!)
+done
+gen6=${pids[-2]} gen7=${pids[-1]}
 pids+=($gen1 $gen2 $gen3 $gen4 $gen5)
-wait "$gen1" "$gen2" "$gen3" "$gen4" "$gen5"
+wait "$gen1" "$gen2" "$gen3" "$gen4" "$gen5" "$gen6" "$gen7"
 
 # 5. let the last alerts arrive, then stop the engine and the reader
 wait "$tail_pid" || true
@@ -101,13 +115,13 @@ wait "$win_pid" && win_rc=0 || win_rc=$?
 
 echo
 echo "== summary"
-for g in auth proc brute flows applog; do
+for g in auth proc brute flows applog logins vpn; do
   grep -h '"produced"' "$work/gen-$g.log" | sed "s/^/   generator $g: /"
 done
 grep -ho 'summary: .*' "$work/vigil.log" "$work/vigil-win.log" | sed 's/^/   vigil /'
 tail -n 1 "$work/tail.out" | sed 's/^/   on the alert topic: /'
 expected=$(python3 -c "import json,sys;print(sum(json.load(open(f))['alerts'] for f in sys.argv[1:]))" \
-  "$work"/{auth,proc,brute,flows,applog}.expect)
+  "$work"/{auth,proc,brute,flows,applog,logins}.expect)
 echo "   alerts expected from injected attacks: $expected"
 if [ "$vigil_rc" -ne 0 ] || [ "$win_rc" -ne 0 ]; then
   echo "vigil exited with $vigil_rc / $win_rc; its logs:"; cat "$work/vigil.log" "$work/vigil-win.log"; exit 1

@@ -232,6 +232,38 @@ static void test_join_table_cache(void **state)
     vg_pipe_free(p);
 }
 
+/* At most cache_rows rows per thread: the oldest fetched goes first and is fetched again. */
+static void test_join_table_cache_bounded(void **state)
+{
+    (void)state;
+    struct vg_pipe *p = vg_pipe_new(
+        "name: t\n"
+        "nodes:\n"
+        "  fails: {source: kafka, topic: f}\n"
+        "  assets: {table: redis, key_pattern: \"asset:{}\", cache_rows: 2}\n"
+        "  e: {join: {left: fails, right: assets, on: host, type: left}}\n"
+        "  m: {map: {h: fails.host, o: assets.owner}, input: e}\n"
+        "  out: {sink: stdout, input: m}\n",
+        1);
+    vg_pipe_table(p, "asset:h1", "owner", "ops");
+    vg_pipe_table(p, "asset:h2", "owner", "dev");
+    vg_pipe_table(p, "asset:h3", "owner", "qa");
+    uint64_t keys;
+    vg_pipe_feed(p, "fails", "{\"host\":\"h1\"}\n{\"host\":\"h2\"}\n", 0);
+    vg_pipe_feed(p, "fails", "{\"host\":\"h3\"}\n", 0);   /* h1 goes */
+    vg_pipe_feed(p, "fails", "{\"host\":\"h2\"}\n{\"host\":\"h3\"}\n", 0); /* cached */
+    assert_int_equal(vg_pipe_lookups(p, &keys), 2);
+    vg_pipe_feed(p, "fails", "{\"host\":\"h1\"}\n", 0);   /* fetched again */
+    assert_int_equal(vg_pipe_lookups(p, &keys), 3);
+    assert_int_equal(keys, 4);
+    char *out = vg_pipe_out_text(p);
+    assert_string_equal(out, "{\"h\":\"h1\",\"o\":\"ops\"}\n{\"h\":\"h2\",\"o\":\"dev\"}\n"
+                             "{\"h\":\"h3\",\"o\":\"qa\"}\n{\"h\":\"h2\",\"o\":\"dev\"}\n"
+                             "{\"h\":\"h3\",\"o\":\"qa\"}\n{\"h\":\"h1\",\"o\":\"ops\"}\n");
+    free(out);
+    vg_pipe_free(p);
+}
+
 /* A Kafka table's rows are JSON objects: the fields read downstream are decoded from them,
  * and the sink sees the whole row. */
 static void test_join_kafka_table(void **state)
@@ -319,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_join_output_json),
         cmocka_unit_test(test_join_table_left_and_inner),
         cmocka_unit_test(test_join_table_cache),
+        cmocka_unit_test(test_join_table_cache_bounded),
         cmocka_unit_test(test_join_kafka_table),
         cmocka_unit_test(test_join_compile_errors),
     };
