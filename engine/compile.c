@@ -232,18 +232,19 @@ int vg_compile_add_output(struct vg_op_env *env, const struct vg_node *node,
     return (int)c->n_outputs++;
 }
 
-int vg_compile_add_exchange(struct vg_op_env *env, const struct vg_node *node,
-                            const int *key_slots, size_t n_keys, const int *val_slots,
-                            size_t n_vals)
+static int add_exchange(struct vg_op_env *env, const struct vg_node *node, const char *side,
+                        const int *key_slots, size_t n_keys, const int *val_slots,
+                        size_t n_vals)
 {
     struct vg_compiled *c = env->compiled;
     c->exchanges = vg_xrealloc(c->exchanges, (c->n_exchanges + 1) * sizeof(*c->exchanges));
     struct vg_compiled_exchange *x = &c->exchanges[c->n_exchanges];
     memset(x, 0, sizeof(*x));
     x->node = node;
-    size_t len = strlen(env->topo->name) + strlen(node->name) + 16;
+    size_t len = strlen(env->topo->name) + strlen(node->name) + (side ? strlen(side) : 0) + 16;
     x->topic = vg_xmalloc(len);
-    snprintf(x->topic, len, "%s.%s.repartition", env->topo->name, node->name);
+    snprintf(x->topic, len, "%s.%s.%s%srepartition", env->topo->name, node->name,
+             side ? side : "", side ? "." : "");
     x->key_slots = vg_xcalloc(n_keys + 1, sizeof(int));
     memcpy(x->key_slots, key_slots, n_keys * sizeof(int));
     x->n_keys = n_keys;
@@ -260,6 +261,35 @@ int vg_compile_add_exchange(struct vg_op_env *env, const struct vg_node *node,
     x->output_id = vg_compile_add_output(env, node, VG_OUT_KAFKA, x->topic);
     x->source_id = vg_compile_add_source(env, node, x->topic, NULL, false);
     return (int)c->n_exchanges++;
+}
+
+int vg_compile_add_exchange(struct vg_op_env *env, const struct vg_node *node,
+                            const int *key_slots, size_t n_keys, const int *val_slots,
+                            size_t n_vals)
+{
+    return add_exchange(env, node, NULL, key_slots, n_keys, val_slots, n_vals);
+}
+
+int vg_compile_add_side_exchange(struct vg_op_env *env, const struct vg_node *node,
+                                 const char *side, int key_slot, struct vg_expr *key)
+{
+    int x = add_exchange(env, node, side, &key_slot, 1, NULL, 0);
+    env->compiled->exchanges[x].key_expr = key;
+    env->compiled->exchanges[x].payload = true;
+    return x;
+}
+
+void vg_compile_exchange_vals(struct vg_compiled *c, int xi, const int *slots, size_t n)
+{
+    struct vg_compiled_exchange *x = &c->exchanges[xi];
+    x->val_slots = vg_xrealloc(x->val_slots, (x->n_vals + n + 1) * sizeof(int));
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < x->n_vals && !seen; k++)
+            seen = x->val_slots[k] == slots[i];
+        if (!seen)
+            x->val_slots[x->n_vals++] = slots[i];
+    }
 }
 
 int vg_compile_define(struct vg_op_env *env, const char *name)
@@ -397,10 +427,18 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
             vg_diag_add(diag, node->mark, NULL, "too many sources: at most 64 per topology");
             break;
         }
-        if (c->n_exchanges > x_before) {
+        if (c->n_exchanges > x_before) { /* one, or a join's two (a side each) */
             cn->exchange = (int)x_before;
-            c->exchanges[x_before].upstream = cn->fed_by;
-            cn->fed_by = 1ull << c->exchanges[x_before].source_id;
+            cn->n_exchanges = (int)(c->n_exchanges - x_before);
+            uint64_t fed = 0;
+            for (int k = 0; k < cn->n_exchanges; k++) {
+                struct vg_compiled_exchange *x = &c->exchanges[x_before + (size_t)k];
+                x->upstream = cn->n_exchanges == 1
+                                  ? cn->fed_by
+                                  : c->nodes[node->inputs[k]->index].fed_by;
+                fed |= 1ull << x->source_id;
+            }
+            cn->fed_by = fed;
         } else if (c->n_sources > src_before) {
             cn->source_id = (int)src_before;
             cn->fed_by = 1ull << src_before;
@@ -409,6 +447,9 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
         cn->keyed = env.keyed;
         cn->stateful = env.keyed && node->type->state_save; /* enrichment keeps none */
     }
+    for (size_t i = 0; i < c->n_nodes && vg_diag_count(diag) == errors_before; i++)
+        if (c->nodes[i].conf && c->nodes[i].type->finish)
+            c->nodes[i].type->finish(c->nodes[i].conf, c);
     c->n_slots = c->fields->n;
     if (vg_diag_count(diag) > errors_before) {
         vg_compiled_free(c);

@@ -48,6 +48,10 @@ struct vg_compiled_exchange {
     int *val_slots;                 /* what a record carries (keys first) */
     size_t n_vals;
     uint64_t upstream;              /* the sources whose partitions are its writers (bits) */
+    /* joins: one exchange per side; the writer evaluates key_expr (the join's, borrowed) into
+     * key_slots[0], and the record also carries the event's payload */
+    struct vg_expr *key_expr;
+    bool payload;
 };
 
 struct vg_compiled_node {
@@ -57,6 +61,7 @@ struct vg_compiled_node {
     struct vg_scope *scope;         /* what the node outputs */
     int source_id;                  /* sources: index in sources[], else -1 */
     int exchange;                   /* fed through exchanges[exchange], else -1 */
+    int n_exchanges;                /* how many from there: 1, or 2 for a join (left, right) */
     uint64_t fed_by;                /* sources whose partitions feed it (bit per source id) */
     bool keyed;                     /* event time matters to it (vg_op_env.keyed) */
     bool stateful;                  /* keyed, with state in Redis (the type's state_save) */
@@ -100,6 +105,13 @@ int vg_compile_add_output(struct vg_op_env *env, const struct vg_node *node,
 int vg_compile_add_exchange(struct vg_op_env *env, const struct vg_node *node,
                             const int *key_slots, size_t n_keys, const int *val_slots,
                             size_t n_vals);
+/* For joins at create, one per side: the side's events go through
+ * <topology>.<node>.<side>.repartition, keyed by the value of key (evaluated by the writer
+ * into key_slot) and carrying their payload. Returns the exchange id. */
+int vg_compile_add_side_exchange(struct vg_op_env *env, const struct vg_node *node,
+                                 const char *side, int key_slot, struct vg_expr *key);
+/* More slots a repartition record must carry (a join's, once downstream named them). */
+void vg_compile_exchange_vals(struct vg_compiled *c, int x, const int *slots, size_t n);
 /* For map at create: define name in the node's output scope; returns its slot. */
 int vg_compile_define(struct vg_op_env *env, const char *name);
 /* For operators whose output fields are made on demand (a join: `logins.user`): fn resolves

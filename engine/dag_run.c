@@ -136,17 +136,23 @@ static void merge_inputs(struct vg_dag *d, const struct vg_node *node, struct vg
     }
 }
 
-/* A join's input: the left input's events, then the right's (n_left of them first). */
-static void join_inputs(struct vg_dag *d, const struct vg_node *node, struct vg_sel *in)
+/* A join's input: the left side's events, then the right's (n_left of them first). */
+static void join_sels(struct vg_dag *d, const struct vg_sel *l, const struct vg_sel *r,
+                      struct vg_sel *in)
 {
-    const struct vg_sel *l = &d->sels[node->inputs[0]->index];
-    const struct vg_sel *r = &d->sels[node->inputs[1]->index];
     memset(in, 0, sizeof(*in));
     vg_sel_reserve(&d->b, in, l->n + r->n);
-    memcpy(in->idx, l->idx, l->n * sizeof(*in->idx));
-    memcpy(in->idx + l->n, r->idx, r->n * sizeof(*in->idx));
+    if (l->n) /* (an empty selection may have no storage at all) */
+        memcpy(in->idx, l->idx, l->n * sizeof(*in->idx));
+    if (r->n)
+        memcpy(in->idx + l->n, r->idx, r->n * sizeof(*in->idx));
     in->n = l->n + r->n;
     in->n_left = l->n;
+}
+
+static void join_inputs(struct vg_dag *d, const struct vg_node *node, struct vg_sel *in)
+{
+    join_sels(d, &d->sels[node->inputs[0]->index], &d->sels[node->inputs[1]->index], in);
 }
 
 /* Replay: keep the events in [from, to]; note the largest event time kept. */
@@ -212,13 +218,27 @@ static int exchange_write(struct vg_dag *d, const struct vg_compiled_exchange *x
                           const struct vg_sel *up)
 {
     for (size_t k = 0; k < up->n; k++) {
-        const struct vg_event *ev = &d->b.ev[up->idx[k]];
+        struct vg_event *ev = &d->b.ev[up->idx[k]];
         struct vg_x_head h = {vg_x_writer(ev->source, ev->partition), ev->offset, ev->ts,
                               ev->append_ms};
+        if (x->key_expr) { /* a join's key: computed here, carried in the record */
+            struct vg_value v;
+            vg_expr_eval(x->key_expr, ev->slots, d->ctx->expr, &v);
+            if (v.type == VG_T_STR)
+                v.u.s = vg_arena_strndup(&d->b.arena, v.u.s, v.len);
+            else if (v.type == VG_T_LIST)
+                v = VG_NULL_VALUE;
+            ev->slots[x->key_slots[0]] = v;
+            vg_expr_ctx_reset(d->ctx->expr);
+        }
         vg_buf_clear(&d->xkey);
         vg_buf_clear(&d->xval);
         vg_x_key(&d->xkey, ev->slots, x->key_slots, x->n_keys);
         vg_x_encode_data(&d->xval, &h, ev->slots, x->val_slots, x->n_vals);
+        if (x->payload) {
+            struct vg_value p = vg_value_str(ev->payload, ev->len);
+            vg_value_save(&p, &d->xval);
+        }
         int rc = d->ctx->write(d->ctx, x->output_id, d->xkey.data, d->xkey.len, d->xval.data,
                                d->xval.len, ev);
         if (rc != 0)
@@ -243,8 +263,12 @@ static void exchange_read(struct vg_dag *d, size_t xi, struct vg_sel *in)
             continue;
         }
         struct vg_x_head h;
+        const char *rest = NULL, *end = ev->payload + ev->len;
+        struct vg_value payload = VG_NULL_VALUE;
         if (vg_x_decode_data(ev->payload, ev->len, &h, ev->slots, x->val_slots, x->n_vals,
-                             &d->b.arena) != 0) {
+                             &d->b.arena, x->payload ? &rest : NULL) != 0 ||
+            (x->payload && (vg_value_load(&payload, &rest, end, &d->b.arena) != 0 ||
+                            rest != end || payload.type != VG_T_STR))) {
             d->ctx->dead_letter(d->ctx, ev, "unreadable repartition record");
             continue;
         }
@@ -254,6 +278,16 @@ static void exchange_read(struct vg_dag *d, size_t xi, struct vg_sel *in)
         }
         ev->ts = h.ts;
         ev->append_ms = h.append_ms;
+        uint32_t src = h.writer >> 20;
+        if (src < d->c->n_sources) {
+            ev->origin_topic = d->c->sources[src].topic;
+            ev->origin_partition = (int32_t)(h.writer & 0xfffff);
+            ev->origin_offset = h.offset;
+        }
+        if (x->payload) {
+            ev->payload = payload.u.s;
+            ev->len = payload.len;
+        }
         in->idx[kept++] = in->idx[k];
     }
     in->n = kept;
@@ -291,6 +325,17 @@ int vg_dag_run(struct vg_dag *d)
         struct vg_sel in;
         if (cn->source_id >= 0) {
             in = d->src_sels[cn->source_id];
+        } else if (cn->exchange >= 0 && cn->n_exchanges == 2) { /* a join: a side each */
+            const struct vg_node *n = cn->node;
+            if ((rc = exchange_write(d, &c->exchanges[cn->exchange],
+                                     &d->sels[n->inputs[0]->index])) != 0 ||
+                (rc = exchange_write(d, &c->exchanges[cn->exchange + 1],
+                                     &d->sels[n->inputs[1]->index])) != 0)
+                break;
+            struct vg_sel l, r;
+            exchange_read(d, (size_t)cn->exchange, &l);
+            exchange_read(d, (size_t)cn->exchange + 1, &r);
+            join_sels(d, &l, &r, &in);
         } else if (cn->exchange >= 0) {
             merge_inputs(d, cn->node, &in);
             if ((rc = exchange_write(d, &c->exchanges[cn->exchange], &in)) != 0)

@@ -43,7 +43,7 @@ void vg_x_encode_control(struct vg_buf *out, const struct vg_x_mark *marks, size
 }
 
 int vg_x_decode_data(const char *p, size_t len, struct vg_x_head *h, struct vg_value *slots,
-                     const int *val_slots, size_t n, struct vg_arena *arena)
+                     const int *val_slots, size_t n, struct vg_arena *arena, const char **rest)
 {
     const char *end = p + len;
     uint32_t count;
@@ -54,6 +54,10 @@ int vg_x_decode_data(const char *p, size_t len, struct vg_x_head *h, struct vg_v
     for (size_t i = 0; i < n; i++)
         if (vg_value_load(&slots[val_slots[i]], &p, end, arena) != 0)
             return -1;
+    if (rest) {
+        *rest = p;
+        return 0;
+    }
     return p == end ? 0 : -1;
 }
 

@@ -60,9 +60,10 @@ void vg_x_encode_data(struct vg_buf *out, const struct vg_x_head *h, const struc
 /* A control record with n writer watermarks. */
 void vg_x_encode_control(struct vg_buf *out, const struct vg_x_mark *marks, size_t n);
 /* Read a data record into h and slots[val_slots[i]] (strings copied into arena). 0, or -1
- * when the bytes are not such a record. */
+ * when the bytes are not such a record; with rest, what follows the values (a payload) is
+ * left there for the caller. */
 int vg_x_decode_data(const char *p, size_t len, struct vg_x_head *h, struct vg_value *slots,
-                     const int *val_slots, size_t n, struct vg_arena *arena);
+                     const int *val_slots, size_t n, struct vg_arena *arena, const char **rest);
 
 /* ---- reader ---- */
 

@@ -723,11 +723,11 @@ static void state_trouble(struct rt_thread *th, const struct vg_err *err)
 
 /* A repartition partition's writers, stored with its offsets as fields "<topic>#<writer>":
  * the highest source offset counted and the watermark each said (exchange.h). */
-static void save_writers(struct rt_thread *th, const struct vg_compiled_node *cn,
+static void save_writers(struct rt_thread *th, const struct vg_compiled_node *cn, int xi,
                          int32_t partition)
 {
-    const struct vg_compiled_exchange *x = &th->tp->c->exchanges[cn->exchange];
-    const struct vg_x_part *xp = vg_x_part(&th->dag.xr[cn->exchange], partition);
+    const struct vg_compiled_exchange *x = &th->tp->c->exchanges[xi];
+    const struct vg_x_part *xp = vg_x_part(&th->dag.xr[xi], partition);
     for (size_t w = 0; xp && w < xp->n; w++) {
         char field[300];
         snprintf(field, sizeof(field), "%s#%u", x->topic, xp->w[w].writer);
@@ -768,8 +768,9 @@ static int checkpoint(struct rt_thread *th, bool force)
             int src = th->pos[p].source;
             if (src >= 64 || !((cn->fed_by >> src) & 1))
                 continue;
-            if (cn->exchange >= 0)
-                save_writers(th, cn, th->pos[p].partition);
+            for (int k = 0; cn->exchange >= 0 && k < cn->n_exchanges; k++)
+                if (th->tp->c->exchanges[cn->exchange + k].source_id == src)
+                    save_writers(th, cn, cn->exchange + k, th->pos[p].partition);
             vg_time_ms wm = vg_wm_partition(&th->dag.wm, (uint16_t)src, th->pos[p].partition);
             vg_state_offset(th->state, cn->node->name, th->pos[p].partition,
                             c->sources[src].topic, th->pos[p].next,
@@ -822,10 +823,14 @@ static void load_offset(void *ud, const char *topic, int64_t next, vg_time_ms ma
     struct load_ctx *lc = ud;
     const struct vg_compiled *c = lc->th->tp->c;
     const char *hash = strchr(topic, '#');
-    if (hash) { /* a repartition partition's writer (save_writers) */
-        if (lc->cn->exchange >= 0)
-            vg_x_restore(&lc->th->dag.xr[lc->cn->exchange], lc->partition,
-                         (uint32_t)strtoul(hash + 1, NULL, 10), next, max_ts);
+    if (hash) { /* a repartition partition's writer (save_writers): "<topic>#<writer>" */
+        for (int k = 0; lc->cn->exchange >= 0 && k < lc->cn->n_exchanges; k++) {
+            int xi = lc->cn->exchange + k;
+            const char *xt = c->exchanges[xi].topic;
+            if (strlen(xt) == (size_t)(hash - topic) && !strncmp(xt, topic, (size_t)(hash - topic)))
+                vg_x_restore(&lc->th->dag.xr[xi], lc->partition,
+                             (uint32_t)strtoul(hash + 1, NULL, 10), next, max_ts);
+        }
         return;
     }
     for (int i = 0; i < lc->parts->cnt; i++) {
@@ -1052,16 +1057,26 @@ static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
     tp->x_parts = vg_xcalloc(c->n_exchanges, sizeof(*tp->x_parts));
     for (size_t x = 0; x < c->n_exchanges; x++) {
         const struct vg_compiled_exchange *xc = &c->exchanges[x];
+        /* a join's two topics are sized alike: its keys meet by partition number */
+        uint64_t sized = xc->upstream;
+        const struct vg_compiled_node *jn = NULL;
+        for (size_t n = 0; n < c->n_nodes; n++)
+            if (c->nodes[n].n_exchanges == 2 && (size_t)c->nodes[n].exchange <= x &&
+                x < (size_t)c->nodes[n].exchange + 2) {
+                jn = &c->nodes[n];
+                sized = c->exchanges[jn->exchange].upstream | c->exchanges[jn->exchange + 1].upstream;
+            }
         size_t writers = 0;
         int32_t most = 0;
         for (size_t s = 0; s < c->n_sources && s < 64; s++) {
-            if (!((xc->upstream >> s) & 1))
+            if (!((sized >> s) & 1))
                 continue;
             int32_t n = wait_partitions(rk, c->sources[s].topic);
             if (n == 0)
                 return VG_ERR_SET(err, VG_EKAFKA, "source topic '%s': no partitions found",
                                   c->sources[s].topic);
-            writers += (size_t)n;
+            if ((xc->upstream >> s) & 1)
+                writers += (size_t)n;
             most = VG_MAX(most, n);
         }
         int32_t have = vg_kafka_partitions(rk, xc->topic, 5000);
@@ -1079,6 +1094,11 @@ static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
             return VG_ERR_SET(err, VG_EKAFKA, "repartition topic '%s': not found and not created",
                               xc->topic);
         tp->x_parts[x] = have;
+        if (jn && x == (size_t)jn->exchange + 1 && have != tp->x_parts[x - 1])
+            return VG_ERR_SET(err, VG_EKAFKA, "repartition topics '%s' (%d partitions) and '%s' "
+                              "(%d) of join '%s' must have as many partitions",
+                              c->exchanges[x - 1].topic, (int)tp->x_parts[x - 1], xc->topic,
+                              (int)have, jn->node->name);
         for (int k = 0; k < tp->n_threads; k++)
             tp->threads[k].dag.xr[x].n_writers = writers;
         vg_log(VG_LOG_INFO, "%s: node '%s' reads '%s' (%d partitions, %zu upstream partitions "

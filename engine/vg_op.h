@@ -41,6 +41,10 @@ struct vg_event {
     const char *payload;        /* raw record value (borrowed from the Kafka message) */
     uint32_t len;
     uint16_t source;            /* source id the record was polled for (vg_op_env_source) */
+    /* read from a repartition topic: the source record it was written for (else NULL) */
+    const char *origin_topic;
+    int32_t origin_partition;
+    int64_t origin_offset;
     uint64_t ident;             /* non-zero: identifies it with its source position (a join's
                                  * pair: both events'); alert ids include it */
     struct vg_value *slots;     /* b->n_slots values */
@@ -203,6 +207,9 @@ struct vg_op_type {
     int (*flush)(void *st, struct vg_op_ctx *ctx);
     void (*close)(void *st);
     void (*destroy)(void *conf);
+    /* After every node was created (so downstream nodes have named what they read), at load
+     * time; optional. */
+    void (*finish)(void *conf, struct vg_compiled *c);
     /* Keyed operators with state that must survive restarts (all optional, all on the stream
      * thread, between batches). save: queue what changed since the last confirmed save (all
      * entries when `all`, e.g. after Redis came back empty), without forgetting it; saved:

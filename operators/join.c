@@ -80,6 +80,9 @@ struct join_conf {
     int64_t ttl_ms;
     struct copy *copies[2];
     size_t n_copies[2];
+    const char *key_text[2];    /* each side's key as written (a side's prefix dropped) */
+    int x[2];                   /* through repartition topics: each side's exchange, else -1 */
+    int x_key[2];               /* there, the slot carrying each side's key, else -1 */
 };
 
 /* ---- load time ---- */
@@ -138,37 +141,47 @@ static struct vg_expr *side_key(struct join_conf *jc, struct vg_op_env *env, int
     }
     struct vg_op_env e = *env;
     e.in = vg_compile_node_scope(jc->c, jc->node->inputs[side]);
+    jc->key_text[side] = copy.str;
     return vg_op_env_expr(&e, &copy, VG_EXPR_ANY);
 }
 
-/* Both sides' sources must declare partitioned_by the key's fields, so that a key's events
- * of both sides are read by one stream thread. */
-static bool co_partitioned(struct join_conf *jc, struct vg_op_env *env, int side)
+/* Whether every source feeding side declares partitioned_by exactly the side's key (a plain
+ * field): then a key's events of both sides are read by one stream thread already. */
+static bool co_partitioned(const struct join_conf *jc, const struct vg_compiled *c, int side)
 {
-    const int *used;
-    size_t n_used = vg_expr_slots(jc->key[side], &used);
-    uint64_t fed = 0;
-    const struct vg_compiled *c = env->compiled;
-    for (size_t i = 0; i < c->n_nodes; i++)
-        if (c->nodes[i].node == jc->node->inputs[side])
-            fed = c->nodes[i].fed_by;
+    uint64_t fed = c->nodes[jc->node->inputs[side]->index].fed_by;
     for (size_t s = 0; s < c->n_sources; s++) {
         if (!((fed >> s) & 1))
             continue;
         const struct vg_ynode *pb = vg_ynode_get(c->sources[s].node->body, "partitioned_by");
-        bool ok = pb && vg_ylist_len(pb) == n_used && n_used > 0;
-        for (size_t k = 0; ok && k < n_used; k++)
-            ok = vg_compiled_source_slot(c, vg_ylist_str(pb, k)) == used[k];
-        if (!ok) {
-            vg_diag_add(env->diag, jc->node->mark, NULL,
-                        "node '%s': a stream-stream join reads both sides partitioned by its "
-                        "key: source '%s' must declare partitioned_by the fields of the %s "
-                        "key (a repartition for joins is not built yet)",
-                        jc->node->name, c->sources[s].node->name, side ? "right" : "left");
+        if (!pb || vg_ylist_len(pb) != 1 || strcmp(vg_ylist_str(pb, 0), jc->key_text[side]))
             return false;
-        }
     }
-    return true;
+    return fed != 0;
+}
+
+/* Otherwise each side goes through a repartition topic of its own, keyed by the side's key
+ * (computed by the writer into a slot of the join's), so equal keys meet in one partition
+ * number of the two topics. */
+static void exchange_sides(struct join_conf *jc, struct vg_op_env *env)
+{
+    static const char *const side_name[2] = {"left", "right"};
+    for (int side = 0; side < 2; side++) {
+        char name[300];
+        snprintf(name, sizeof(name), "join:%p:key.%s", (void *)jc, side_name[side]);
+        jc->x_key[side] = vg_compile_slot(jc->c, name);
+        jc->x[side] = vg_compile_add_side_exchange(env, jc->node, side_name[side],
+                                                   jc->x_key[side], jc->key[side]);
+    }
+}
+
+/* Once downstream named what it reads: the repartition records carry those fields too. */
+static void join_finish(void *conf, struct vg_compiled *c)
+{
+    struct join_conf *jc = conf;
+    for (int side = 0; side < 2 && jc->x[side] >= 0; side++)
+        for (size_t i = 0; i < jc->n_copies[side]; i++)
+            vg_compile_exchange_vals(c, jc->x[side], &jc->copies[side][i].in, 1);
 }
 
 static void join_destroy(void *conf);
@@ -178,6 +191,7 @@ static int join_create(const struct vg_node *node, struct vg_op_env *env, void *
     struct join_conf *jc = vg_xcalloc(1, sizeof(*jc));
     jc->node = node;
     jc->c = env->compiled;
+    jc->x[LEFT] = jc->x[RIGHT] = jc->x_key[LEFT] = jc->x_key[RIGHT] = -1;
     jc->name[LEFT] = node->inputs[LEFT]->name;
     jc->name[RIGHT] = node->inputs[RIGHT]->name;
     if (node->inputs[RIGHT]->type->flags & VG_OP_TABLE) {
@@ -223,8 +237,9 @@ static int join_create(const struct vg_node *node, struct vg_op_env *env, void *
                     node->name);
         ok = false;
     }
-    if (ok && !jc->tab)
-        ok = co_partitioned(jc, env, LEFT) && co_partitioned(jc, env, RIGHT);
+    if (ok && !jc->tab && !(co_partitioned(jc, env->compiled, LEFT) &&
+                            co_partitioned(jc, env->compiled, RIGHT)))
+        exchange_sides(jc, env);
     if (!ok) {
         join_destroy(jc);
         return VG_ECONFIG;
@@ -261,8 +276,9 @@ struct entry {
     struct entry *next;         /* in its key's list for its side */
     struct jkey *k;
     vg_time_ms ts, append_ms;
-    const char *topic;          /* interned */
-    int32_t partition;
+    const char *topic;          /* interned; with offset and src_partition: the source record */
+    int32_t partition;          /* the partition whose state holds it */
+    int32_t src_partition;      /* of the source record (differs through repartition topics) */
     int64_t offset;
     uint8_t side;
     bool matched;               /* left: paired at least once */
@@ -472,13 +488,14 @@ static void mark_dirty(struct join_state *st, struct entry *e)
     e->queued = true;
 }
 
-/* State layout: bucket "j<minute of event time>", field "<L|R><offset>@<topic>". */
+/* State layout: bucket "j<minute of event time>", field "<L|R><partition>:<offset>@<topic>"
+ * (the source record's position). */
 static void entry_field(const struct entry *e, struct vg_buf *out, char bucket[24])
 {
     snprintf(bucket, 24, "j%lld", (long long)(e->ts / BUCKET_MS));
     vg_buf_clear(out);
-    vg_buf_printf(out, "%c%lld@%s", e->side == LEFT ? 'L' : 'R', (long long)e->offset,
-                  e->topic);
+    vg_buf_printf(out, "%c%d:%lld@%s", e->side == LEFT ? 'L' : 'R', (int)e->src_partition,
+                  (long long)e->offset, e->topic);
 }
 
 /* Put the copies' values of blob into ev's slots (strings into the batch arena). */
@@ -499,7 +516,7 @@ static uint64_t pair_ident(const struct entry *e)
 {
     unsigned char pos[12]; /* partition and offset, little-endian on every platform */
     for (int i = 0; i < 4; i++)
-        pos[i] = (unsigned char)((uint32_t)e->partition >> (8 * i));
+        pos[i] = (unsigned char)((uint32_t)e->src_partition >> (8 * i));
     for (int i = 0; i < 8; i++)
         pos[4 + i] = (unsigned char)((uint64_t)e->offset >> (8 * i));
     uint64_t h = vg_hash_bytes(VG_HASH_SEED, e->topic, strlen(e->topic));
@@ -542,8 +559,11 @@ static void emit_pair(struct join_state *st, struct vg_batch *b, struct vg_sel *
     const struct entry *later = r && r->ts > l->ts ? r : l;
     ev->ts = later->ts;
     ev->topic = later->topic;
-    ev->partition = later->partition;
+    ev->partition = later->partition; /* the state's: downstream keyed nodes keep theirs there */
     ev->offset = later->offset;
+    ev->origin_topic = later->topic; /* alerts name the source record */
+    ev->origin_partition = later->src_partition;
+    ev->origin_offset = later->offset;
     ev->append_ms = at->append_ms; /* latency counts from the arrival that made the pair */
     if (r)
         ev->ident = pair_ident(later == l ? r : l);
@@ -562,9 +582,11 @@ static struct entry *entry_new(struct join_state *st, int side, const struct vg_
     struct entry *e = vg_xcalloc(1, sizeof(*e) + key->len + vals->len + ev->len);
     e->ts = ev->ts;
     e->append_ms = ev->append_ms;
-    e->topic = intern_topic(st, ev->topic ? ev->topic : "", ev->topic ? strlen(ev->topic) : 0);
+    const char *topic = ev->origin_topic ? ev->origin_topic : ev->topic ? ev->topic : "";
+    e->topic = intern_topic(st, topic, strlen(topic));
     e->partition = ev->partition;
-    e->offset = ev->offset;
+    e->src_partition = ev->origin_topic ? ev->origin_partition : ev->partition;
+    e->offset = ev->origin_topic ? ev->origin_offset : ev->offset;
     e->side = (uint8_t)side;
     e->key_len = (uint32_t)key->len;
     e->vals_len = (uint32_t)vals->len;
@@ -591,7 +613,10 @@ static void arrive(struct join_state *st, struct vg_batch *b, struct vg_sel *out
     const struct join_conf *jc = st->conf;
     struct vg_event *ev = &b->ev[idx];
     struct vg_value key;
-    vg_expr_eval(jc->key[side], ev->slots, st->ctx->expr, &key);
+    if (jc->x_key[side] >= 0) /* computed by the repartition topic's writer */
+        key = ev->slots[jc->x_key[side]];
+    else
+        vg_expr_eval(jc->key[side], ev->slots, st->ctx->expr, &key);
     if (key.type == VG_T_NULL) {
         vg_expr_ctx_reset(st->ctx->expr);
         return; /* no key, no pair (and nothing for a left join to wait for) */
@@ -1070,7 +1095,13 @@ static int join_state_load(void *stp, int32_t partition, const char *key, size_t
     e->ts = ts;
     e->append_ms = append;
     e->partition = partition;
-    e->offset = strtoll(key + 1, NULL, 10);
+    char *colon;
+    e->src_partition = (int32_t)strtol(key + 1, &colon, 10);
+    if (*colon != ':') {
+        vg_free(e);
+        return 0;
+    }
+    e->offset = strtoll(colon + 1, NULL, 10);
     e->topic = intern_topic(st, at + 1, klen - (size_t)(at + 1 - key));
     e->side = (uint8_t)side;
     e->matched = matched;
@@ -1161,6 +1192,7 @@ const struct vg_op_type vg_op_join = {
     .process = join_process,
     .close = join_close,
     .destroy = join_destroy,
+    .finish = join_finish,
     .state_save = join_state_save,
     .state_saved = join_state_saved,
     .state_load = join_state_load,

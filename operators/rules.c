@@ -523,9 +523,9 @@ static void make_alert(struct rules_state *st, struct vg_batch *b, uint32_t src_
     a->window_end = ev->windowed ? ev->win_end : -1;
     a->event_time = ev->ts;
     a->detected_at = vg_now_ms();
-    a->src_topic = ev->topic;
-    a->src_partition = ev->partition;
-    a->src_offset = ev->offset;
+    a->src_topic = ev->origin_topic ? ev->origin_topic : ev->topic; /* the source record */
+    a->src_partition = ev->origin_topic ? ev->origin_partition : ev->partition;
+    a->src_offset = ev->origin_topic ? ev->origin_offset : ev->offset;
     a->src_ident = ev->ident;
     a->latency_ms = a->detected_at - ev->append_ms;
     vg_alert_id(a, a->alert_id);

@@ -146,7 +146,15 @@ static const char *const EXPECTED =
     "erin 60000 240000 it-team\n"
     "frank 30000 0 sales\n";            /* the session started before the login */
 
+static void produce_cases_by(struct vg_test_world *f, bool keyed);
+
 static void produce_cases(struct vg_test_world *f)
+{
+    produce_cases_by(f, true);
+}
+
+/* keyed: each topic keyed by user (as impossible_travel.yaml declares); else round-robin */
+static void produce_cases_by(struct vg_test_world *f, bool keyed)
 {
     char *l = NULL, *v = NULL;
     size_t ll = 0, vl = 0;
@@ -165,8 +173,13 @@ static void produce_cases(struct vg_test_world *f)
     vpn(&v, &vl, "alice", T0 + 5 * MIN, "DE");
     vpn(&v, &vl, "carol", T0 + 10 * MIN, "DE");
     vpn(&v, &vl, "dave", T0 + 10 * MIN + 1, "DE");
-    vg_test_produce_lines_keyed(&f->broker, LOGINS, 4, l, "user");
-    vg_test_produce_lines_keyed(&f->broker, VPN, 4, v, "user");
+    if (keyed) {
+        vg_test_produce_lines_keyed(&f->broker, LOGINS, 4, l, "user");
+        vg_test_produce_lines_keyed(&f->broker, VPN, 4, v, "user");
+    } else {
+        vg_test_produce_lines(&f->broker, LOGINS, 4, l);
+        vg_test_produce_lines(&f->broker, VPN, 4, v);
+    }
     free(l);
     free(v);
 }
@@ -200,6 +213,30 @@ static void test_travel_exact_pairs(void **state)
                         "1767225900000,\"user\":\"alice\",\"country\":\"DE\"}},\"assets\":"
                         "{\"owner\":\"it-team\",\"criticality\":3}}") != NULL;
     assert_true(whole);
+    vg_test_records_free(&rs);
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+}
+
+/* The same events, not keyed by user: each side reaches the join through a repartition
+ * topic of its own, keyed by user, and the pairs are exactly the same. */
+static void test_travel_through_repartition_topics(void **state)
+{
+    struct vg_test_world *f = *state;
+    assets(f);
+    vg_test_topic(&f->broker, "travel-x.travel.left.repartition", 4);
+    vg_test_topic(&f->broker, "travel-x.travel.right.repartition", 4);
+    const char *args[] = {"run", "tests/cases/integration/travel_repartition.yaml", NULL};
+    pid_t pid = vg_test_vigil_start(args, f->env, f->log);
+    vg_test_wait_assigned(f->log, 2);
+    produce_cases_by(f, false);
+    struct vg_test_records rs;
+    vg_test_consume(&f->broker, ALERTS, 7, 30000 * vg_test_slow(), 2000, &rs);
+    for (size_t i = 0; getenv("VG_DEBUG") && i < rs.n; i++)
+        fprintf(stderr, "%s\n", rs.r[i].value);
+    char *got = pairs(&rs);
+    assert_string_equal(got, EXPECTED);
+    free(got);
+    assert_int_equal(rs.n, 7);
     vg_test_records_free(&rs);
     assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
 }
@@ -418,6 +455,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_travel_exact_pairs, setup, vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_table_row_update_seen, setup, vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_travel_through_repartition_topics, setup,
+                                        vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_kafka_table_kept_current, setup,
                                         vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_two_processes_one_killed, setup,

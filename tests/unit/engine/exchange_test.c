@@ -26,7 +26,7 @@ static void test_exchange_data_round_trip(void **state)
     vg_arena_init(&a, 4096);
     struct vg_value got[4] = {0};
     struct vg_x_head gh;
-    assert_int_equal(vg_x_decode_data(b.data, b.len, &gh, got, vals, 3, &a), 0);
+    assert_int_equal(vg_x_decode_data(b.data, b.len, &gh, got, vals, 3, &a, NULL), 0);
     assert_int_equal(gh.writer, (1u << 20) | 7);
     assert_int_equal(gh.offset, 1234);
     assert_int_equal(gh.ts, 60000);
@@ -37,8 +37,8 @@ static void test_exchange_data_round_trip(void **state)
     assert_int_equal(got[2].type, VG_T_NULL);
     assert_true(got[3].u.f == 1.5);
     /* truncated, or carrying other fields than expected: not a record */
-    assert_int_equal(vg_x_decode_data(b.data, b.len - 1, &gh, got, vals, 3, &a), -1);
-    assert_int_equal(vg_x_decode_data(b.data, b.len, &gh, got, vals, 2, &a), -1);
+    assert_int_equal(vg_x_decode_data(b.data, b.len - 1, &gh, got, vals, 3, &a, NULL), -1);
+    assert_int_equal(vg_x_decode_data(b.data, b.len, &gh, got, vals, 2, &a, NULL), -1);
     /* equal keys, equal record keys */
     struct vg_buf k1, k2;
     vg_buf_init(&k1);
