@@ -19,8 +19,11 @@
  * + within; then it is evicted, and an unmatched left event of a `left` join is emitted with
  * a null right side. The buffers are the join's state: one Redis hash field per event,
  * bucketed by minute of event time, saved behind like a window's and loaded on assignment.
- * Both sides must reach the same stream thread for a key: their sources declare
- * `partitioned_by` the join key (checked at load time).
+ * Both sides must reach the same stream thread for a key: either every source declares
+ * `partitioned_by` the key, or each side goes through a repartition topic of its own keyed
+ * by the side's key (vg_compile_add_side_exchange; the writer computes the key into a slot of
+ * the join's and the record carries the payload). Entries keep the source record's position
+ * (origin_* through repartition topics) for alert ids, and the partition their state is in.
  *
  * Stream-table. A left event's key names a row (table.h). Redis rows are cached per thread
  * (at most cache_rows, oldest first out, fetched again after cache_ttl) and every miss of a
