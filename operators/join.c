@@ -687,7 +687,7 @@ static void entry_drop(struct join_state *st, struct entry *e)
     if (--k->n_entries == 0)
         key_forget(st, k);
     heap_remove(st, e->heap_i);
-    if (e->saved) {
+    if (e->saved || e->queued) { /* queued: a save may have written it, unconfirmed yet */
         if (st->n_dels == st->cap_dels) {
             st->cap_dels = st->cap_dels ? 2 * st->cap_dels : 256;
             st->dels = vg_xrealloc(st->dels, st->cap_dels * sizeof(*st->dels));
