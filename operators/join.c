@@ -594,9 +594,12 @@ static struct entry *entry_new(struct join_state *st, int side, const struct vg_
     e->key_len = (uint32_t)key->len;
     e->vals_len = (uint32_t)vals->len;
     e->payload_len = ev->len;
-    memcpy(e->blob, key->data, key->len);
-    memcpy(E_VALS(e), vals->data, vals->len);
-    memcpy(E_PAYLOAD(e), ev->payload, ev->len);
+    if (key->len) /* (an empty buffer has no storage) */
+        memcpy(e->blob, key->data, key->len);
+    if (vals->len)
+        memcpy(E_VALS(e), vals->data, vals->len);
+    if (ev->len)
+        memcpy(E_PAYLOAD(e), ev->payload, ev->len);
     return e;
 }
 
