@@ -119,7 +119,7 @@ join_backlog() {
       --keys "$keys" --attacks "$attacks" --partitions "$P" --span 1200 \
       --expect-file "$work/bexpect.json" 2>"$work/bproduce-$side.log"
   done
-  LOGIN_TOPIC=blogins VPN_TOPIC=bvpn ALERT_TOPIC=balerts "$vigil" run --exit-idle 3 \
+  LOGIN_TOPIC=blogins VPN_TOPIC=bvpn ALERT_TOPIC=balerts ${WRAP:-} "$vigil" run --exit-idle 3 \
     topologies/impossible_travel.yaml 2>"$work/jb.log"
   local n eps
   n=$(records_of "$work/jb.log")

@@ -12,6 +12,8 @@
 
 #include "vg_common.h"
 
+#include <string.h>
+
 struct vg_hlink {
     struct vg_hlink *next;
     uint64_t hash;
@@ -59,6 +61,14 @@ static inline void vg_htab_remove(struct vg_htab *t, struct vg_hlink *l)
         pp = &(*pp)->next;
     *pp = l->next;
     t->n--;
+}
+
+/* Forget every entry (they are not touched), keeping the slots for reuse. */
+static inline void vg_htab_reset(struct vg_htab *t)
+{
+    if (t->cap)
+        memset(t->slots, 0, t->cap * sizeof(*t->slots));
+    t->n = 0;
 }
 
 /* Call fn(l, ud) for every entry (fn may free it); then the table is empty. */

@@ -277,6 +277,7 @@ static void join_destroy(void *conf)
  * payload. */
 struct entry {
     struct entry *next;         /* in its key's list for its side */
+    struct entry **pprev;       /* what points to it there */
     struct jkey *k;
     vg_time_ms ts, append_ms;
     const char *topic;          /* interned; with offset and src_partition: the source record */
@@ -340,6 +341,7 @@ struct join_state {
     size_t n_topics;
     /* stream-table */
     struct vg_htab rows;        /* struct row */
+    struct vg_htab asked;       /* the rows a batch asks for, until they join rows */
     struct row **fifo;          /* cache_rows slots, oldest first out */
     size_t fifo_head;
     struct vg_buf kbuf, jbuf;
@@ -493,12 +495,37 @@ static void mark_dirty(struct join_state *st, struct entry *e)
 
 /* State layout: bucket "j<minute of event time>", field "<L|R><partition>:<offset>@<topic>"
  * (the source record's position). */
+static size_t put_dec(char *p, long long v) /* decimal digits of v at p; their count */
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    size_t k = 0;
+    if (v < 0)
+        p[k++] = '-';
+    while (n)
+        p[k++] = tmp[--n];
+    return k;
+}
+
 static void entry_field(const struct entry *e, struct vg_buf *out, char bucket[24])
 {
-    snprintf(bucket, 24, "j%lld", (long long)(e->ts / BUCKET_MS));
+    bucket[0] = 'j';
+    bucket[1 + put_dec(bucket + 1, e->ts / BUCKET_MS)] = '\0';
+    size_t tlen = strlen(e->topic);
     vg_buf_clear(out);
-    vg_buf_printf(out, "%c%d:%lld@%s", e->side == LEFT ? 'L' : 'R', (int)e->src_partition,
-                  (long long)e->offset, e->topic);
+    char *p = vg_buf_reserve(out, 48 + tlen);
+    size_t n = 0;
+    p[n++] = e->side == LEFT ? 'L' : 'R';
+    n += put_dec(p + n, e->src_partition);
+    p[n++] = ':';
+    n += put_dec(p + n, e->offset);
+    p[n++] = '@';
+    memcpy(p + n, e->topic, tlen);
+    out->len += n + tlen;
 }
 
 /* Put the copies' values of blob into ev's slots (strings into the batch arena). */
@@ -607,6 +634,9 @@ static void entry_link(struct join_state *st, struct jkey *k, struct entry *e)
 {
     e->k = k;
     e->next = k->head[e->side];
+    if (e->next)
+        e->next->pprev = &e->next;
+    e->pprev = &k->head[e->side];
     k->head[e->side] = e;
     k->n_entries++;
     heap_push(st, e);
@@ -683,10 +713,9 @@ static void bury(struct join_state *st)
 static void entry_drop(struct join_state *st, struct entry *e)
 {
     struct jkey *k = e->k;
-    struct entry **pp = &k->head[e->side];
-    while (*pp != e)
-        pp = &(*pp)->next;
-    *pp = e->next;
+    *e->pprev = e->next;
+    if (e->next)
+        e->next->pprev = e->pprev;
     if (--k->n_entries == 0)
         key_forget(st, k);
     heap_remove(st, e->heap_i);
@@ -758,9 +787,9 @@ static void row_free(const struct join_conf *jc, struct row *r)
     vg_free(r);
 }
 
-static struct row *row_find(struct join_state *st, const char *key, size_t len, uint64_t h)
+static struct row *row_find(const struct vg_htab *t, const char *key, size_t len, uint64_t h)
 {
-    for (struct vg_hlink *l = vg_htab_head(&st->rows, h); l; l = l->next) {
+    for (struct vg_hlink *l = vg_htab_head(t, h); l; l = l->next) {
         struct row *r = (struct row *)l;
         if (l->hash == h && r->len == len && !memcmp(r->key, key, len))
             return r;
@@ -772,7 +801,7 @@ static struct row *row_find(struct join_state *st, const char *key, size_t len, 
 static void row_add(struct join_state *st, struct row *r)
 {
     const struct join_conf *jc = st->conf;
-    struct row *old = row_find(st, r->key, r->len, r->link.hash);
+    struct row *old = row_find(&st->rows, r->key, r->len, r->link.hash);
     if (old) { /* a refresh: it takes the old one's place in the queue */
         vg_htab_remove(&st->rows, &old->link);
         vg_htab_insert(&st->rows, &r->link);
@@ -941,25 +970,25 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
         if (!has)
             continue;
         uint64_t h = vg_hash_bytes(VG_HASH_SEED, st->kbuf.data, st->kbuf.len);
-        struct row *r = row_find(st, st->kbuf.data, st->kbuf.len, h);
+        struct row *r = row_find(&st->rows, st->kbuf.data, st->kbuf.len, h);
         if (r && ctx->now_ms - r->fetched_ms < jc->tab->cache_ttl_ms) {
             hit[i] = r;
             continue;
         }
-        for (size_t m = 0; m < n_miss && !hit[i]; m++) /* asked already in this batch */
-            if (miss[m]->link.hash == h && miss[m]->len == st->kbuf.len &&
-                !memcmp(miss[m]->key, st->kbuf.data, st->kbuf.len))
-                hit[i] = miss[m];
-        if (hit[i])
+        if ((r = row_find(&st->asked, st->kbuf.data, st->kbuf.len, h))) {
+            hit[i] = r; /* asked for already in this batch */
             continue;
+        }
         r = vg_xcalloc(1, sizeof(*r) + st->kbuf.len);
         r->link.hash = h;
         r->len = (uint32_t)st->kbuf.len;
         memcpy(r->key, st->kbuf.data, st->kbuf.len);
         r->vals = vg_xcalloc(jc->n_copies[RIGHT] + 1, sizeof(*r->vals));
         r->fetched_ms = ctx->now_ms;
+        vg_htab_insert(&st->asked, &r->link);
         hit[i] = miss[n_miss++] = r;
     }
+    vg_htab_reset(&st->asked); /* the rows join the cache after the output */
     if (n_miss) {
         const char **keys = vg_arena_alloc(&b->arena, n_miss * sizeof(*keys));
         size_t *lens = vg_arena_alloc(&b->arena, n_miss * sizeof(*lens));
@@ -1168,6 +1197,7 @@ static void join_close(void *stp)
         vg_free(st->heap[i]);
     vg_htab_clear(&st->keys, free_key, NULL);
     vg_htab_clear(&st->rows, free_row, (void *)jc);
+    vg_free(st->asked.slots);
     for (size_t i = 0; i < st->n_topics; i++)
         vg_free(st->topics[i]);
     vg_free(st->topics);
