@@ -97,6 +97,7 @@ struct rt_thread {
     bool state_failing;
     int state_backoff_ms;
     struct vg_state *lookup;        /* tables (join with `table: redis`): its own connection */
+    bool close_abandoned;           /* the group did not let go in time (consumer_close) */
     bool lookup_failing;
     struct vg_op_ctx ctx;
     rd_kafka_message_t **msgs;
@@ -1151,6 +1152,33 @@ static void replay_close(struct rt_thread *th)
         th->rc = VG_EINVAL;
 }
 
+/* Leave the group, but not wait on it for long: a close during a rebalance waits for the
+ * rebalance, which on a slow group takes a session timeout or more. What was acknowledged is
+ * committed already; after VG_RT_CLOSE_MS the consumer is dropped without the goodbye and the
+ * group notices by the session timeout. */
+#define VG_RT_CLOSE_MS 3000
+static void consumer_close(struct rt_thread *th)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(th->consumer);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(th->consumer, q);
+    if (e) {
+        vg_log(VG_LOG_WARN, "%s: thread %d: consumer close: %s", th->tp->c->topo->name,
+               th->index, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        th->close_abandoned = true;
+    } else {
+        vg_time_ns deadline = vg_mono_ns() + (vg_time_ns)VG_RT_CLOSE_MS * 1000000;
+        while (!rd_kafka_consumer_closed(th->consumer) && vg_mono_ns() < deadline)
+            rd_kafka_queue_poll_callback(q, 100); /* serves the revoke (rebalance_cb) */
+        th->close_abandoned = !rd_kafka_consumer_closed(th->consumer);
+        if (th->close_abandoned)
+            vg_log(VG_LOG_WARN, "%s: thread %d: the group did not let go within %d ms (a "
+                   "rebalance in progress); leaving without it", th->tp->c->topo->name,
+                   th->index, VG_RT_CLOSE_MS);
+    }
+    rd_kafka_queue_destroy(q);
+}
+
 static void *thread_main(void *arg)
 {
     struct rt_thread *th = arg;
@@ -1203,7 +1231,7 @@ static void *thread_main(void *arg)
                rd_kafka_err2str(e));
     pthread_barrier_wait(&th->tp->closing);
     if (th->consumer)
-        rd_kafka_consumer_close(th->consumer);
+        consumer_close(th);
     ck_pr_store_int(&th->finished, 1);
     return NULL;
 }
@@ -1359,7 +1387,8 @@ static void thread_close(struct rt_thread *th)
     if (th->cq)
         rd_kafka_queue_destroy(th->cq);
     if (th->consumer)
-        rd_kafka_destroy(th->consumer);
+        rd_kafka_destroy_flags(th->consumer,
+                               th->close_abandoned ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     vg_expr_ctx_free(th->ctx.expr);
     vg_free(th->msgs);
     vg_state_free(th->state);
