@@ -40,6 +40,7 @@ pids+=($!)
 export REDIS_URL=redis://127.0.0.1:$redis_port/0
 echo "   broker $KAFKA_BROKERS, redis $REDIS_URL"
 
+for _ in $(seq 50); do redis-cli -p "$redis_port" PING >/dev/null 2>&1 && break; sleep 0.1; done
 # the asset table of impossible_travel.yaml: asset:host-<user> for the generator's users
 python3 - <<'PY' | redis-cli -p "$redis_port" --pipe >/dev/null
 for u in range(20000):
