@@ -450,6 +450,38 @@ static void test_kafka_table_kept_current(void **state)
     assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
 }
 
+/* Redis goes away while a table is looked up: the stream thread pauses and retries, and
+ * once Redis is back the event comes out with the row; nothing is lost. */
+static void test_table_redis_outage(void **state)
+{
+    struct vg_test_world *f = *state;
+    assets(f);
+    const char *args[] = {"run", "tests/cases/integration/enrich_redis.yaml", NULL};
+    pid_t pid = vg_test_vigil_start(args, f->env, f->log);
+    vg_test_wait_assigned(f->log, 2);
+    vg_test_produce_lines(&f->broker, LOGINS, 1, "{\"n\":1,\"host\":\"h1\"}\n");
+    struct vg_test_records rs;
+    vg_test_consume(&f->broker, ALERTS, 1, 30000 * vg_test_slow(), 200, &rs);
+    assert_int_equal(rs.n, 1);
+    vg_test_records_free(&rs);
+    vg_test_redis_kill(&f->redis);
+    vg_test_produce_lines(&f->broker, LOGINS, 1, "{\"n\":2,\"host\":\"h2\"}\n");
+    vg_test_wait_log(f->log, "table store unavailable", 1);
+    vg_test_redis_restart(&f->redis); /* empty: the row is written again, maybe after the
+                                       * retry that finds Redis back (then: no row) */
+    redis_cmd(f, "HSET asset:h2 owner restored");
+    vg_test_wait_log(f->log, "table store reachable again", 1);
+    vg_test_consume(&f->broker, ALERTS, 2, 30000 * vg_test_slow(), 500, &rs);
+    assert_int_equal(rs.n, 2);
+    sort_values(&rs);
+    const char *h2 = rs.r[1].value;
+    if (strcmp(h2, "{\"logins\":{\"n\":2,\"host\":\"h2\"},\"assets\":null}") != 0)
+        assert_string_equal(h2, "{\"logins\":{\"n\":2,\"host\":\"h2\"},\"assets\":"
+                                "{\"owner\":\"restored\"}}");
+    vg_test_records_free(&rs);
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +489,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_row_update_seen, setup, vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_travel_through_repartition_topics, setup,
                                         vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_table_redis_outage, setup, vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_kafka_table_kept_current, setup,
                                         vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_two_processes_one_killed, setup,
