@@ -1108,6 +1108,38 @@ static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
     return 0;
 }
 
+/* Before the threads start: a stream-stream join that reads its sources as they are (both
+ * keyed by the join key) pairs them by partition number, so they must have as many. */
+static int copartition_check(struct rt_topo *tp, struct vg_err *err)
+{
+    const struct vg_compiled *c = tp->c;
+    rd_kafka_t *rk = tp->threads[0].consumer;
+    for (size_t n = 0; rk && n < c->n_nodes; n++) {
+        const struct vg_compiled_node *cn = &c->nodes[n];
+        if (!(cn->type->flags & VG_OP_JOIN) || !cn->keyed || cn->exchange >= 0)
+            continue;
+        const char *first = NULL;
+        int32_t first_n = 0;
+        for (size_t s = 0; s < c->n_sources && s < 64; s++) {
+            if (!((cn->fed_by >> s) & 1))
+                continue;
+            int32_t p = wait_partitions(rk, c->sources[s].topic);
+            if (!first) {
+                first = c->sources[s].topic;
+                first_n = p;
+            } else if (p != first_n) {
+                return VG_ERR_SET(err, VG_EKAFKA,
+                                  "join '%s': topics '%s' (%d partitions) and '%s' (%d) must have "
+                                  "as many partitions: their keys meet by partition number (or "
+                                  "drop partitioned_by to join through repartition topics)",
+                                  cn->node->name, first, (int)first_n, c->sources[s].topic,
+                                  (int)p);
+            }
+        }
+    }
+    return 0;
+}
+
 /* Before the threads start: every `table: kafka` read into memory up to its end. */
 static int ktables_start(struct rt_topo *tp, struct vg_err *err)
 {
@@ -1583,6 +1615,8 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n,
         }
         if (rc == 0)
             rc = replay ? replay_setup(tp, err) : exchange_setup(tp, err);
+        if (rc == 0 && !replay)
+            rc = copartition_check(tp, err);
         if (rc == 0)
             rc = ktables_start(tp, err);
     }

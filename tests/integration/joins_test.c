@@ -482,6 +482,23 @@ static void test_table_redis_outage(void **state)
     assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
 }
 
+/* Sources joined by partition number must have as many partitions: refused at start. */
+static void test_join_partition_counts_differ(void **state)
+{
+    struct vg_test_world *f = *state;
+    vg_test_topic(&f->broker, "it-jn-vpn3", 3);
+    f->env[3] = "VPN_TOPIC=it-jn-vpn3";
+    const char *args[] = {"run", TOPOLOGY, NULL};
+    pid_t pid = vg_test_vigil_start(args, f->env, f->log);
+    assert_int_equal(vg_test_vigil_stop(pid, 0, 60000 * vg_test_slow()), 3);
+    char *log = vg_test_read(f->log);
+    assert_non_null(strstr(log, "join 'travel': topics 'it-jn-logins' (4 partitions) and "
+                                "'it-jn-vpn3' (3) must have as many partitions: their keys meet "
+                                "by partition number (or drop partitioned_by to join through "
+                                "repartition topics)"));
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +507,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_travel_through_repartition_topics, setup,
                                         vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_table_redis_outage, setup, vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_join_partition_counts_differ, setup,
+                                        vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_kafka_table_kept_current, setup,
                                         vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_two_processes_one_killed, setup,
