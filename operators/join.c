@@ -306,8 +306,21 @@ struct jkey {
 };
 
 /* A cached table row (stream-table): its values for the copies, and the row as JSON. */
+/* An enriched event's JSON, made on demand: the left event as it was (its own JSON or its
+ * payload), then the row. */
+struct row;
+struct row_json {
+    const struct join_conf *jc;
+    void (*left_fn)(const struct vg_event *ev, struct vg_buf *out);
+    const void *left_ud;
+    const char *left_json;
+    uint32_t left_len;
+    const struct row *row;
+};
+
 struct row {
     struct vg_hlink link;       /* first: in rows */
+    struct row_json plain;      /* for events whose left side is their payload (no allocation) */
     vg_time_ms fetched_ms;
     size_t fifo_i;              /* its place in fifo[] */
     bool found;
@@ -342,6 +355,7 @@ struct join_state {
     /* stream-table */
     struct vg_htab rows;        /* struct row */
     struct vg_htab asked;       /* the rows a batch asks for, until they join rows */
+    struct row_json plain_none; /* an event without a row whose left side is its payload */
     struct row **fifo;          /* cache_rows slots, oldest first out */
     size_t fifo_head;
     struct vg_buf kbuf, jbuf;
@@ -365,6 +379,7 @@ static int join_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
     vg_buf_init(&st->jbuf);
     if (jc->tab)
         st->fifo = vg_xcalloc(jc->tab->cache_rows, sizeof(*st->fifo));
+    st->plain_none = (struct row_json){.jc = jc};
     if (jc->tab && jc->tab->kafka) {
         st->jp = vg_json_parser_new();
         st->paths = vg_paths_new();
@@ -918,17 +933,6 @@ static bool key_text(const struct vg_value *v, struct vg_buf *out)
     }
 }
 
-/* An enriched event's JSON, made on demand: the left event as it was (its own JSON or its
- * payload), then the row. */
-struct row_json {
-    const struct join_conf *jc;
-    void (*left_fn)(const struct vg_event *ev, struct vg_buf *out);
-    const void *left_ud;
-    const char *left_json;
-    uint32_t left_len;
-    const struct row *row;
-};
-
 static void row_fields(const struct vg_event *ev, struct vg_buf *out)
 {
     const struct row_json *rj = ev->fields_ud;
@@ -985,6 +989,7 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
         memcpy(r->key, st->kbuf.data, st->kbuf.len);
         r->vals = vg_xcalloc(jc->n_copies[RIGHT] + 1, sizeof(*r->vals));
         r->fetched_ms = ctx->now_ms;
+        r->plain = (struct row_json){.jc = jc, .row = r};
         vg_htab_insert(&st->asked, &r->link);
         hit[i] = miss[n_miss++] = r;
     }
@@ -1016,9 +1021,13 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
             ev->slots[jc->copies[LEFT][c].out] = ev->slots[jc->copies[LEFT][c].in];
         for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) /* rows stay until the next batch */
             ev->slots[jc->copies[RIGHT][c].out] = r ? r->vals[c] : VG_NULL_VALUE;
-        struct row_json *rj = vg_arena_alloc(&b->arena, sizeof(*rj));
-        *rj = (struct row_json){jc, ev->fields_fn, ev->fields_ud, ev->fields_json,
-                                ev->fields_len, r};
+        const struct row_json *rj = r ? &r->plain : &st->plain_none; /* rows stay the batch */
+        if (ev->fields_fn || ev->fields_json) { /* a join's or a map's output: keep it */
+            struct row_json *own = vg_arena_alloc(&b->arena, sizeof(*own));
+            *own = (struct row_json){jc, ev->fields_fn, ev->fields_ud, ev->fields_json,
+                                     ev->fields_len, r};
+            rj = own;
+        }
         ev->fields_fn = row_fields;
         ev->fields_ud = rj;
         ev->fields_json = NULL;
