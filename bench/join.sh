@@ -10,8 +10,9 @@
 #                 raw librdkafka consume -> produce (vigil-bench passthrough) on 2 x EVENTS.
 #   enrich        bench/scenarios/enrich.yaml (a left join with table: redis, cache of
 #                 CACHE_ROWS rows per thread over KEYS hosts: about 95% hits) against
-#                 bench/scenarios/enrich_none.yaml (no lookup) over EVENTS pre-loaded logins:
-#                 the ratio of events/s, and the hit rate from Redis (HGETALL calls per event).
+#                 bench/scenarios/enrich_none.yaml (no lookup) over EVENTS pre-loaded logins,
+#                 ROUNDS (3) times alternately: the ratios of events/s and their median, and
+#                 the hit rate from Redis (HGETALL calls per event).
 #   scale         bench/scenarios/window.yaml over EVENTS pre-loaded events: one process with
 #                 2 stream threads, then two processes with 1 each in one consumer group:
 #                 total events/s.
@@ -128,21 +129,34 @@ join_backlog() {
 }
 
 enrich() {
-  local keys=${KEYS:-20000} rows=${CACHE_ROWS:-9400}
+  local keys=${KEYS:-20000} rows=${CACHE_ROWS:-9400} rounds=${ROUNDS:-3}
   load_assets "$keys"
-  log "enrich: $events logins over $keys hosts"
+  log "enrich: $events logins over $keys hosts, $rounds rounds of without/with"
   "$bench" produce --topic ev --scenario logins --rate 0 --events "$events" --keys "$keys" \
     --partitions "$P" 2>"$work/eproduce.log"
-  BENCH_TOPIC=ev BENCH_ALERTS=enriched "$vigil" run --exit-idle 3 \
-    bench/scenarios/enrich_none.yaml 2>"$work/e0.log"
-  local h0 eps0 eps1 h1
-  h0=$(hgetalls); h0=${h0:-0}
-  BENCH_TOPIC=ev BENCH_ALERTS=enriched CACHE_ROWS=$rows ${WRAP:-} "$vigil" run --exit-idle 3 \
-    bench/scenarios/enrich.yaml 2>"$work/e1.log"
-  h1=$(hgetalls); h1=${h1:-0}
-  eps0=$(eps_of "$work/e0.log")
-  eps1=$(eps_of "$work/e1.log")
-  python3 -c "import json;print(json.dumps({'part':'enrich','events':$events,'keys':$keys,'cache_rows_per_thread':$rows,'hgetall':$h1-$h0,'hit_rate':round(1-($h1-$h0)/$events,4),'events_per_s_without':$eps0,'events_per_s_with':$eps1,'ratio':round($eps1/$eps0,3)}))"
+  local r h0 h1
+  : >"$work/rounds"
+  for r in $(seq "$rounds"); do # alternating, each run a consumer group of its own
+    BENCH_NAME=enrich-none-$r BENCH_TOPIC=ev BENCH_ALERTS=enriched "$vigil" run --exit-idle 3 \
+      bench/scenarios/enrich_none.yaml 2>"$work/e0.log"
+    h0=$(hgetalls); h0=${h0:-0}
+    BENCH_NAME=enrich-$r BENCH_TOPIC=ev BENCH_ALERTS=enriched CACHE_ROWS=$rows ${WRAP:-} \
+      "$vigil" run --exit-idle 3 bench/scenarios/enrich.yaml 2>"$work/e1.log"
+    h1=$(hgetalls); h1=${h1:-0}
+    echo "$(eps_of "$work/e0.log") $(eps_of "$work/e1.log") $((h1 - h0))" >>"$work/rounds"
+  done
+  python3 - "$work/rounds" "$events" "$keys" "$rows" <<'PY'
+import json, sys
+rows = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
+n, keys, cache = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+ratios = sorted(round(w / wo, 3) for wo, w, _ in rows)
+print(json.dumps({"part": "enrich", "events": n, "keys": keys, "cache_rows_per_thread": cache,
+                  "hit_rate": [round(1 - h / n, 4) for _, _, h in rows],
+                  "events_per_s_without": [r[0] for r in rows],
+                  "events_per_s_with": [r[1] for r in rows],
+                  "ratios": [round(w / wo, 3) for wo, w, _ in rows],
+                  "ratio_median": ratios[len(ratios) // 2]}))
+PY
 }
 
 scale() {
