@@ -35,7 +35,7 @@ log() { echo "[bench join] $*" >&2; }
 eps_of() { grep -o '[0-9]* records/s' "$1" | tail -1 | cut -d' ' -f1; }
 secs_of() { grep -o 'records/s over [0-9.]* s' "$1" | tail -1 | awk '{print $3}'; }
 records_of() { grep -o 'summary: [0-9]* records' "$1" | tail -1 | grep -o '[0-9]*'; }
-hgetalls() { redis-cli -p "$redis_port" INFO commandstats | awk -F'[=,]' '/^cmdstat_hgetall:/ {print $2} END {}' | head -1; }
+hgetalls() { redis-cli -p "$redis_port" INFO commandstats | awk -F'[=,]' '/^cmdstat_hgetall:/ {print $2}'; }
 results=()
 
 # rows asset:host-<user> for users 0..n-1 (criticality 0..4) and the travelers

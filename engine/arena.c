@@ -189,3 +189,21 @@ const char *vg_buf_cstr(struct vg_buf *b)
     *vg_buf_reserve(b, 0) = '\0';
     return b->data;
 }
+
+const char *vg_intern(struct vg_intern *in, const char *s, size_t n)
+{
+    for (size_t i = 0; i < in->n; i++)
+        if (strlen(in->s[i]) == n && !memcmp(in->s[i], s, n))
+            return in->s[i];
+    in->s = vg_xrealloc(in->s, (in->n + 1) * sizeof(*in->s));
+    return in->s[in->n++] = vg_xstrndup(s, n);
+}
+
+void vg_intern_fini(struct vg_intern *in)
+{
+    for (size_t i = 0; i < in->n; i++)
+        vg_free(in->s[i]);
+    vg_free(in->s);
+    in->s = NULL;
+    in->n = 0;
+}

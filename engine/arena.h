@@ -40,6 +40,15 @@ struct vg_buf {
     size_t cap;
 };
 
+/* A few strings kept once each (e.g. the topic names that state outlives batches with):
+ * vg_intern returns the kept copy of s[0..n), made on first use. Linear: for a handful. */
+struct vg_intern {
+    char **s;
+    size_t n;
+};
+const char *vg_intern(struct vg_intern *in, const char *s, size_t n);
+void vg_intern_fini(struct vg_intern *in);
+
 void vg_buf_init(struct vg_buf *b);
 void vg_buf_fini(struct vg_buf *b);
 static inline void vg_buf_clear(struct vg_buf *b) { b->len = 0; }

@@ -56,6 +56,9 @@ int vg_json_decode(struct vg_json_parser *jp, const struct vg_paths *p, const ch
 /* Append v as JSON (null, true, 12, 1.5, "text", [..]). Floats print with enough digits to
  * round-trip; non-finite floats print as null. Thread: any. */
 void vg_json_write_value(struct vg_buf *out, const struct vg_value *v);
+/* Append v as text: a string's own bytes, anything else as JSON (keys of windows, rules and
+ * tables). Thread: any. */
+void vg_value_text(struct vg_buf *out, const struct vg_value *v);
 
 /* ---- Avro ---- */
 

@@ -74,6 +74,14 @@ static void write_double(struct vg_buf *out, double f)
         vg_buf_puts(out, ".0");
 }
 
+void vg_value_text(struct vg_buf *out, const struct vg_value *v)
+{
+    if (v->type == VG_T_STR)
+        vg_buf_append(out, v->u.s, v->len);
+    else
+        vg_json_write_value(out, v);
+}
+
 void vg_json_write_value(struct vg_buf *out, const struct vg_value *v)
 {
     switch (v->type) {

@@ -278,10 +278,10 @@ static void exchange_read(struct vg_dag *d, size_t xi, struct vg_sel *in)
         }
         ev->ts = h.ts;
         ev->append_ms = h.append_ms;
-        uint32_t src = h.writer >> 20;
+        uint16_t src = vg_x_writer_source(h.writer);
         if (src < d->c->n_sources) {
             ev->origin_topic = d->c->sources[src].topic;
-            ev->origin_partition = (int32_t)(h.writer & 0xfffff);
+            ev->origin_partition = vg_x_writer_partition(h.writer);
             ev->origin_offset = h.offset;
         }
         if (x->payload) {

@@ -37,6 +37,17 @@ static inline uint32_t vg_x_writer(uint16_t source, int32_t partition)
     return ((uint32_t)source << 20) | ((uint32_t)partition & 0xfffff);
 }
 
+/* The source id and partition a writer id was made of. */
+static inline uint16_t vg_x_writer_source(uint32_t writer)
+{
+    return (uint16_t)(writer >> 20);
+}
+
+static inline int32_t vg_x_writer_partition(uint32_t writer)
+{
+    return (int32_t)(writer & 0xfffff);
+}
+
 /* ---- records ---- */
 
 struct vg_x_head {

@@ -1060,13 +1060,11 @@ static int exchange_setup(struct rt_topo *tp, struct vg_err *err)
         const struct vg_compiled_exchange *xc = &c->exchanges[x];
         /* a join's two topics are sized alike: its keys meet by partition number */
         uint64_t sized = xc->upstream;
-        const struct vg_compiled_node *jn = NULL;
-        for (size_t n = 0; n < c->n_nodes; n++)
-            if (c->nodes[n].n_exchanges == 2 && (size_t)c->nodes[n].exchange <= x &&
-                x < (size_t)c->nodes[n].exchange + 2) {
-                jn = &c->nodes[n];
-                sized = c->exchanges[jn->exchange].upstream | c->exchanges[jn->exchange + 1].upstream;
-            }
+        const struct vg_compiled_node *jn = &c->nodes[xc->node->index]; /* the reader */
+        if (jn->n_exchanges == 2)
+            sized = c->exchanges[jn->exchange].upstream | c->exchanges[jn->exchange + 1].upstream;
+        else
+            jn = NULL;
         size_t writers = 0;
         int32_t most = 0;
         for (size_t s = 0; s < c->n_sources && s < 64; s++) {
@@ -1343,11 +1341,11 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
         return VG_ERR_SET(err, VG_EKAFKA, "kafka subscribe: %s", rd_kafka_err2str(e));
 
     th->msgs = vg_xcalloc(VG_RT_BATCH, sizeof(*th->msgs));
+    const char *url = c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0";
     bool stateful = false;
     for (size_t i = 0; i < c->n_nodes; i++)
         stateful |= c->nodes[i].stateful;
     if (stateful && (!tp->replay || tp->replay->keep_state)) {
-        const char *url = c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0";
         char ns[400];
         if (tp->replay)
             snprintf(ns, sizeof(ns), "replay.%s.%s", tp->replay->id, c->topo->name);
@@ -1362,7 +1360,6 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
         tables |= (c->nodes[i].type->flags & VG_OP_TABLE) && c->nodes[i].conf &&
                   !((const struct vg_table_conf *)c->nodes[i].conf)->kafka;
     if (tables) {
-        const char *url = c->topo->redis_url ? c->topo->redis_url : "redis://127.0.0.1:6379/0";
         if (!(th->lookup = vg_state_new(url, c->topo->name, err)))
             return VG_ECONFIG;
     }

@@ -247,9 +247,12 @@ static int join_create(const struct vg_node *node, struct vg_op_env *env, void *
         join_destroy(jc);
         return VG_ECONFIG;
     }
-    int64_t lateness = 0;
-    for (size_t s = 0; s < jc->c->n_sources; s++)
-        lateness = VG_MAX(lateness, vg_node_duration_ms(jc->c->sources[s].node, "lateness", 0));
+    int64_t lateness = 0; /* the largest of the join's own sources */
+    uint64_t fed = jc->c->nodes[node->inputs[LEFT]->index].fed_by |
+                   jc->c->nodes[node->inputs[RIGHT]->index].fed_by;
+    for (size_t s = 0; s < jc->c->n_sources && s < 64; s++)
+        if ((fed >> s) & 1)
+            lateness = VG_MAX(lateness, vg_node_duration_ms(jc->c->sources[s].node, "lateness", 0));
     jc->ttl_ms = jc->within_ms + lateness + STATE_MARGIN_MS;
     env->keyed = jc->tab == NULL; /* enrichment does not wait for event time */
     vg_compile_custom_scope(env, join_resolve, jc);
@@ -350,8 +353,7 @@ struct join_state {
     struct del *dels;
     size_t n_dels, cap_dels;
     bool persist;               /* the engine saves state: track changes */
-    char **topics;
-    size_t n_topics;
+    struct vg_intern topics;    /* the entries' topic names */
     /* stream-table */
     struct vg_htab rows;        /* struct row */
     struct vg_htab asked;       /* the rows a batch asks for, until they join rows */
@@ -393,15 +395,6 @@ static int join_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
     }
     *stp = st;
     return 0;
-}
-
-static const char *intern_topic(struct join_state *st, const char *t, size_t n)
-{
-    for (size_t i = 0; i < st->n_topics; i++)
-        if (strlen(st->topics[i]) == n && !memcmp(st->topics[i], t, n))
-            return st->topics[i];
-    st->topics = vg_xrealloc(st->topics, (st->n_topics + 1) * sizeof(*st->topics));
-    return st->topics[st->n_topics++] = vg_xstrndup(t, n);
 }
 
 /* The JSON of one side for the output: the payload when it is a JSON object, else null. */
@@ -628,7 +621,7 @@ static struct entry *entry_new(struct join_state *st, int side, const struct vg_
     e->ts = ev->ts;
     e->append_ms = ev->append_ms;
     const char *topic = ev->origin_topic ? ev->origin_topic : ev->topic ? ev->topic : "";
-    e->topic = intern_topic(st, topic, strlen(topic));
+    e->topic = vg_intern(&st->topics, topic, strlen(topic));
     e->partition = ev->partition;
     e->src_partition = ev->origin_topic ? ev->origin_partition : ev->partition;
     e->offset = ev->origin_topic ? ev->origin_offset : ev->offset;
@@ -911,26 +904,15 @@ static void fetched_cell(void *ud, size_t i, const char *f, size_t flen, const c
     vg_free(owned);
 }
 
-/* The key's text for the Redis key: strings as they are, numbers in decimal. */
+/* The key's text for the row's key (strings as they are, numbers in decimal); false when
+ * the key is null or a list: no row. */
 static bool key_text(const struct vg_value *v, struct vg_buf *out)
 {
     vg_buf_clear(out);
-    switch (v->type) {
-    case VG_T_STR:
-        vg_buf_append(out, v->u.s, v->len);
-        return true;
-    case VG_T_INT:
-        vg_buf_printf(out, "%lld", (long long)v->u.i);
-        return true;
-    case VG_T_FLOAT:
-        vg_buf_printf(out, "%.17g", v->u.f);
-        return true;
-    case VG_T_BOOL:
-        vg_buf_puts(out, v->u.b ? "true" : "false");
-        return true;
-    default:
+    if (v->type == VG_T_NULL || v->type == VG_T_LIST)
         return false;
-    }
+    vg_value_text(out, v);
+    return true;
 }
 
 static void row_fields(const struct vg_event *ev, struct vg_buf *out)
@@ -1048,13 +1030,13 @@ static int join_process(void *stp, struct vg_batch *b, const struct vg_sel *in,
 
 /* ---- state (stream-stream) ---- */
 
-/* Entry value: ts append_ms partition matched(u8) key_len vals_len payload_len, the blob. */
+/* Entry value: ts append_ms matched(u8) key_len vals_len payload_len, then the blob (the
+ * partition is the hash's; the source position is the field's). */
 static void entry_value(const struct entry *e, struct vg_buf *out)
 {
     vg_buf_clear(out);
     vg_put_u64(out, (uint64_t)e->ts);
     vg_put_u64(out, (uint64_t)e->append_ms);
-    vg_put_u32(out, (uint32_t)e->partition);
     vg_buf_putc(out, e->matched ? 1 : 0);
     vg_put_u32(out, e->key_len);
     vg_put_u32(out, e->vals_len);
@@ -1121,9 +1103,9 @@ static int join_state_load(void *stp, int32_t partition, const char *key, size_t
     st->persist = true;
     const char *p = val, *end = val + len;
     int64_t ts, append;
-    uint32_t part, key_len, vals_len, payload_len;
+    uint32_t key_len, vals_len, payload_len;
     if (klen < 3 || (key[0] != 'L' && key[0] != 'R') || vg_get_i64(&p, end, &ts) ||
-        vg_get_i64(&p, end, &append) || vg_get_u32(&p, end, &part) || p >= end)
+        vg_get_i64(&p, end, &append) || p >= end)
         return 0; /* not an entry of ours: ignored */
     bool matched = *p++ != 0;
     if (vg_get_u32(&p, end, &key_len) || vg_get_u32(&p, end, &vals_len) ||
@@ -1146,7 +1128,7 @@ static int join_state_load(void *stp, int32_t partition, const char *key, size_t
         return 0;
     }
     e->offset = strtoll(colon + 1, NULL, 10);
-    e->topic = intern_topic(st, at + 1, klen - (size_t)(at + 1 - key));
+    e->topic = vg_intern(&st->topics, at + 1, klen - (size_t)(at + 1 - key));
     e->side = (uint8_t)side;
     e->matched = matched;
     e->saved = true;
@@ -1207,9 +1189,7 @@ static void join_close(void *stp)
     vg_htab_clear(&st->keys, free_key, NULL);
     vg_htab_clear(&st->rows, free_row, (void *)jc);
     vg_free(st->asked.slots);
-    for (size_t i = 0; i < st->n_topics; i++)
-        vg_free(st->topics[i]);
-    vg_free(st->topics);
+    vg_intern_fini(&st->topics);
     vg_free(st->heap);
     vg_free(st->dirty);
     vg_free(st->dels);

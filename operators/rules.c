@@ -444,14 +444,6 @@ static bool suppressed(struct rules_state *st, uint32_t rule, const char *key, v
     return false;
 }
 
-static void value_text(struct vg_buf *out, const struct vg_value *v)
-{
-    if (v->type == VG_T_STR)
-        vg_buf_append(out, v->u.s, v->len);
-    else
-        vg_json_write_value(out, v);
-}
-
 static const char *arena_copy(struct vg_batch *b, const struct vg_buf *buf, size_t from)
 {
     return vg_arena_strndup(&b->arena, buf->data + from, buf->len - from);
@@ -468,7 +460,7 @@ static void make_alert(struct rules_state *st, struct vg_batch *b, uint32_t src_
     for (size_t k = 0; k < rc->n_keys; k++) {
         if (k)
             vg_buf_putc(buf, ',');
-        value_text(buf, &ev->slots[rc->key_slots[k]]);
+        vg_value_text(buf, &ev->slots[rc->key_slots[k]]);
     }
     a->key_text = arena_copy(b, buf, 0);
     vg_buf_clear(buf);
@@ -476,7 +468,7 @@ static void make_alert(struct rules_state *st, struct vg_batch *b, uint32_t src_
         vg_buf_puts(buf, "null");
     } else if (rc->n_keys == 1) {
         size_t at = buf->len;
-        value_text(buf, &ev->slots[rc->key_slots[0]]);
+        vg_value_text(buf, &ev->slots[rc->key_slots[0]]);
         char *text = vg_xstrndup(buf->data + at, buf->len - at);
         buf->len = at;
         vg_buf_json_str(buf, text, strlen(text));
@@ -489,7 +481,7 @@ static void make_alert(struct rules_state *st, struct vg_batch *b, uint32_t src_
             vg_buf_json_str(buf, rc->key_names[k], strlen(rc->key_names[k]));
             vg_buf_putc(buf, ':');
             size_t at = buf->len;
-            value_text(buf, &ev->slots[rc->key_slots[k]]);
+            vg_value_text(buf, &ev->slots[rc->key_slots[k]]);
             char *text = vg_xstrndup(buf->data + at, buf->len - at);
             buf->len = at;
             vg_buf_json_str(buf, text, strlen(text));

@@ -130,8 +130,7 @@ struct window_state {
     struct vg_buf keybuf;
     vg_time_ms wm;                  /* the watermark after the previous batch */
     vg_time_ms batch_append;        /* latest append time among this batch's events */
-    char **topics;                  /* interned topic names (event strings are per batch) */
-    size_t n_topics;
+    struct vg_intern topics;        /* topic names (event strings are per batch) */
     /* changes since the last confirmed save */
     struct dirty { struct keyent *k; struct win *w; } *dirty;
     size_t n_dirty, cap_dirty;
@@ -290,15 +289,6 @@ static uint64_t text_prefix(const char *s)
     return i ? v << (8 * (8 - i)) : 0;
 }
 
-static const char *intern_topic(struct window_state *st, const char *t)
-{
-    for (size_t i = 0; i < st->n_topics; i++)
-        if (!strcmp(st->topics[i], t))
-            return st->topics[i];
-    st->topics = vg_xrealloc(st->topics, (st->n_topics + 1) * sizeof(*st->topics));
-    return st->topics[st->n_topics++] = vg_xstrdup(t);
-}
-
 static bool heap_before(const struct heap_item *x, const struct heap_item *y)
 {
     if (x->close_at != y->close_at)
@@ -374,14 +364,6 @@ static void win_free(const struct window_conf *c, struct win *w)
     vg_free(w);
 }
 
-static void key_text(struct vg_buf *b, const struct vg_value *v)
-{
-    if (v->type == VG_T_STR)
-        vg_buf_append(b, v->u.s, v->len);
-    else
-        vg_json_write_value(b, v);
-}
-
 /* The key text of vals: the value's own bytes for one string key, else built in keybuf. */
 static void key_text_of(struct window_state *st, const struct vg_value *vals, const char **text,
                         size_t *len)
@@ -397,7 +379,7 @@ static void key_text_of(struct window_state *st, const struct vg_value *vals, co
     for (size_t k = 0; k < c->n_keys; k++) {
         if (k)
             vg_buf_putc(b, '\x1f');
-        key_text(b, &vals[k]);
+        vg_value_text(b, &vals[k]);
     }
     *text = b->data ? b->data : "";
     *len = b->len;
@@ -521,7 +503,8 @@ static void win_take(struct window_state *st, struct keyent *k, struct win *w,
                       c->aggs[a].in_slot >= 0 ? &ev->slots[c->aggs[a].in_slot] : NULL, ev->ts);
     if (ev->ts >= w->last_ts) {
         w->last_ts = ev->ts;
-        w->topic = intern_topic(st, ev->topic ? ev->topic : "");
+        const char *t = ev->topic ? ev->topic : "";
+        w->topic = vg_intern(&st->topics, t, strlen(t));
         w->partition = ev->partition;
         w->offset = ev->offset;
         w->append_ms = ev->append_ms;
@@ -1208,7 +1191,8 @@ static int window_state_load(void *stp, int32_t partition, const char *key, size
         w->partition = (int32_t)f[3];
         w->offset = f[4];
         w->append_ms = f[5];
-        w->topic = intern_topic(st, topic.type == VG_T_STR ? topic.u.s : "");
+        w->topic = vg_intern(&st->topics, topic.type == VG_T_STR ? topic.u.s : "",
+                             topic.type == VG_T_STR ? topic.len : 0);
         w->saved = true;
         w->saved_start = w->start;
         w->next = k->wins;
@@ -1315,9 +1299,7 @@ static void window_close(void *stp)
         }
     vg_free(st->keys.slots);
     vg_free(st->heap);
-    for (size_t i = 0; i < st->n_topics; i++)
-        vg_free(st->topics[i]);
-    vg_free(st->topics);
+    vg_intern_fini(&st->topics);
     vg_buf_fini(&st->keybuf);
     vg_free(st);
 }
