@@ -1407,6 +1407,7 @@ static void thread_close(struct rt_thread *th)
     for (size_t s = 0; th->dlq_rkt && s < c->n_sources; s++)
         if (th->dlq_rkt[s])
             rd_kafka_topic_destroy(th->dlq_rkt[s]);
+    vg_time_ns t0 = vg_mono_ns();
     if (th->producer) {
         rd_kafka_flush(th->producer, 100);
         rd_kafka_purge(th->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -1415,9 +1416,17 @@ static void thread_close(struct rt_thread *th)
     }
     if (th->cq)
         rd_kafka_queue_destroy(th->cq);
+    vg_time_ns t1 = vg_mono_ns();
     if (th->consumer)
         rd_kafka_destroy_flags(th->consumer,
                                th->close_abandoned ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
+    /* librdkafka's own teardown waits on requests in flight (a group's join during a
+     * rebalance); said when it is what makes a stop slow */
+    vg_time_ns t2 = vg_mono_ns();
+    if (t2 - t0 > 1000000000LL)
+        vg_log(VG_LOG_WARN, "%s: thread %d: closing the Kafka clients took %.0f ms (producer "
+               "%.0f ms, consumer %.0f ms)", c->topo->name, th->index, (double)(t2 - t0) / 1e6,
+               (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6);
     vg_expr_ctx_free(th->ctx.expr);
     vg_free(th->msgs);
     vg_state_free(th->state);

@@ -198,7 +198,7 @@ static void test_auth_alerts_exact_and_dead_letters(void **state)
     vg_test_records_free(&dl);
 
     int64_t t0 = vg_test_now_ms();
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
     assert_true(vg_test_now_ms() - t0 < 5000 * vg_test_slow());
 }
 
@@ -210,7 +210,7 @@ static void test_auth_restart_no_loss_no_reprocessing(void **state)
     pid_t pid = start_vigil(f);
     produce_file(f, "tests/cases/integration/auth_events.jsonl");
     expect_alerts(f, "tests/cases/integration/auth_events.expected", 7);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
 
     produce_file(f, "tests/cases/integration/auth_events_2.jsonl"); /* while vigil is down */
     pid = start_vigil(f);
@@ -227,7 +227,7 @@ static void test_auth_restart_no_loss_no_reprocessing(void **state)
     setenv("VG_SOURCE_DIR", f->dir, 1);
     expect_alerts(f, "both.expected", 9);
     setenv("VG_SOURCE_DIR", getenv("VG_SOURCE_DIR_SAVED"), 1);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
     free(a);
     free(b);
     free(all);
@@ -258,7 +258,7 @@ static void test_auth_sink_unavailable_no_loss(void **state)
     sleep(4); /* the outage: vigil has the events and cannot deliver */
     rd_kafka_mock_broker_set_rtt(f->broker.mc, 3, 0);
     expect_alerts(f, "tests/cases/integration/auth_events.expected", 7);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
 }
 
 int main(void)

@@ -214,7 +214,7 @@ static void test_travel_exact_pairs(void **state)
                         "{\"owner\":\"it-team\",\"criticality\":3}}") != NULL;
     assert_true(whole);
     vg_test_records_free(&rs);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
 }
 
 /* The same events, not keyed by user: each side reaches the join through a repartition
@@ -238,7 +238,7 @@ static void test_travel_through_repartition_topics(void **state)
     free(got);
     assert_int_equal(rs.n, 7);
     vg_test_records_free(&rs);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
 }
 
 /* A row changed in Redis while vigil runs: later events see it once the cache entry is
@@ -278,7 +278,7 @@ static void test_table_row_update_seen(void **state)
     assert_true(updated);
     vg_test_records_free(&rs);
     free(l);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
 }
 
 struct timed {
@@ -393,7 +393,7 @@ static void test_two_processes_one_killed(void **state)
     free(want);
     free(lines);
     free(expected);
-    assert_int_equal(vg_test_vigil_stop(a, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(a);
     char *text = vg_test_read(log2);
     fprintf(stderr, "---- second vigil's log ----\n%s", text);
     free(text);
@@ -447,7 +447,7 @@ static void test_kafka_table_kept_current(void **state)
                                        "{\"owner\":\"sec\"}}");
     assert_string_equal(rs.r[4].value, "{\"logins\":{\"n\":5,\"host\":\"h2\"},\"assets\":null}");
     vg_test_records_free(&rs);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
 }
 
 /* Redis goes away while a table is looked up: the stream thread pauses and retries, and
@@ -479,7 +479,7 @@ static void test_table_redis_outage(void **state)
         assert_string_equal(h2, "{\"logins\":{\"n\":2,\"host\":\"h2\"},\"assets\":"
                                 "{\"owner\":\"restored\"}}");
     vg_test_records_free(&rs);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
 }
 
 /* Sources joined by partition number must have as many partitions: refused at start. */

@@ -217,7 +217,7 @@ static void test_replay_matches_live_and_leaves_it_alone(void **state)
         u9 += strstr(rs.r[i].value, "\"key\":\"u9\"") != NULL;
     assert_int_equal(u9, 1);
     vg_test_records_free(&rs);
-    assert_int_equal(vg_test_vigil_stop(live, SIGTERM, 10000 * vg_test_slow()), 0);
+    vg_test_vigil_term(live);
     free(want);
 }
 

@@ -130,7 +130,7 @@ static void test_brute_force_state_survives_kill(void **state)
     produce_ticks(f);
     pid = start(f);
     expect_one_alice_alert(f); /* 12 attempts: the first 6 from Redis, none twice */
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
     /* alice's windows closed and were deleted; what is left (ticks' windows) has a TTL */
     keys = buckets_with(f, "alice");
     assert_string_equal(keys, "");
@@ -167,7 +167,7 @@ static void test_brute_force_redis_outage(void **state)
     produce_alice(f, 9, 12);
     produce_ticks(f);
     expect_one_alice_alert(f);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
 }
 
 static int cmp_line(const void *a, const void *b)
@@ -273,7 +273,7 @@ static void exact_results_of(struct vg_test_world *f, const char *parallelism, c
     }
     free(got);
     vg_test_records_free(&rs);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
 }
 
 static void exact_results(struct vg_test_world *f, const char *parallelism)
@@ -355,7 +355,7 @@ static void test_brute_force_one_alert_with_its_window(void **state)
                            "vigil.reason=late: event time 1767226790000 is 5000 ms behind the "
                            "watermark of its partition (lateness 5000 ms)"));
     vg_test_records_free(&dl);
-    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 5000 * vg_test_slow()), 0);
+    vg_test_vigil_term(pid);
 }
 
 int main(void)

@@ -404,6 +404,11 @@ int vg_test_vigil_stop(pid_t pid, int sig, int timeout_ms)
     }
 }
 
+void vg_test_vigil_term(pid_t pid)
+{
+    assert_int_equal(vg_test_vigil_stop(pid, SIGTERM, 15000 * vg_test_slow()), 0);
+}
+
 int vg_test_vigil_run(const char *const *args, char **output)
 {
     char path[] = "/tmp/vigil-out-XXXXXX";

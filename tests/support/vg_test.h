@@ -101,6 +101,10 @@ void vg_test_wait_assigned(const char *log_path, int n_threads);
 /* Send sig and wait up to timeout_ms for the exit; returns the exit status (0-255), or fails
  * the test when it did not exit in time (the child is then killed). */
 int vg_test_vigil_stop(pid_t pid, int sig, int timeout_ms);
+/* SIGTERM and expect exit 0 (drained, committed, left the group) within 15 s x
+ * vg_test_slow(): a group in a rebalance holds the goodbye up to 3 s, and librdkafka's
+ * teardown waits on what it has in flight, which on a loaded machine takes seconds more. */
+void vg_test_vigil_term(pid_t pid);
 /* Kill (SIGKILL) and reap every vigil started by vg_test_vigil_start and not stopped yet;
  * for teardowns, so a failed test leaves no process behind. */
 void vg_test_vigil_kill_all(void);
