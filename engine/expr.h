@@ -77,6 +77,10 @@ bool vg_expr_test(const struct vg_expr *e, const struct vg_value *slots, struct 
 /* True when the program is a constant (after folding). */
 bool vg_expr_is_const(const struct vg_expr *e);
 
+/* True when the program only reads a field: *slot is that field's (its value is the slot's,
+ * no evaluation needed). */
+bool vg_expr_field(const struct vg_expr *e, int *slot);
+
 /* For rule indexing: when the expression is a conjunction (&&) one of whose top-level terms
  * is `field == "literal"` or `field in ["a", "b", ...]` (string literals only), fill *slot
  * and the literal list (owned by the program) and return true. Such an expression can only

@@ -433,6 +433,14 @@ bool vg_expr_is_const(const struct vg_expr *e)
     return e->root->op == E_CONST;
 }
 
+bool vg_expr_field(const struct vg_expr *e, int *slot)
+{
+    if (e->root->op != E_FIELD)
+        return false;
+    *slot = e->root->slot;
+    return true;
+}
+
 static bool index_term(const struct vg_expr_node *n, int *slot, const struct vg_value **lits,
                        size_t *n_lits)
 {

@@ -31,6 +31,13 @@ static inline struct vg_hlink *vg_htab_head(const struct vg_htab *t, uint64_t ha
     return t->cap ? t->slots[hash & (t->cap - 1)] : NULL;
 }
 
+/* Ask the CPU to bring hash's slot in ahead of a lookup (batches look up many keys). */
+static inline void vg_htab_prefetch(const struct vg_htab *t, uint64_t hash)
+{
+    if (t->cap)
+        __builtin_prefetch(&t->slots[hash & (t->cap - 1)]);
+}
+
 /* Add l (its hash set), growing first when full. */
 static inline void vg_htab_insert(struct vg_htab *t, struct vg_hlink *l)
 {

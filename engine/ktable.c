@@ -54,7 +54,7 @@ static void apply(struct vg_ktable *kt, const rd_kafka_message_t *m)
         kt->keyless++;
         return;
     }
-    uint64_t h = vg_hash_bytes(VG_HASH_SEED, m->key, m->key_len);
+    uint64_t h = vg_hash_mem(m->key, m->key_len);
     struct krow *r = find(kt, m->key, m->key_len, h);
     if (!m->payload) { /* tombstone */
         kt->tombstones++;
@@ -234,7 +234,7 @@ void vg_ktable_lookup(struct vg_ktable *kt, const char *const *keys, const size_
     pthread_rwlock_rdlock(&kt->lock);
     for (size_t i = 0; i < n; i++) {
         const struct krow *r = find(kt, keys[i], klens[i],
-                                    vg_hash_bytes(VG_HASH_SEED, keys[i], klens[i]));
+                                    vg_hash_mem(keys[i], klens[i]));
         if (r)
             row(ud, i, NULL, 0, r->val, r->vlen);
     }

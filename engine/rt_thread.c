@@ -172,11 +172,18 @@ static void ticket_free(struct ticket *t)
     vg_free(t);
 }
 
-static void ticket_note(struct ticket *t, const char *topic, int32_t partition, int64_t offset)
+/* The index in t->pos of (topic, partition), added when missing. */
+static int ticket_slot(struct ticket *t, const char *topic, int32_t partition)
 {
     rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(t->pos, topic, partition);
     if (!p)
         p = rd_kafka_topic_partition_list_add(t->pos, topic, partition);
+    return (int)(p - t->pos->elems);
+}
+
+static void ticket_note(struct ticket *t, int slot, int64_t offset)
+{
+    rd_kafka_topic_partition_t *p = &t->pos->elems[slot];
     if (offset + 1 > p->offset)
         p->offset = offset + 1; /* the committed offset is the next one to read */
 }
@@ -663,18 +670,24 @@ static size_t file_poll(struct rt_thread *th)
 #define VG_CKPT_MS 1000
 #define VG_OFFSETS_TTL_MS (7LL * 24 * 3600 * 1000)
 
-static void note_pos(struct rt_thread *th, int source, int32_t partition, int64_t next)
+/* The index in th->pos of (source, partition), added when missing. */
+static size_t pos_slot(struct rt_thread *th, int source, int32_t partition)
 {
     for (size_t i = 0; i < th->n_pos; i++)
-        if (th->pos[i].source == source && th->pos[i].partition == partition) {
-            th->pos[i].next = next;
-            return;
-        }
+        if (th->pos[i].source == source && th->pos[i].partition == partition)
+            return i;
     if (th->n_pos == th->cap_pos) {
         th->cap_pos = th->cap_pos ? 2 * th->cap_pos : 16;
         th->pos = vg_xrealloc(th->pos, th->cap_pos * sizeof(*th->pos));
     }
-    th->pos[th->n_pos++] = (struct part_pos){source, partition, next};
+    th->pos[th->n_pos] = (struct part_pos){source, partition, 0};
+    return th->n_pos++;
+}
+
+static void note_pos(struct rt_thread *th, int source, int32_t partition, int64_t next)
+{
+    size_t i = pos_slot(th, source, partition); /* before th->pos is read: it may move */
+    th->pos[i].next = next;
 }
 
 struct state_ctx {
@@ -926,11 +939,24 @@ static int process_batch(struct rt_thread *th, size_t n)
         vg_dag_add(&th->dag, r->source, r->path, 0, r->index, th->fbuf.data + r->off, r->len,
                    th->ctx.now_ms);
     }
+    /* a batch comes in runs of one partition: its source and ticket slot are looked up (by
+     * name, over every partition of the ticket) once a run */
+    rd_kafka_topic_t *run_rkt = NULL;
+    int32_t run_partition = -1;
+    int run_src = -1, run_slot = -1;
+    size_t run_pos = SIZE_MAX;
     for (size_t i = 0; !th->files && i < n; i++) {
         rd_kafka_message_t *m = th->msgs[i];
         const char *topic = rd_kafka_topic_name(m->rkt);
-        ticket_note(t, topic, m->partition, m->offset);
-        int src = source_of(th, m->rkt);
+        if (m->rkt != run_rkt || m->partition != run_partition) {
+            run_rkt = m->rkt;
+            run_partition = m->partition;
+            run_src = source_of(th, m->rkt);
+            run_slot = ticket_slot(t, topic, m->partition);
+            run_pos = SIZE_MAX;
+        }
+        ticket_note(t, run_slot, m->offset);
+        int src = run_src;
         if (src < 0)
             continue;
         if (th->tp->replay) { /* replay: up to the end captured at start */
@@ -940,8 +966,11 @@ static int process_batch(struct rt_thread *th, size_t n)
             if (m->offset + 1 >= p->end)
                 note_end(th, src, m->partition);
         }
-        if (th->state)
-            note_pos(th, src, m->partition, m->offset + 1);
+        if (th->state) {
+            if (run_pos == SIZE_MAX)
+                run_pos = pos_slot(th, src, m->partition);
+            th->pos[run_pos].next = m->offset + 1;
+        }
         rd_kafka_timestamp_type_t tst;
         vg_time_ms append_ms = rd_kafka_message_timestamp(m, &tst);
         vg_dag_add(&th->dag, src, topic, m->partition, m->offset, m->payload, m->len,
@@ -1198,8 +1227,16 @@ static void consumer_close(struct rt_thread *th)
         th->close_abandoned = true;
     } else {
         vg_time_ns deadline = vg_mono_ns() + (vg_time_ns)VG_RT_CLOSE_MS * 1000000;
-        while (!rd_kafka_consumer_closed(th->consumer) && vg_mono_ns() < deadline)
-            rd_kafka_queue_poll_callback(q, 100); /* serves the revoke (rebalance_cb) */
+        /* served as events: the queue may also hold fetched records and errors, which a
+         * callback-only poll does not take (librdkafka asserts on them) */
+        while (!rd_kafka_consumer_closed(th->consumer) && vg_mono_ns() < deadline) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+            if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                rebalance_cb(th->consumer, rd_kafka_event_error(ev),
+                             rd_kafka_event_topic_partition_list(ev), th);
+            if (ev)
+                rd_kafka_event_destroy(ev);
+        }
         th->close_abandoned = !rd_kafka_consumer_closed(th->consumer);
         if (th->close_abandoned)
             vg_log(VG_LOG_WARN, "%s: thread %d: the group did not let go within %d ms (a "

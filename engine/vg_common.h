@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum vg_status {
     VG_OK = 0,
@@ -61,8 +62,8 @@ void vg_free(void *p);
 #define VG_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define VG_MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* FNV-1a over n bytes, continuing from h (VG_HASH_SEED to start): the engine's one hash of
- * bytes for its tables. */
+/* FNV-1a over n bytes, continuing from h (VG_HASH_SEED to start): the engine's stable hash,
+ * for what outlives the process or crosses it (repartition keys, alert ids, state names). */
 #define VG_HASH_SEED 1469598103934665603ull
 static inline uint64_t vg_hash_bytes(uint64_t h, const void *p, size_t n)
 {
@@ -70,6 +71,28 @@ static inline uint64_t vg_hash_bytes(uint64_t h, const void *p, size_t n)
     for (size_t i = 0; i < n; i++)
         h = (h ^ b[i]) * 1099511628211ull;
     return h;
+}
+
+/* The hash of in-memory tables' keys (window keys, join keys and rows, rule indexes): eight
+ * bytes a step, about four times FNV-1a's speed on short keys. Not stable across versions:
+ * never stored, never used to place records. */
+static inline uint64_t vg_hash_mem(const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    uint64_t h = VG_HASH_SEED ^ ((uint64_t)n * 0x9e3779b97f4a7c15ull);
+    for (; n >= 8; b += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)b[i] << (8 * i);
+    h = (h ^ w) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
 }
 
 /* Wall-clock time in epoch milliseconds, and a monotonic clock in nanoseconds. */

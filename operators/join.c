@@ -467,7 +467,7 @@ static void heap_remove(struct join_state *st, size_t i)
 
 static struct jkey *key_get(struct join_state *st, const char *key, size_t len, bool make)
 {
-    uint64_t h = vg_hash_bytes(VG_HASH_SEED, key, len);
+    uint64_t h = vg_hash_mem(key, len);
     for (struct vg_hlink *l = vg_htab_head(&st->keys, h); l; l = l->next) {
         struct jkey *k = (struct jkey *)l;
         if (l->hash == h && k->len == len && !memcmp(k->key, key, len))
@@ -790,7 +790,6 @@ static void row_free(const struct join_conf *jc, struct row *r)
     for (size_t i = 0; i < jc->n_copies[RIGHT]; i++)
         if (r->vals[i].type == VG_T_STR)
             vg_free((char *)r->vals[i].u.s);
-    vg_free(r->vals);
     vg_free(r->json);
     vg_free(r);
 }
@@ -938,6 +937,22 @@ static void row_fields(const struct vg_event *ev, struct vg_buf *out)
     vg_buf_putc(out, '}');
 }
 
+/* An enriched event's slots: its own fields under the left side's name, the row's (or nulls)
+ * under the table's. Rows stay until the next batch. */
+static void put_row(const struct join_conf *jc, struct vg_event *ev, const struct row *r)
+{
+    for (size_t c = 0; c < jc->n_copies[LEFT]; c++)
+        ev->slots[jc->copies[LEFT][c].out] = ev->slots[jc->copies[LEFT][c].in];
+    for (size_t c = 0; c < jc->n_copies[RIGHT]; c++)
+        ev->slots[jc->copies[RIGHT][c].out] = r ? r->vals[c] : VG_NULL_VALUE;
+}
+
+/* How many events ahead of its lookup an event's slot and then its chain head are fetched:
+ * a batch's keys are spread over a cache larger than the CPU's, and a lookup that waits on
+ * memory three times (slot, row, key) is most of what a hit costs. */
+#define ROW_AHEAD_SLOT 8
+#define ROW_AHEAD_HEAD 4
+
 static int table_process(struct join_state *st, struct vg_batch *b, const struct vg_sel *in,
                          struct vg_sel *out, struct vg_op_ctx *ctx)
 {
@@ -946,30 +961,71 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
     size_t n = in->n_left;
     struct row **hit = vg_arena_alloc(&b->arena, (n + 1) * sizeof(*hit));
     struct row **miss = vg_arena_alloc(&b->arena, (n + 1) * sizeof(*miss));
+    const char **kt = vg_arena_alloc(&b->arena, (n + 1) * sizeof(*kt));
+    uint32_t *kl = vg_arena_alloc(&b->arena, (n + 1) * sizeof(*kl));
+    uint64_t *kh = vg_arena_alloc(&b->arena, (n + 1) * sizeof(*kh));
+    uint8_t *done = vg_arena_alloc(&b->arena, n + 1); /* the event has its row's values */
+    int field = -1; /* the key is a field: its strings are the event's, kept the batch */
+    if (!vg_expr_field(jc->key[LEFT], &field))
+        field = -1;
+    for (size_t i = 0; i < n; i++) { /* the keys first, then their lookups */
+        const struct vg_value *slots = b->ev[in->idx[i]].slots;
+        struct vg_value key;
+        kt[i] = NULL;
+        if (field >= 0 && slots[field].type == VG_T_STR) {
+            kt[i] = slots[field].u.s;
+            kl[i] = slots[field].len;
+        } else {
+            vg_expr_eval(jc->key[LEFT], slots, ctx->expr, &key);
+            if (key_text(&key, &st->kbuf)) {
+                kt[i] = vg_arena_strndup(&b->arena, st->kbuf.data, st->kbuf.len);
+                kl[i] = (uint32_t)st->kbuf.len;
+            }
+            vg_expr_ctx_reset(ctx->expr);
+        }
+        if (kt[i]) {
+            kh[i] = vg_hash_mem(kt[i], kl[i]);
+            if (i < ROW_AHEAD_SLOT)
+                vg_htab_prefetch(&st->rows, kh[i]);
+        }
+    }
     size_t n_miss = 0;
     for (size_t i = 0; i < n; i++) {
-        struct vg_value key;
-        vg_expr_eval(jc->key[LEFT], b->ev[in->idx[i]].slots, ctx->expr, &key);
+        size_t a = i + ROW_AHEAD_SLOT, h2 = i + ROW_AHEAD_HEAD;
+        if (a < n && kt[a])
+            vg_htab_prefetch(&st->rows, kh[a]);
+        if (h2 < n && kt[h2]) {
+            const char *head = (const char *)vg_htab_head(&st->rows, kh[h2]);
+            if (head) { /* the row and its key after it */
+                __builtin_prefetch(head);
+                __builtin_prefetch(head + 64);
+                __builtin_prefetch(head + 128);
+            }
+        }
         hit[i] = NULL;
-        bool has = key_text(&key, &st->kbuf);
-        vg_expr_ctx_reset(ctx->expr);
-        if (!has)
+        done[i] = 0;
+        if (!kt[i])
             continue;
-        uint64_t h = vg_hash_bytes(VG_HASH_SEED, st->kbuf.data, st->kbuf.len);
-        struct row *r = row_find(&st->rows, st->kbuf.data, st->kbuf.len, h);
+        const char *k = kt[i];
+        size_t len = kl[i];
+        uint64_t h = kh[i];
+        struct row *r = row_find(&st->rows, k, len, h);
         if (r && ctx->now_ms - r->fetched_ms < jc->tab->cache_ttl_ms) {
-            hit[i] = r;
+            hit[i] = r->found ? r : NULL; /* and its values while the row is at hand */
+            put_row(jc, &b->ev[in->idx[i]], hit[i]);
+            done[i] = 1;
             continue;
         }
-        if ((r = row_find(&st->asked, st->kbuf.data, st->kbuf.len, h))) {
+        if ((r = row_find(&st->asked, k, len, h))) {
             hit[i] = r; /* asked for already in this batch */
             continue;
         }
-        r = vg_xcalloc(1, sizeof(*r) + st->kbuf.len);
+        size_t at = (sizeof(*r) + len + 15) & ~(size_t)15; /* its values after its key */
+        r = vg_xcalloc(1, at + (jc->n_copies[RIGHT] + 1) * sizeof(*r->vals));
         r->link.hash = h;
-        r->len = (uint32_t)st->kbuf.len;
-        memcpy(r->key, st->kbuf.data, st->kbuf.len);
-        r->vals = vg_xcalloc(jc->n_copies[RIGHT] + 1, sizeof(*r->vals));
+        r->len = (uint32_t)len;
+        memcpy(r->key, k, len);
+        r->vals = (struct vg_value *)((char *)r + at);
         r->fetched_ms = ctx->now_ms;
         r->plain = (struct row_json){.jc = jc, .row = r};
         vg_htab_insert(&st->asked, &r->link);
@@ -995,14 +1051,12 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
     }
     vg_sel_reserve(b, out, n);
     for (size_t i = 0; i < n; i++) {
-        const struct row *r = hit[i] && hit[i]->found ? hit[i] : NULL;
+        const struct row *r = done[i] || !hit[i] || hit[i]->found ? hit[i] : NULL;
         if (!r && !jc->left_join)
             continue;
         struct vg_event *ev = &b->ev[in->idx[i]];
-        for (size_t c = 0; c < jc->n_copies[LEFT]; c++)
-            ev->slots[jc->copies[LEFT][c].out] = ev->slots[jc->copies[LEFT][c].in];
-        for (size_t c = 0; c < jc->n_copies[RIGHT]; c++) /* rows stay until the next batch */
-            ev->slots[jc->copies[RIGHT][c].out] = r ? r->vals[c] : VG_NULL_VALUE;
+        if (!done[i])
+            put_row(jc, ev, r);
         const struct row_json *rj = r ? &r->plain : &st->plain_none; /* rows stay the batch */
         if (ev->fields_fn || ev->fields_json) { /* a join's or a map's output: keep it */
             struct row_json *own = vg_arena_alloc(&b->arena, sizeof(*own));

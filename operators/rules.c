@@ -126,7 +126,7 @@ struct rules_state {
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    return vg_hash_bytes(VG_HASH_SEED, s, n);
+    return vg_hash_mem(s, n);
 }
 
 /* ---- load time ---- */

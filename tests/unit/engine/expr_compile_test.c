@@ -136,6 +136,28 @@ static void test_expr_compile_index_term(void **state)
     vg_diag_fini(&d);
 }
 
+/* A program that only reads a field names its slot (joins then read the slot directly) */
+static void test_expr_compile_field(void **state)
+{
+    (void)state;
+    struct vg_diag d;
+    vg_diag_init(&d);
+    int slot = -1;
+    struct vg_expr *e = test_compile("geo.country", VG_EXPR_ANY, &d);
+    assert_true(vg_expr_field(e, &slot));
+    assert_int_equal(slot, 7);
+    vg_expr_free(e);
+    slot = -1;
+    e = test_compile("lower(user)", VG_EXPR_ANY, &d);
+    assert_false(vg_expr_field(e, &slot));
+    assert_int_equal(slot, -1);
+    vg_expr_free(e);
+    e = test_compile("\"x\"", VG_EXPR_ANY, &d);
+    assert_false(vg_expr_field(e, &slot));
+    vg_expr_free(e);
+    vg_diag_fini(&d);
+}
+
 /* Floors on an integer field, from && / || of comparisons with integer constants */
 static void test_expr_compile_floor(void **state)
 {
@@ -172,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_expr_compile_errors),
         cmocka_unit_test(test_expr_compile_folds_constants),
         cmocka_unit_test(test_expr_compile_index_term),
+        cmocka_unit_test(test_expr_compile_field),
         cmocka_unit_test(test_expr_compile_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
