@@ -224,7 +224,8 @@ static void block_signals(sigset_t *set)
 }
 
 /* Wait for SIGTERM/SIGINT (returns it) or, with exit_idle > 0, for records to stop
- * arriving for exit_idle seconds after the first (returns 0). A thread writing state or
+ * arriving for exit_idle seconds after the first (returns 0); a rebalance (a stream thread
+ * without its assignment) does not count as idle. A thread writing state or
  * paused by a state store outage is not idle (its last_ns moves on). */
 static int wait_for_stop(struct vg_rt *rt, size_t n, const sigset_t *set, double exit_idle)
 {
@@ -241,14 +242,16 @@ static int wait_for_stop(struct vg_rt *rt, size_t n, const sigset_t *set, double
             continue;
         uint64_t records = 0;
         vg_time_ns active = 0;
+        uint32_t unsettled = 0;
         for (size_t i = 0; i < n; i++) {
             struct vg_rt_stats s;
             vg_rt_stats(rt, i, &s);
             records += s.records;
             active = VG_MAX(active, s.last_ns);
+            unsettled += s.unsettled;
         }
         vg_time_ns now = vg_mono_ns();
-        if (records != last_records || active != last_active) {
+        if (records != last_records || active != last_active || unsettled) {
             last_records = records;
             last_active = active;
             last_change = now;

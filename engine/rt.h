@@ -30,6 +30,8 @@ struct vg_rt_stats {
     struct vg_hist latency_us; /* alert latency: source append time -> hand-off */
     vg_time_ns first_ns;    /* monotonic: first record polled (0: none yet) */
     vg_time_ns last_ns;     /* monotonic: last batch processed or record acknowledged */
+    uint32_t unsettled;     /* stream threads in their group without an assignment (joining,
+                             * or between a revoke and the next assignment) */
 };
 
 /* vigil replay: one topology read outside its consumer group, each source partition from a

@@ -98,6 +98,7 @@ struct rt_thread {
     int state_backoff_ms;
     struct vg_state *lookup;        /* tables (join with `table: redis`): its own connection */
     bool close_abandoned;           /* the group did not let go in time (consumer_close) */
+    int in_group;                   /* assigned (an empty assignment counts); atomic */
     bool lookup_failing;
     struct vg_op_ctx ctx;
     rd_kafka_message_t **msgs;
@@ -487,6 +488,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     struct rt_thread *th = opaque;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        ck_pr_store_int(&th->in_group, 1);
         vg_log(VG_LOG_INFO, "%s: thread %d assigned %d partitions", th->tp->c->topo->name,
                th->index, parts->cnt);
         const struct vg_compiled *c = th->tp->c;
@@ -510,10 +512,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     if (th->state)
         state_revoke(th, parts);
     rd_kafka_commit(rk, NULL, 0);
-    if (cooperative)
+    if (cooperative) {
         rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
-    else
+    } else {
         rd_kafka_assign(rk, NULL);
+        ck_pr_store_int(&th->in_group, 0); /* until the rebalance assigns again */
+    }
 }
 
 static int source_of(const struct rt_thread *th, rd_kafka_topic_t *rkt)
@@ -1712,7 +1716,10 @@ void vg_rt_stats(struct vg_rt *rt, size_t i, struct vg_rt_stats *out)
     memset(out, 0, sizeof(*out));
     vg_hist_init(&out->latency_us);
     for (int k = 0; k < rt->topos[i].n_threads; k++) {
-        const struct vg_rt_stats *s = &rt->topos[i].threads[k].stats;
+        const struct rt_thread *th = &rt->topos[i].threads[k];
+        const struct vg_rt_stats *s = &th->stats;
+        if (th->consumer && !rt->topos[i].replay && !ck_pr_load_int((int *)&th->in_group))
+            out->unsettled++;
         out->records += s->records;
         out->events += s->events;
         out->alerts += s->alerts;
