@@ -28,7 +28,7 @@ log "baseline: raw librdkafka consume of the same topic"
 "$bench" passthrough --in rp --out - --events "$kn" >"$work/base.json"
 base=$(python3 -c "import json;print(int(json.load(open('$work/base.json'))['eps']))")
 log "baseline $base events/s; vigil replay from the topic"
-/usr/bin/time -v "$vigil" replay topologies/brute_force.yaml --from 0 -q \
+/usr/bin/time -v ${WRAP:-} "$vigil" replay topologies/brute_force.yaml --from 0 -q \
   --output "$work/alerts-kafka.jsonl" 2>"$work/replay-kafka.log"
 log "writing $fn brute events to a file"
 "$bench" produce --out "$work/events.jsonl" --scenario brute --rate 0 --events "$fn" \

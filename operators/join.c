@@ -950,8 +950,8 @@ static void put_row(const struct join_conf *jc, struct vg_event *ev, const struc
 /* How many events ahead of its lookup an event's slot and then its chain head are fetched:
  * a batch's keys are spread over a cache larger than the CPU's, and a lookup that waits on
  * memory three times (slot, row, key) is most of what a hit costs. */
-#define ROW_AHEAD_SLOT 8
-#define ROW_AHEAD_HEAD 4
+#define ROW_AHEAD_SLOT 16
+#define ROW_AHEAD_HEAD 8
 
 static int table_process(struct join_state *st, struct vg_batch *b, const struct vg_sel *in,
                          struct vg_sel *out, struct vg_op_ctx *ctx)

@@ -470,12 +470,17 @@ static void key_hashes(struct window_state *st, const struct vg_batch *b, const 
     }
 }
 
+/* Ahead of the i-th lookup: the slot of event i + 16 (no load), the entry of i + 8 (its slot
+ * is in by then) and the windows of i + 4 (their entry is in), so no lookup waits on memory
+ * three times in a row. */
 static void key_prefetch(const struct window_state *st, size_t i, const struct vg_sel *in)
 {
     if (!st->keys.cap)
         return;
+    if (i + 16 < in->n)
+        vg_htab_prefetch(&st->keys, st->hashes[i + 16]);
     if (i + 8 < in->n)
-        __builtin_prefetch(st->keys.slots[st->hashes[i + 8] & (st->keys.cap - 1)]);
+        __builtin_prefetch(vg_htab_head(&st->keys, st->hashes[i + 8]));
     if (i + 4 < in->n) {
         const struct keyent *e = (const struct keyent *)vg_htab_head(&st->keys, st->hashes[i + 4]);
         if (e && e->wins)
