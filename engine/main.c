@@ -58,7 +58,7 @@ static const char *const usage_run =
     "source offsets they cover, print a summary on stderr and exit 0. Offsets are committed\n"
     "only for events whose alerts were acknowledged, so a restart resumes where it stopped.\n"
     "--exit-idle S: stop the same way once records were read and none came for S seconds\n"
-    "(for draining a backlog, e.g. in benchmarks).\n"
+    "(for draining a backlog, e.g. in benchmarks); waiting for a rebalance is not idle.\n"
     "Environment: ${VAR} / ${VAR:-default} in the file; VIGIL_LOG=debug|info|warn|error.\n"
     "Exit codes: 0 ok, 1 invalid topology, 2 bad usage, 3 runtime failure.\n";
 
