@@ -947,6 +947,23 @@ static void put_row(const struct join_conf *jc, struct vg_event *ev, const struc
         ev->slots[jc->copies[RIGHT][c].out] = r ? r->vals[c] : VG_NULL_VALUE;
 }
 
+/* An enriched event's output JSON: made on demand from its left side and its row (or null). */
+static void set_fields(struct join_state *st, struct vg_batch *b, struct vg_event *ev,
+                       const struct row *r)
+{
+    const struct join_conf *jc = st->conf;
+    const struct row_json *rj = r ? &r->plain : &st->plain_none; /* rows stay the batch */
+    if (ev->fields_fn || ev->fields_json) { /* a join's or a map's output: keep it */
+        struct row_json *own = vg_arena_alloc(&b->arena, sizeof(*own));
+        *own = (struct row_json){jc, ev->fields_fn, ev->fields_ud, ev->fields_json,
+                                 ev->fields_len, r};
+        rj = own;
+    }
+    ev->fields_fn = row_fields;
+    ev->fields_ud = rj;
+    ev->fields_json = NULL;
+}
+
 /* How many events ahead of its lookup an event's slot and then its chain head are fetched:
  * a batch's keys are spread over a cache larger than the CPU's, and a lookup that waits on
  * memory three times (slot, row, key) is most of what a hit costs. */
@@ -1012,7 +1029,10 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
         struct row *r = row_find(&st->rows, k, len, h);
         if (r && ctx->now_ms - r->fetched_ms < jc->tab->cache_ttl_ms) {
             hit[i] = r->found ? r : NULL; /* and its values while the row is at hand */
-            put_row(jc, &b->ev[in->idx[i]], hit[i]);
+            struct vg_event *ev = &b->ev[in->idx[i]];
+            put_row(jc, ev, hit[i]);
+            if (hit[i] || jc->left_join)
+                set_fields(st, b, ev, hit[i]);
             done[i] = 1;
             continue;
         }
@@ -1051,22 +1071,17 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
     }
     vg_sel_reserve(b, out, n);
     for (size_t i = 0; i < n; i++) {
-        const struct row *r = done[i] || !hit[i] || hit[i]->found ? hit[i] : NULL;
+        if (done[i]) { /* a cached row (or its absence): complete since the lookup */
+            if (hit[i] || jc->left_join)
+                out->idx[out->n++] = in->idx[i];
+            continue;
+        }
+        const struct row *r = !hit[i] || hit[i]->found ? hit[i] : NULL;
         if (!r && !jc->left_join)
             continue;
         struct vg_event *ev = &b->ev[in->idx[i]];
-        if (!done[i])
-            put_row(jc, ev, r);
-        const struct row_json *rj = r ? &r->plain : &st->plain_none; /* rows stay the batch */
-        if (ev->fields_fn || ev->fields_json) { /* a join's or a map's output: keep it */
-            struct row_json *own = vg_arena_alloc(&b->arena, sizeof(*own));
-            *own = (struct row_json){jc, ev->fields_fn, ev->fields_ud, ev->fields_json,
-                                     ev->fields_len, r};
-            rj = own;
-        }
-        ev->fields_fn = row_fields;
-        ev->fields_ud = rj;
-        ev->fields_json = NULL;
+        put_row(jc, ev, r);
+        set_fields(st, b, ev, r);
         out->idx[out->n++] = in->idx[i];
     }
     for (size_t m = 0; m < n_miss; m++) /* now that no row of this batch is in use */
