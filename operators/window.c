@@ -96,6 +96,7 @@ struct keyent {
     char *text;
     struct vg_value *vals;          /* copies of the key values */
     struct win *wins;
+    vg_time_ms max_start;           /* panes: no pane of it starts later (NONE: none yet) */
     vg_time_ms due;                 /* panes: the window end it is scheduled for, or NONE */
     int64_t events;                 /* panes, with a count() floor: events in its panes */
     uint32_t refs;                  /* panes: heap entries pointing here */
@@ -413,6 +414,7 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
     e->link.hash = h;
     e->partition = partition;
     e->due = VG_TIME_NONE;
+    e->max_start = VG_TIME_NONE;
     e->vals = (struct vg_value *)(e + 1);
     char *bytes = (char *)(e->vals + c->n_keys);
     e->text = bytes;
@@ -1022,9 +1024,10 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
             continue;
         }
         vg_time_ms p = floor_div(ev->ts, c->pane_ms) * c->pane_ms;
-        struct win *w = k->wins;
-        while (w && w->start != p)
-            w = w->next;
+        struct win *w = NULL; /* events mostly open a later pane: no walk over the others */
+        if (p <= k->max_start)
+            for (w = k->wins; w && w->start != p;)
+                w = w->next;
         if (!w) {
             /* its windows that closed already (sliding, older starts) are not reopened */
             vg_time_ms end = pane_next_end(c, p, wm);
@@ -1036,6 +1039,7 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
             w = win_new(c, p, p + c->pane_ms);
             w->next = k->wins;
             k->wins = w;
+            k->max_start = VG_MAX(k->max_start, p);
         }
         win_take(st, k, w, ev);
         if (c->min_count > 1)
@@ -1202,6 +1206,7 @@ static int window_state_load(void *stp, int32_t partition, const char *key, size
         w->saved_start = w->start;
         w->next = k->wins;
         k->wins = w;
+        k->max_start = VG_MAX(k->max_start, w->start);
         if (c->min_count > 1)
             k->events += w->aggs[c->count_agg].count;
         if (!c->pane_ms)
