@@ -36,6 +36,8 @@ log() { echo "[bench join] $*" >&2; }
 eps_of() { grep -o '[0-9]* records/s' "$1" | tail -1 | cut -d' ' -f1; }
 secs_of() { grep -o 'records/s over [0-9.]* s' "$1" | tail -1 | awk '{print $3}'; }
 records_of() { grep -o 'summary: [0-9]* records' "$1" | tail -1 | grep -o '[0-9]*'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, 1/100 s
+redis_cpu() { redis-cli -p "$redis_port" INFO cpu | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {print s}'; }
 hgetalls() { redis-cli -p "$redis_port" INFO commandstats | awk -F'[=,]' '/^cmdstat_hgetall:/ {print $2}'; }
 results=()
 
@@ -145,8 +147,13 @@ enrich() {
     shift 3
     for try in 1 2 3; do
       h_before=$(hgetalls); h_before=${h_before:-0}
-      env BENCH_NAME="$name-$try" BENCH_TOPIC=ev BENCH_ALERTS=enriched "$@" ${WRAP:-} \
-        "$vigil" run --exit-idle 3 "$yaml" 2>"$log"
+      local b0 r0
+      b0=$(cpu_ticks "${pids[0]}"); r0=$(redis_cpu)
+      env BENCH_NAME="$name-$try" BENCH_TOPIC=ev BENCH_ALERTS=enriched "$@" \
+        /usr/bin/time -f '%U %S' -o "$log.time" ${WRAP:-} "$vigil" run --exit-idle 3 "$yaml" 2>"$log"
+      # CPU seconds of the run: vigil, the broker process, redis-server (the machine's 2 cores)
+      python3 -c 'import sys; u, s = map(float, open(sys.argv[1]).read().split()[-2:]); print(round(u + s, 2), round((int(sys.argv[3]) - int(sys.argv[2])) / 100, 2), round(float(sys.argv[5]) - float(sys.argv[4]), 2))' \
+        "$log.time" "$b0" "$(cpu_ticks "${pids[0]}")" "$r0" "$(redis_cpu)" >"$log.cpu"
       [ "$(grep -c 'assigned' "$log")" -le 2 ] && return 0
       log "enrich: $name rebalanced while reading; again"
     done
@@ -156,11 +163,13 @@ enrich() {
     settled_run "enrich-$r" bench/scenarios/enrich.yaml "$work/e1.log" CACHE_ROWS="$rows"
     h1=$(hgetalls); h1=${h1:-0}
     echo "$(eps_of "$work/e0.log") $(eps_of "$work/e1.log") $((h1 - h_before)) $(records_of "$work/e1.log")" \
-      >>"$work/rounds"
+      "$(cat "$work/e0.log.cpu") $(cat "$work/e1.log.cpu")" >>"$work/rounds"
   done
   python3 - "$work/rounds" "$n" "$keys" "$rows" <<'PY'
 import json, sys
-rows = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
+lines = [l.split() for l in open(sys.argv[1]) if l.strip()]
+rows = [tuple(map(int, l[:4])) for l in lines]
+cpu = [tuple(map(float, l[4:])) for l in lines]  # vigil, broker, redis: without, then with
 n, keys, cache = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 if any(r[3] < 0.99 * n for r in rows):  # the development broker keeps 5 MiB a partition
     sys.exit(f"bench/join.sh: enrich read {[r[3] for r in rows]} of {n} events: raise EP")
@@ -170,7 +179,9 @@ print(json.dumps({"part": "enrich", "events": n, "keys": keys, "cache_rows_per_t
                   "events_per_s_without": [r[0] for r in rows],
                   "events_per_s_with": [r[1] for r in rows],
                   "ratios": [round(w / wo, 3) for wo, w, _, _ in rows],
-                  "ratio_median": ratios[len(ratios) // 2]}))
+                  "ratio_median": ratios[len(ratios) // 2],
+                  "cpu_s_vigil_broker_redis_without": [list(c[:3]) for c in cpu],
+                  "cpu_s_vigil_broker_redis_with": [list(c[3:]) for c in cpu]}))
 PY
 }
 

@@ -76,6 +76,13 @@ struct rt_output {
 
 struct rt_topo;
 
+/* A Redis connection's health as the log tells it: one line when it goes, one when it is
+ * back, and the back-off in between (250 ms doubling to 5 s). */
+struct store_health {
+    bool failing;
+    int backoff_ms;
+};
+
 struct rt_thread {
     struct rt_topo *tp;
     int index;
@@ -94,12 +101,11 @@ struct rt_thread {
     size_t n_pos, cap_pos;
     vg_time_ns ckpt_ns;             /* last checkpoint attempt */
     uint64_t saved_epoch;           /* connection epoch of the last good checkpoint */
-    bool state_failing;
-    int state_backoff_ms;
+    struct store_health state_health; /* th->state's connection */
     struct vg_state *lookup;        /* tables (join with `table: redis`): its own connection */
     bool close_abandoned;           /* the group did not let go in time (consumer_close) */
     int in_group;                   /* assigned (an empty assignment counts); atomic */
-    bool lookup_failing;
+    struct store_health lookup_health;
     struct vg_op_ctx ctx;
     rd_kafka_message_t **msgs;
     struct ticket *head, *tail, *cur;
@@ -317,6 +323,31 @@ static void run_retries(struct rt_thread *th)
 
 /* ---- operator context callbacks ---- */
 
+/* The store `what` (state, table) failed: logged on the change only. True on the change. */
+static bool store_down(const struct rt_thread *th, struct store_health *h, const char *what,
+                       const char *why)
+{
+    h->backoff_ms = h->backoff_ms ? VG_MIN(h->backoff_ms * 2, 5000) : 250;
+    if (h->failing)
+        return false;
+    h->failing = true;
+    vg_log(VG_LOG_WARN, "%s: thread %d: %s store unavailable (%s); intake paused, retrying "
+           "with back-off", th->tp->c->topo->name, th->index, what, why);
+    return true;
+}
+
+/* The store `what` answered: logged on the change only. True on the change. */
+static bool store_up(const struct rt_thread *th, struct store_health *h, const char *what)
+{
+    h->backoff_ms = 0;
+    if (!h->failing)
+        return false;
+    h->failing = false;
+    vg_log(VG_LOG_INFO, "%s: thread %d: %s store reachable again; intake resumed",
+           th->tp->c->topo->name, th->index, what);
+    return true;
+}
+
 static int ctx_lookup(struct vg_op_ctx *ctx, const struct vg_table_conf *t,
                       const char *const *keys, const size_t *klens, size_t n,
                       void (*row)(void *ud, size_t i, const char *field, size_t flen,
@@ -329,8 +360,6 @@ static int ctx_lookup(struct vg_op_ctx *ctx, const struct vg_table_conf *t,
             vg_ktable_lookup(th->tp->ktables[i].kt, keys, klens, n, row, ud);
             return 0;
         }
-    const char *name = th->tp->c->topo->name;
-    int backoff_ms = 250;
     for (;;) {
         struct vg_err err = {0};
         int rc = vg_state_connected(th->lookup) ? 0 : vg_state_connect(th->lookup, &err);
@@ -338,23 +367,16 @@ static int ctx_lookup(struct vg_op_ctx *ctx, const struct vg_table_conf *t,
             rc = vg_state_hgetall(th->lookup, keys, klens, n, row, ud, &err);
         if (rc == 0 || vg_state_connected(th->lookup)) { /* an error reply is not an outage */
             if (rc)
-                vg_log(VG_LOG_WARN, "%s: thread %d: table lookup: %s", name, th->index,
-                       err.msg);
-            if (th->lookup_failing)
-                vg_log(VG_LOG_INFO, "%s: thread %d: table store reachable again; intake resumed",
-                       name, th->index);
-            th->lookup_failing = false;
+                vg_log(VG_LOG_WARN, "%s: thread %d: table lookup: %s", th->tp->c->topo->name,
+                       th->index, err.msg);
+            store_up(th, &th->lookup_health, "table");
             return 0;
         }
-        if (!th->lookup_failing)
-            vg_log(VG_LOG_WARN, "%s: thread %d: table store unavailable (%s); intake paused, "
-                   "retrying with back-off", name, th->index, err.msg);
-        th->lookup_failing = true;
-        for (int waited = 0; waited < backoff_ms && !stopping(th); waited += 50)
+        store_down(th, &th->lookup_health, "table", err.msg);
+        for (int waited = 0; waited < th->lookup_health.backoff_ms && !stopping(th); waited += 50)
             usleep(50 * 1000);
         if (stopping(th))
             return VG_EREDIS;
-        backoff_ms = VG_MIN(backoff_ms * 2, 5000);
     }
 }
 
@@ -631,7 +653,7 @@ static size_t poll_batch(struct rt_thread *th)
  * while the state store fails (as a consumer's partitions are paused). */
 static size_t file_poll(struct rt_thread *th)
 {
-    if (th->state_failing) {
+    if (th->state_health.failing) {
         struct timespec t = {0, 100 * 1000000};
         nanosleep(&t, NULL);
         return 0;
@@ -729,13 +751,8 @@ static void set_paused(struct rt_thread *th, bool pause)
 
 static void state_trouble(struct rt_thread *th, const struct vg_err *err)
 {
-    if (!th->state_failing) {
-        th->state_failing = true;
-        vg_log(VG_LOG_WARN, "%s: thread %d: state store unavailable (%s); intake paused, "
-               "retrying with back-off", th->tp->c->topo->name, th->index, err->msg);
+    if (store_down(th, &th->state_health, "state", err->msg))
         set_paused(th, true);
-    }
-    th->state_backoff_ms = th->state_backoff_ms ? VG_MIN(th->state_backoff_ms * 2, 5000) : 250;
     th->stats.last_ns = vg_mono_ns(); /* paused is not idle (vigil run --exit-idle) */
 }
 
@@ -761,7 +778,7 @@ static int checkpoint(struct rt_thread *th, bool force)
     if (!th->state || (th->tp->replay && !force)) /* a replay writes its state once, at the end */
         return 0;
     vg_time_ns now = vg_mono_ns();
-    int64_t wait_ms = th->state_failing ? th->state_backoff_ms : VG_CKPT_MS;
+    int64_t wait_ms = th->state_health.failing ? th->state_health.backoff_ms : VG_CKPT_MS;
     if (!force && now - th->ckpt_ns < wait_ms * 1000000LL)
         return 0;
     th->ckpt_ns = now;
@@ -806,13 +823,8 @@ static int checkpoint(struct rt_thread *th, bool force)
     th->saved_epoch = vg_state_epoch(th->state);
     if (vg_mono_ns() - now > 100 * 1000000LL)
         th->stats.last_ns = vg_mono_ns(); /* a long write is work, not idleness */
-    if (th->state_failing) {
-        th->state_failing = false;
-        th->state_backoff_ms = 0;
-        vg_log(VG_LOG_INFO, "%s: thread %d: state store reachable again; intake resumed",
-               c->topo->name, th->index);
+    if (store_up(th, &th->state_health, "state"))
         set_paused(th, false);
-    }
     return 0;
 }
 
@@ -1285,7 +1297,7 @@ static void *thread_main(void *arg)
     if (th->tp->replay && !stopping(th))
         replay_close(th);
     drain(th, VG_RT_FLUSH_MS);
-    if (th->state && !th->state_failing && checkpoint(th, true) != 0)
+    if (th->state && !th->state_health.failing && checkpoint(th, true) != 0)
         vg_log(VG_LOG_WARN, "%s: thread %d: final state write failed; the state stored last "
                "and its offsets stay in force", c->topo->name, th->index);
     if (th->head)
