@@ -35,7 +35,7 @@ static inline struct vg_hlink *vg_htab_head(const struct vg_htab *t, uint64_t ha
 static inline void vg_htab_prefetch(const struct vg_htab *t, uint64_t hash)
 {
     if (t->cap)
-        __builtin_prefetch(&t->slots[hash & (t->cap - 1)]);
+        vg_prefetch(&t->slots[hash & (t->cap - 1)]);
 }
 
 /* Add l (its hash set), growing first when full. */

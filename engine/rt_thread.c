@@ -791,7 +791,7 @@ static int checkpoint(struct rt_thread *th, bool force)
         state_trouble(th, &err);
         return VG_EREDIS;
     }
-    bool all = vg_state_epoch(th->state) != th->saved_epoch;
+    bool all = th->tp->replay || vg_state_epoch(th->state) != th->saved_epoch;
     for (size_t i = 0; i < c->n_nodes; i++) {
         const struct vg_compiled_node *cn = &c->nodes[i];
         if (!cn->stateful)

@@ -176,7 +176,9 @@ struct vg_op_ctx {
                   void (*row)(void *ud, size_t i, const char *field, size_t flen, const char *val,
                               size_t vlen),
                   void *ud);
-    /* vigil replay: alerts are marked replay and sinks write JSON lines to its output */
+    /* vigil replay: alerts are marked replay and sinks write JSON lines to its output; the
+     * state is saved once, at the end, whole (state_save with all set), so operators need
+     * not track what changed (a change list would hold every window the replay touched) */
     bool replay;
 };
 

@@ -1014,9 +1014,9 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
         if (h2 < n && kt[h2]) {
             const char *head = (const char *)vg_htab_head(&st->rows, kh[h2]);
             if (head) { /* the row and its key after it */
-                __builtin_prefetch(head);
-                __builtin_prefetch(head + 64);
-                __builtin_prefetch(head + 128);
+                vg_prefetch(head);
+                vg_prefetch(head + 64);
+                vg_prefetch(head + 128);
             }
         }
         hit[i] = NULL;

@@ -143,6 +143,7 @@ struct window_state {
     int32_t *part_at;               /* partition -> index in parts + 1 (0: none) */
     size_t n_part_at;
     size_t pane_bytes;              /* sizeof a struct win with its aggregates */
+    bool track;                     /* keeps dirty (not under replay: its save is whole) */
     uint64_t *hashes;               /* key_hashes of the batch in process */
     size_t cap_hashes;
     /* scratch of close_panes */
@@ -482,11 +483,11 @@ static void key_prefetch(const struct window_state *st, size_t i, const struct v
     if (i + 16 < in->n)
         vg_htab_prefetch(&st->keys, st->hashes[i + 16]);
     if (i + 8 < in->n)
-        __builtin_prefetch(vg_htab_head(&st->keys, st->hashes[i + 8]));
+        vg_prefetch(vg_htab_head(&st->keys, st->hashes[i + 8]));
     if (i + 4 < in->n) {
         const struct keyent *e = (const struct keyent *)vg_htab_head(&st->keys, st->hashes[i + 4]);
         if (e && e->wins)
-            __builtin_prefetch(e->wins);
+            vg_prefetch(e->wins);
     }
 }
 
@@ -504,7 +505,8 @@ static void win_take(struct window_state *st, struct keyent *k, struct win *w,
                      const struct vg_event *ev)
 {
     const struct window_conf *c = st->conf;
-    mark_dirty(st, k, w);
+    if (st->track)
+        mark_dirty(st, k, w);
     for (size_t a = 0; a < c->n_aggs; a++)
         vg_agg_update(&c->aggs[a], &w->aggs[a],
                       c->aggs[a].in_slot >= 0 ? &ev->slots[c->aggs[a].in_slot] : NULL, ev->ts);
@@ -746,9 +748,9 @@ static int window_create(const struct vg_node *node, struct vg_op_env *env, void
 
 static int window_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
 {
-    (void)ctx;
     struct window_state *st = vg_xcalloc(1, sizeof(*st));
     st->conf = conf;
+    st->track = !ctx->replay;
     st->wm = VG_TIME_NONE;
     st->pane_bytes = sizeof(struct win) + st->conf->n_aggs * sizeof(struct vg_agg_state);
     vg_buf_init(&st->keybuf);
@@ -933,15 +935,15 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
         vg_free(d.items);
         for (size_t i = 0; i < n; i++) { /* in heap order */
             if (i + 16 < n)
-                __builtin_prefetch(cl[i + 16].k);
+                vg_prefetch(cl[i + 16].k);
             if (i + 8 < n)
-                __builtin_prefetch(cl[i + 8].k->wins);
+                vg_prefetch(cl[i + 8].k->wins);
             if (i + 6 < n && cl[i + 6].k->wins)
-                __builtin_prefetch(cl[i + 6].k->wins->next);
+                vg_prefetch(cl[i + 6].k->wins->next);
             if (i + 4 < n) /* the key's panes, whole: their aggregates are read */
                 for (const struct win *w = cl[i + 4].k->wins; w; w = w->next)
                     for (size_t off = 64; off < st->pane_bytes; off += 64)
-                        __builtin_prefetch((const char *)w + off);
+                        vg_prefetch((const char *)w + off);
             if (i + 2 < n) /* and what the aggregates point to (distinct sets, strings) */
                 for (const struct win *w = cl[i + 2].k->wins; w; w = w->next)
                     for (size_t a = 0; a < c->n_aggs; a++)

@@ -96,10 +96,10 @@ void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state 
 static inline void vg_agg_prefetch(const struct vg_agg_def *def, const struct vg_agg_state *st)
 {
     if (def->fn == VG_AGG_DISTINCT && st->count == VG_DISTINCT_SPILLED)
-        __builtin_prefetch(st->d);
+        vg_prefetch(st->d);
     else if ((def->fn == VG_AGG_MIN || def->fn == VG_AGG_MAX || def->fn == VG_AGG_FIRST ||
               def->fn == VG_AGG_LAST) && st->v.type == VG_T_STR)
-        __builtin_prefetch(st->v.u.s);
+        vg_prefetch(st->v.u.s);
 }
 /* The result, with strings and lists copied into arena. */
 void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
