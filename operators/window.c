@@ -281,12 +281,13 @@ static void forget_saved(struct window_state *st, const struct keyent *k, struct
     w->saved = false;
 }
 
-/* A string's first 8 bytes, big-endian, zero-padded: compares as strcmp of them does. */
-static uint64_t text_prefix(const char *s)
+/* A key text's first 8 bytes (fewer when shorter), big-endian, zero-padded: orders as
+ * strcmp of them does, and equal prefixes of texts of one length up to 8 are equal texts. */
+static uint64_t text_prefix(const char *s, size_t len)
 {
     uint64_t v = 0;
     size_t i = 0;
-    for (; i < 8 && s[i]; i++)
+    for (; i < 8 && i < len; i++)
         v = v << 8 | (unsigned char)s[i];
     return i ? v << (8 * (8 - i)) : 0;
 }
@@ -401,10 +402,13 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
     const char *text;
     size_t len;
     key_text_of(st, vals, &text, &len);
+    uint64_t pre = text_prefix(text, len);
     for (struct vg_hlink *l = vg_htab_head(&st->keys, h); l; l = l->next) {
         struct keyent *e = (struct keyent *)l;
-        if (l->hash == h && e->partition == partition && e->tlen == len &&
-            !memcmp(e->text, text, len))
+        /* a key of up to 8 bytes is compared whole by its prefix, in the entry's first
+         * cache line; a longer one reads its text too */
+        if (l->hash == h && e->partition == partition && e->tlen == len && e->pre == pre &&
+            (len <= 8 || !memcmp(e->text + 8, text + 8, len - 8)))
             return e;
     }
     size_t size = sizeof(struct keyent) + c->n_keys * sizeof(struct vg_value) + len + 1;
@@ -423,7 +427,7 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
         memcpy(bytes, text, len);
     bytes += len + 1;
     e->tlen = (uint32_t)len;
-    e->pre = text_prefix(e->text);
+    e->pre = pre;
     for (size_t k = 0; k < c->n_keys; k++) {
         e->vals[k] = vals[k];
         if (e->vals[k].type == VG_T_STR) {
@@ -906,6 +910,32 @@ static void close_sessions(struct window_state *st, struct vg_batch *b, struct v
     vg_free(cl);
 }
 
+/* Ask for the keys cl[0..n), their table slots (a key whose last pane retires is taken out)
+ * and all their panes, whole (their aggregates are read). A key's panes are a list: each
+ * step walks every key's list one pane further, so the loads of different keys overlap
+ * instead of one key's panes arriving one after the other. */
+#define PANE_CHUNK 64
+static void panes_prefetch(const struct window_state *st, const struct closing *cl, size_t n)
+{
+    const struct win *cur[PANE_CHUNK];
+    for (size_t i = 0; i < n; i++)
+        vg_prefetch(cl[i].k);
+    for (size_t i = 0; i < n; i++) {
+        vg_htab_prefetch(&st->keys, cl[i].k->link.hash);
+        cur[i] = cl[i].k->wins;
+    }
+    for (bool more = true; more;) {
+        more = false;
+        for (size_t i = 0; i < n; i++) {
+            if (!cur[i])
+                continue;
+            for (size_t off = 0; off < st->pane_bytes; off += 64)
+                vg_prefetch((const char *)cur[i] + off);
+            more |= (cur[i] = cur[i]->next) != NULL;
+        }
+    }
+}
+
 /* Tumbling and sliding: window end by window end up to wm, each key due at it emits its
  * window (unless a restore shows it was emitted before), retires the panes whose last window
  * that was, and is scheduled for its next window end. */
@@ -934,17 +964,9 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
             *closing_push(&cl, &n, &cap) = (struct closing){d.items[i].k, NULL};
         vg_free(d.items);
         for (size_t i = 0; i < n; i++) { /* in heap order */
-            if (i + 16 < n)
-                vg_prefetch(cl[i + 16].k);
-            if (i + 8 < n)
-                vg_prefetch(cl[i + 8].k->wins);
-            if (i + 6 < n && cl[i + 6].k->wins)
-                vg_prefetch(cl[i + 6].k->wins->next);
-            if (i + 4 < n) /* the key's panes, whole: their aggregates are read */
-                for (const struct win *w = cl[i + 4].k->wins; w; w = w->next)
-                    for (size_t off = 64; off < st->pane_bytes; off += 64)
-                        vg_prefetch((const char *)w + off);
-            if (i + 2 < n) /* and what the aggregates point to (distinct sets, strings) */
+            if (i % PANE_CHUNK == 0)
+                panes_prefetch(st, cl + i, VG_MIN(PANE_CHUNK, n - i));
+            if (i + 2 < n) /* what the aggregates point to (distinct sets, strings) */
                 for (const struct win *w = cl[i + 2].k->wins; w; w = w->next)
                     for (size_t a = 0; a < c->n_aggs; a++)
                         vg_agg_prefetch(&c->aggs[a], &w->aggs[a]);
