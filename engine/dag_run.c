@@ -171,7 +171,8 @@ static void bound_time(struct vg_dag *d, struct vg_sel *out)
 }
 
 /* Replay of archives on several threads: this thread's share of the keys, the keys encoded
- * as a repartition topic's record key is (equal keys alike). */
+ * as a repartition topic's record key is (equal keys alike), by an in-process hash (every
+ * thread of the process computes the same one; nothing outside sees it). */
 static void split_keys(struct vg_dag *d, struct vg_sel *out)
 {
     size_t kept = 0;
@@ -179,8 +180,8 @@ static void split_keys(struct vg_dag *d, struct vg_sel *out)
         const struct vg_event *ev = &d->b.ev[out->idx[k]];
         vg_buf_clear(&d->xkey);
         vg_x_key(&d->xkey, ev->slots, d->split_slots, d->n_split);
-        uint64_t h = vg_hash_bytes(VG_HASH_SEED, d->xkey.data, d->xkey.len);
-        if ((int)(h % (uint64_t)d->split_n) == d->split_k)
+        uint64_t h = vg_hash_mem(d->xkey.data, d->xkey.len);
+        if ((int)(((unsigned __int128)h * (uint64_t)d->split_n) >> 64) == d->split_k)
             out->idx[kept++] = out->idx[k];
     }
     out->n = kept;
@@ -192,9 +193,12 @@ static void observe_time(struct vg_dag *d, struct vg_sel *out)
 {
     vg_time_ns now = vg_mono_ns();
     size_t kept = 0;
+    struct vg_wm_part *p = NULL; /* of the run of one partition in hand */
     for (size_t k = 0; k < out->n; k++) {
         const struct vg_event *ev = &d->b.ev[out->idx[k]];
-        vg_time_ms wm = vg_wm_partition(&d->wm, ev->source, ev->partition);
+        if (!p || p->source != ev->source || p->partition != ev->partition)
+            p = vg_wm_get(&d->wm, ev->source, ev->partition);
+        vg_time_ms wm = vg_wm_of(&d->wm, p);
         if (wm != INT64_MIN && ev->ts < wm) {
             char why[200];
             snprintf(why, sizeof(why),
@@ -206,7 +210,7 @@ static void observe_time(struct vg_dag *d, struct vg_sel *out)
             d->late++;
             continue;
         }
-        vg_wm_observe(&d->wm, ev->source, ev->partition, ev->ts, now);
+        vg_wm_note(p, ev->ts, now);
         out->idx[kept++] = out->idx[k];
     }
     out->n = kept;

@@ -43,8 +43,7 @@ void vg_wm_assign(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_
     vg_wm_observe(wm, source, partition, INT64_MIN, now_ns);
 }
 
-void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms ts,
-                   vg_time_ns now_ns)
+struct vg_wm_part *vg_wm_get(struct vg_wm *wm, uint16_t source, int32_t partition)
 {
     struct vg_wm_part *p = find(wm, source, partition);
     if (!p) {
@@ -53,11 +52,15 @@ void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time
             wm->parts = vg_xrealloc(wm->parts, wm->cap * sizeof(*wm->parts));
         }
         p = &wm->parts[wm->n++];
-        *p = (struct vg_wm_part){.source = source, .partition = partition, .max_ts = ts};
+        *p = (struct vg_wm_part){.source = source, .partition = partition, .max_ts = INT64_MIN};
     }
-    if (ts > p->max_ts)
-        p->max_ts = ts;
-    p->seen_ns = now_ns;
+    return p;
+}
+
+void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms ts,
+                   vg_time_ns now_ns)
+{
+    vg_wm_note(vg_wm_get(wm, source, partition), ts, now_ns);
 }
 
 void vg_wm_forget(struct vg_wm *wm, uint16_t source, int32_t partition)

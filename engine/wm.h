@@ -41,6 +41,20 @@ void vg_wm_init(struct vg_wm *wm, const int64_t *lateness_ms, const int64_t *idl
 void vg_wm_fini(struct vg_wm *wm);
 /* The partition's watermark before ts is observed, or INT64_MIN when it has none yet. */
 vg_time_ms vg_wm_partition(const struct vg_wm *wm, uint16_t source, int32_t partition);
+/* The entry of a partition, added (with no event yet) when missing; valid until the next
+ * call that may add one. For loops over a batch, whose events come in runs of a partition. */
+struct vg_wm_part *vg_wm_get(struct vg_wm *wm, uint16_t source, int32_t partition);
+/* Its watermark before ts is observed (as vg_wm_partition), and the record of an event. */
+static inline vg_time_ms vg_wm_of(const struct vg_wm *wm, const struct vg_wm_part *p)
+{
+    return p->max_ts != INT64_MIN ? p->max_ts - wm->lateness_ms[p->source] : INT64_MIN;
+}
+static inline void vg_wm_note(struct vg_wm_part *p, vg_time_ms ts, vg_time_ns now_ns)
+{
+    if (ts > p->max_ts)
+        p->max_ts = ts;
+    p->seen_ns = now_ns;
+}
 /* Record an event (ts) of a partition at now_ns. */
 void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms ts,
                    vg_time_ns now_ns);

@@ -38,6 +38,7 @@
 #include "htab.h"
 #include "window_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,21 +88,26 @@ struct win {
     struct vg_agg_state aggs[];
 };
 
-/* One allocation: the entry, then its vals, its text and the bytes of its string values. */
+/* One allocation: the entry, then its vals, its text and the bytes of its string values.
+ * What an event reads and writes is in the first 64 bytes (allocations are whole cache lines,
+ * which jemalloc aligns to 64); the second line is read when a key closes or is longer than
+ * 8 bytes. */
 struct keyent {
     struct vg_hlink link;           /* first: in st->keys, by key_hash */
-    uint64_t pre;                   /* text_prefix(text): orders keys mostly without text */
-    int32_t partition;
-    uint32_t tlen;
-    char *text;
-    struct vg_value *vals;          /* copies of the key values */
     struct win *wins;
     vg_time_ms max_start;           /* panes: no pane of it starts later (NONE: none yet) */
     vg_time_ms due;                 /* panes: the window end it is scheduled for, or NONE */
     int64_t events;                 /* panes, with a count() floor: events in its panes */
+    int32_t partition;
+    uint32_t tlen;
+    uint64_t pre;                   /* text_prefix(text): orders keys mostly without text */
+    /* second cache line */
     uint32_t refs;                  /* panes: heap entries pointing here */
     bool dead;                      /* removed: freed when no heap entry is left */
+    char *text;
+    struct vg_value *vals;          /* copies of the key values */
 };
+_Static_assert(offsetof(struct keyent, refs) == 64, "a key's per-event fields fill one line");
 
 /* Sessions schedule windows (w, gen); panes schedule keys (w == NULL, k->due). The heap is
  * ordered by (close time, key text, partition, start), so what closes together pops out in
@@ -415,7 +421,7 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
     for (size_t k = 0; k < c->n_keys; k++)
         if (vals[k].type == VG_T_STR)
             size += vals[k].len + 1;
-    struct keyent *e = vg_xcalloc(1, size);
+    struct keyent *e = vg_xcalloc(1, (size + 63) & ~(size_t)63);
     e->link.hash = h;
     e->partition = partition;
     e->due = VG_TIME_NONE;
@@ -910,7 +916,7 @@ static void close_sessions(struct window_state *st, struct vg_batch *b, struct v
     vg_free(cl);
 }
 
-/* Ask for the keys cl[0..n), their table slots (a key whose last pane retires is taken out)
+/* Ask for the keys cl[0..n) (both lines), their table slots (a key whose last pane retires is taken out)
  * and all their panes, whole (their aggregates are read). A key's panes are a list: each
  * step walks every key's list one pane further, so the loads of different keys overlap
  * instead of one key's panes arriving one after the other. */
@@ -918,8 +924,10 @@ static void close_sessions(struct window_state *st, struct vg_batch *b, struct v
 static void panes_prefetch(const struct window_state *st, const struct closing *cl, size_t n)
 {
     const struct win *cur[PANE_CHUNK];
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         vg_prefetch(cl[i].k);
+        vg_prefetch((const char *)cl[i].k + 64);
+    }
     for (size_t i = 0; i < n; i++) {
         vg_htab_prefetch(&st->keys, cl[i].k->link.hash);
         cur[i] = cl[i].k->wins;

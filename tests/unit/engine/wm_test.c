@@ -34,6 +34,28 @@ static void test_wm_partition_and_stage(void **state)
     vg_wm_fini(&wm);
 }
 
+/* The entry of a partition, for loops over a run of its events: added once, without an
+ * event until one is noted; the same watermark as vg_wm_partition gives. */
+static void test_wm_get_of_note(void **state)
+{
+    (void)state;
+    struct vg_wm wm;
+    vg_wm_init(&wm, lateness, idle);
+    struct vg_wm_part *p = vg_wm_get(&wm, 0, 7);
+    assert_true(vg_wm_of(&wm, p) == INT64_MIN);
+    assert_true(vg_wm_current(&wm, 0) == INT64_MIN); /* added, but no event yet */
+    vg_wm_note(p, 20000, 1 * S);
+    vg_wm_note(p, 10000, 2 * S); /* older: the maximum stays, the partition was seen */
+    assert_int_equal(vg_wm_of(&wm, p), 15000);
+    assert_int_equal(vg_wm_partition(&wm, 0, 7), 15000);
+    assert_ptr_equal(vg_wm_get(&wm, 0, 7), p); /* found, not added again */
+    assert_true(p->seen_ns == 2 * S);
+    vg_wm_note(vg_wm_get(&wm, 1, 7), 30000, 2 * S); /* another source: its own entry */
+    assert_int_equal(vg_wm_partition(&wm, 1, 7), 30000);
+    assert_int_equal(vg_wm_current(&wm, 2 * S), 15000);
+    vg_wm_fini(&wm);
+}
+
 static void test_wm_idle_and_assigned(void **state)
 {
     (void)state;
@@ -59,6 +81,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wm_partition_and_stage),
+        cmocka_unit_test(test_wm_get_of_note),
         cmocka_unit_test(test_wm_idle_and_assigned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
