@@ -138,6 +138,7 @@ struct window_state {
     vg_time_ms wm;                  /* the watermark after the previous batch */
     vg_time_ms batch_append;        /* latest append time among this batch's events */
     struct vg_intern topics;        /* topic names (event strings are per batch) */
+    const char *topic_in, *topic_kept; /* the last name interned, within the batch in hand */
     /* changes since the last confirmed save */
     struct dirty { struct keyent *k; struct win *w; } *dirty;
     size_t n_dirty, cap_dirty;
@@ -523,7 +524,11 @@ static void win_take(struct window_state *st, struct keyent *k, struct win *w,
     if (ev->ts >= w->last_ts) {
         w->last_ts = ev->ts;
         const char *t = ev->topic ? ev->topic : "";
-        w->topic = vg_intern(&st->topics, t, strlen(t));
+        if (t != st->topic_in) { /* a batch's events of one topic share its name */
+            st->topic_in = t;
+            st->topic_kept = vg_intern(&st->topics, t, strlen(t));
+        }
+        w->topic = st->topic_kept;
         w->partition = ev->partition;
         w->offset = ev->offset;
         w->append_ms = ev->append_ms;
@@ -1033,6 +1038,7 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
      * others in its batch); windows close on the watermark after it. */
     vg_time_ms wm = st->wm;
     vg_time_ms starts[1];
+    st->topic_in = NULL;
     st->batch_append = INT64_MIN; /* over the whole batch: filtered events move time too */
     for (size_t i = 0; i < b->n; i++)
         st->batch_append = VG_MAX(st->batch_append, b->ev[i].append_ms);
