@@ -925,7 +925,7 @@ static void close_sessions(struct window_state *st, struct vg_batch *b, struct v
  * and all their panes, whole (their aggregates are read). A key's panes are a list: each
  * step walks every key's list one pane further, so the loads of different keys overlap
  * instead of one key's panes arriving one after the other. */
-#define PANE_CHUNK 64
+#define PANE_CHUNK 32
 static void panes_prefetch(const struct window_state *st, const struct closing *cl, size_t n)
 {
     const struct win *cur[PANE_CHUNK];
@@ -977,8 +977,12 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
             *closing_push(&cl, &n, &cap) = (struct closing){d.items[i].k, NULL};
         vg_free(d.items);
         for (size_t i = 0; i < n; i++) { /* in heap order */
-            if (i % PANE_CHUNK == 0)
-                panes_prefetch(st, cl + i, VG_MIN(PANE_CHUNK, n - i));
+            if (i % PANE_CHUNK == 0) { /* the next chunk, while this one (asked for before) runs */
+                if (i == 0)
+                    panes_prefetch(st, cl, VG_MIN(PANE_CHUNK, n));
+                if (i + PANE_CHUNK < n)
+                    panes_prefetch(st, cl + i + PANE_CHUNK, VG_MIN(PANE_CHUNK, n - i - PANE_CHUNK));
+            }
             if (i + 2 < n) /* what the aggregates point to (distinct sets, strings) */
                 for (const struct win *w = cl[i + 2].k->wins; w; w = w->next)
                     for (size_t a = 0; a < c->n_aggs; a++)
