@@ -170,7 +170,7 @@ static void put_time(struct vg_buf *out, vg_time_ms t)
     if (t < 0)
         vg_buf_puts(out, "null");
     else
-        vg_buf_printf(out, "%" PRId64, t);
+        vg_buf_put_i64(out, t);
 }
 
 void vg_alert_to_json(const struct vg_alert *a, struct vg_buf *out)
@@ -197,13 +197,19 @@ void vg_alert_to_json(const struct vg_alert *a, struct vg_buf *out)
     put_time(out, a->window_start);
     vg_buf_puts(out, ",\"window_end\":");
     put_time(out, a->window_end);
-    vg_buf_printf(out, ",\"event_time\":%" PRId64 ",\"detected_at\":%" PRId64, a->event_time,
-                  a->detected_at);
+    vg_buf_puts(out, ",\"event_time\":");
+    vg_buf_put_i64(out, a->event_time);
+    vg_buf_puts(out, ",\"detected_at\":");
+    vg_buf_put_i64(out, a->detected_at);
     vg_buf_puts(out, ",\"source\":{\"topic\":");
     put_json_str(out, a->src_topic);
-    vg_buf_printf(out, ",\"partition\":%" PRId32 ",\"offset\":%" PRId64 "}", a->src_partition,
-                  a->src_offset);
-    vg_buf_printf(out, ",\"latency_ms\":%" PRId64 ",\"fields\":", a->latency_ms);
+    vg_buf_puts(out, ",\"partition\":");
+    vg_buf_put_i64(out, a->src_partition);
+    vg_buf_puts(out, ",\"offset\":");
+    vg_buf_put_i64(out, a->src_offset);
+    vg_buf_puts(out, "},\"latency_ms\":");
+    vg_buf_put_i64(out, a->latency_ms);
+    vg_buf_puts(out, ",\"fields\":");
     size_t n = a->fields_json ? (a->fields_len ? a->fields_len : strlen(a->fields_json)) : 0;
     if (n)
         vg_buf_append(out, a->fields_json, n);

@@ -152,6 +152,18 @@ void vg_buf_printf(struct vg_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+void vg_buf_put_i64(struct vg_buf *b, int64_t v)
+{
+    char tmp[24], *e = tmp + sizeof(tmp), *w = e;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--w = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--w = '-';
+    vg_buf_append(b, w, (size_t)(e - w));
+}
+
 void vg_buf_json_str(struct vg_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

@@ -58,6 +58,8 @@ void vg_buf_append(struct vg_buf *b, const void *p, size_t n);
 void vg_buf_puts(struct vg_buf *b, const char *s);
 void vg_buf_putc(struct vg_buf *b, char c);
 void vg_buf_printf(struct vg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* v in decimal, as "%" PRId64 prints it (without printf: alerts and JSON output). */
+void vg_buf_put_i64(struct vg_buf *b, int64_t v);
 /* Append s as a JSON string literal (quotes included), escaping as RFC 8259 requires. */
 void vg_buf_json_str(struct vg_buf *b, const char *s, size_t n);
 /* NUL-terminate (not counted in len) and return data. */

@@ -89,7 +89,7 @@ void vg_json_write_value(struct vg_buf *out, const struct vg_value *v)
         vg_buf_puts(out, v->u.b ? "true" : "false");
         break;
     case VG_T_INT:
-        vg_buf_printf(out, "%" PRId64, v->u.i);
+        vg_buf_put_i64(out, v->u.i);
         break;
     case VG_T_FLOAT:
         write_double(out, v->u.f);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* arena_test.c - tests for engine/arena.c: alignment, reuse after reset, oversize chunks,
- * buffer growth and JSON string escaping. */
+ * buffer growth, JSON string escaping and decimal integers. */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 #include <string.h>
@@ -44,11 +46,31 @@ static void test_buf_json_str_escapes(void **state)
     vg_buf_fini(&b);
 }
 
+/* Integers as "%" PRId64 prints them, appended: both ends of the range, zero, signs. */
+static void test_buf_put_i64(void **state)
+{
+    (void)state;
+    struct vg_buf b;
+    vg_buf_init(&b);
+    const int64_t vals[] = {0, 7, -7, 10, 1795467120000, -1, INT64_MAX, INT64_MIN};
+    char want[512] = "", one[32];
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        vg_buf_put_i64(&b, vals[i]);
+        vg_buf_putc(&b, ',');
+        snprintf(one, sizeof(one), "%" PRId64 ",", vals[i]);
+        strcat(want, one);
+    }
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    vg_buf_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena_alloc_aligned_and_reused_after_reset),
         cmocka_unit_test(test_buf_json_str_escapes),
+        cmocka_unit_test(test_buf_put_i64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
