@@ -110,6 +110,7 @@ struct task {
 
 struct suppress_entry {
     char *key;              /* rule number + key text */
+    uint64_t hash;          /* of key: probes compare it first */
     vg_time_ms until;
 };
 
@@ -399,10 +400,18 @@ static void run_shard(void *arg, size_t i)
 static bool suppressed(struct rules_state *st, uint32_t rule, const char *key, vg_time_ms ts,
                        int64_t span)
 {
-    char buf[1024];
-    int n = snprintf(buf, sizeof(buf), "%u\x1f%s", rule, key);
-    if (n < 0 || (size_t)n >= sizeof(buf))
-        n = sizeof(buf) - 1;
+    char buf[1024], digits[12], *d = digits + sizeof(digits);
+    do /* "<rule>\x1f<key>", cut at the buffer's size */
+        *--d = (char)('0' + rule % 10);
+    while ((rule /= 10) != 0);
+    size_t n = (size_t)(digits + sizeof(digits) - d);
+    memcpy(buf, d, n);
+    buf[n++] = '\x1f';
+    size_t kl = strnlen(key, sizeof(buf) - 1 - n);
+    memcpy(buf + n, key, kl);
+    n += kl;
+    buf[n] = '\0';
+    uint64_t h = hash_bytes(buf, n);
     if (st->sup_n * 2 >= st->sup_cap) {
         /* rehash, dropping entries that can no longer suppress anything; the new size
          * follows the live entries, so keys seen once long ago do not hold memory */
@@ -422,7 +431,7 @@ static bool suppressed(struct rules_state *st, uint32_t rule, const char *key, v
                 vg_free(old[i].key);
                 continue;
             }
-            size_t j = hash_bytes(old[i].key, strlen(old[i].key)) & (st->sup_cap - 1);
+            size_t j = old[i].hash & (st->sup_cap - 1);
             while (st->sup[j].key)
                 j = (j + 1) & (st->sup_cap - 1);
             st->sup[j] = old[i];
@@ -430,14 +439,15 @@ static bool suppressed(struct rules_state *st, uint32_t rule, const char *key, v
         }
         vg_free(old);
     }
-    size_t j = hash_bytes(buf, (size_t)n) & (st->sup_cap - 1);
-    while (st->sup[j].key && strcmp(st->sup[j].key, buf) != 0)
+    size_t j = h & (st->sup_cap - 1);
+    while (st->sup[j].key && (st->sup[j].hash != h || strcmp(st->sup[j].key, buf) != 0))
         j = (j + 1) & (st->sup_cap - 1);
     struct suppress_entry *e = &st->sup[j];
     if (e->key && ts < e->until)
         return true;
     if (!e->key) {
-        e->key = vg_xstrndup(buf, (size_t)n);
+        e->key = vg_xstrndup(buf, n);
+        e->hash = h;
         st->sup_n++;
     }
     e->until = ts + span;
