@@ -4,7 +4,9 @@
  * both) and Avro object container files (each record re-encoded as the plain binary datum a
  * Kafka source with format avro receives). A file is taken for a container when it starts
  * with the container magic "Obj\1", else for JSON lines. Several files are read one after
- * the other, in the order given.
+ * the other, in the order given. A plain (not gzip) JSON lines file is mapped and its lines
+ * handed out in place: no read copy, no line copy; what was handed out stays mapped until
+ * vg_file_input_release, which also lets go of the pages behind it.
  *
  * Thread: one owner.
  */
@@ -14,17 +16,28 @@
 
 #include <avro.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
+
+/* the pages of a mapped file behind the records in use are let go in steps of this */
+#define RELEASE_STEP (8u << 20)
 
 struct vg_file_input {
     char **paths;
     size_t n, cur;
     bool open;
-    /* JSON lines */
+    /* JSON lines: gzip (or unmappable) through zlib, plain mapped */
     gzFile gz;
     struct vg_buf line;
+    const char *map;
+    size_t map_len, pos, released;  /* next line at pos; pages before released let go */
+    struct mapping { void *p; size_t len; } *done; /* read to the end, unmapped at release */
+    size_t n_done;
     /* Avro container */
     avro_file_reader_t avro;
     avro_schema_t schema;
@@ -51,6 +64,12 @@ static void close_current(struct vg_file_input *fi)
     if (fi->gz)
         gzclose(fi->gz);
     fi->gz = NULL;
+    if (fi->map) { /* its last records may still be in use */
+        fi->done = vg_xrealloc(fi->done, (fi->n_done + 1) * sizeof(*fi->done));
+        fi->done[fi->n_done++] = (struct mapping){(void *)fi->map, fi->map_len};
+    }
+    fi->map = NULL;
+    fi->map_len = fi->pos = fi->released = 0;
     if (fi->have_value)
         avro_value_decref(&fi->value);
     fi->have_value = false;
@@ -71,6 +90,8 @@ void vg_file_input_free(struct vg_file_input *fi)
     if (!fi)
         return;
     close_current(fi);
+    vg_file_input_release(fi);
+    vg_free(fi->done);
     for (size_t i = 0; i < fi->n; i++)
         vg_free(fi->paths[i]);
     vg_free(fi->paths);
@@ -78,6 +99,8 @@ void vg_file_input_free(struct vg_file_input *fi)
     vg_buf_fini(&fi->datum);
     vg_free(fi);
 }
+
+static bool map_plain(struct vg_file_input *fi, const char *path);
 
 static int open_current(struct vg_file_input *fi, struct vg_err *err)
 {
@@ -97,6 +120,8 @@ static int open_current(struct vg_file_input *fi, struct vg_err *err)
         if (!fi->iface || avro_generic_value_new(fi->iface, &fi->value) != 0)
             return VG_ERR_SET(err, VG_EIO, "%s: %s", path, avro_strerror());
         fi->have_value = true;
+    } else if (!(got >= 2 && magic[0] == '\x1f' && magic[1] == '\x8b') && map_plain(fi, path)) {
+        /* mapped */
     } else if (!(fi->gz = gzopen(path, "rb"))) {
         return VG_ERR_SET(err, VG_EIO, "%s: %s", path, strerror(errno));
     } else {
@@ -104,6 +129,54 @@ static int open_current(struct vg_file_input *fi, struct vg_err *err)
     }
     fi->open = true;
     return 0;
+}
+
+/* A plain file's lines in place; false when it cannot be mapped (zlib reads it then). */
+static bool map_plain(struct vg_file_input *fi, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat sb;
+    void *p = MAP_FAILED;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+        p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return false;
+    madvise(p, (size_t)sb.st_size, MADV_SEQUENTIAL);
+    fi->map = p;
+    fi->map_len = (size_t)sb.st_size;
+    fi->pos = fi->released = 0;
+    return true;
+}
+
+/* One line of the current mapped file, without its newline; 0 at its end. */
+static int next_mapped(struct vg_file_input *fi, const char **data, size_t *len)
+{
+    if (fi->pos >= fi->map_len)
+        return 0;
+    const char *s = fi->map + fi->pos;
+    const char *nl = memchr(s, '\n', fi->map_len - fi->pos);
+    size_t n = nl ? (size_t)(nl - s) : fi->map_len - fi->pos;
+    fi->pos += n + (nl != NULL);
+    *data = s;
+    *len = n;
+    return 1;
+}
+
+void vg_file_input_release(struct vg_file_input *fi)
+{
+    for (size_t i = 0; i < fi->n_done; i++)
+        munmap(fi->done[i].p, fi->done[i].len);
+    fi->n_done = 0;
+    if (fi->map && fi->pos - fi->released >= RELEASE_STEP) {
+        size_t upto = fi->pos & ~(size_t)(RELEASE_STEP - 1);
+        if (upto > fi->released) {
+            madvise((char *)fi->map + fi->released, upto - fi->released, MADV_DONTNEED);
+            fi->released = upto;
+        }
+    }
 }
 
 /* One line of the current JSON lines file, without its newline; 0 at its end. */
@@ -158,7 +231,7 @@ static int next_datum(struct vg_file_input *fi, const char **data, size_t *len,
 }
 
 int vg_file_input_next(struct vg_file_input *fi, const char **data, size_t *len,
-                       const char **path, struct vg_err *err)
+                       const char **path, bool *kept, struct vg_err *err)
 {
     while (fi->cur < fi->n) {
         if (!fi->open) {
@@ -166,13 +239,16 @@ int vg_file_input_next(struct vg_file_input *fi, const char **data, size_t *len,
             if (rc)
                 return rc;
         }
-        int rc = fi->avro ? next_datum(fi, data, len, err) : next_line(fi, data, len, err);
+        int rc = fi->avro  ? next_datum(fi, data, len, err)
+                 : fi->map ? next_mapped(fi, data, len)
+                           : next_line(fi, data, len, err);
         if (rc < 0)
             return rc;
         if (rc > 0) {
             if (*len == 0 && !fi->avro)
                 continue; /* a blank line */
             *path = fi->paths[fi->cur];
+            *kept = fi->map != NULL;
             return 1;
         }
         close_current(fi);

@@ -122,11 +122,18 @@ struct rt_thread {
     /* replay: the partitions this thread reads and the end offset of each */
     struct rp_part { int source; int32_t partition; int64_t end; bool done; } *rp;
     size_t n_rp, rp_left, rp_last;
-    /* replay --input: archived records instead of a consumer (thread 0 only), one "partition"
-     * 0 per source; a batch's records are copied into fbuf */
+    /* replay --input: archived records instead of a consumer (every thread reads them all and
+     * keeps its share of the keys), one "partition" 0 per source; a batch's records are copied
+     * into fbuf unless the input keeps them in place until the next poll */
     struct rp_file { int source; struct vg_file_input *fi; int64_t next; bool done; } *files;
     size_t n_files, file_cur;
-    struct frec { int source; size_t off, len; const char *path; int64_t index; } *frecs;
+    struct frec {
+        int source;
+        size_t off, len;        /* in fbuf, */
+        const char *path;
+        int64_t index;
+        const char *kept;       /* or here, in place (vg_file_input_next) */
+    } *frecs;
     struct vg_buf fbuf;
     /* partitions that reached their end in the batch polled last (done once it ran) */
     struct rp_end { int source; int32_t partition; } *ends;
@@ -659,6 +666,8 @@ static size_t file_poll(struct rt_thread *th)
         return 0;
     }
     vg_buf_clear(&th->fbuf);
+    for (size_t i = 0; i < th->n_files; i++) /* the previous batch is done */
+        vg_file_input_release(th->files[i].fi);
     size_t n = 0;
     for (size_t tries = 0; tries < th->n_files && n == 0; tries++) {
         struct rp_file *f = &th->files[th->file_cur];
@@ -666,8 +675,9 @@ static size_t file_poll(struct rt_thread *th)
         while (!f->done && n < VG_RT_BATCH) {
             const char *data, *path;
             size_t len;
+            bool kept;
             struct vg_err err = {0};
-            int rc = vg_file_input_next(f->fi, &data, &len, &path, &err);
+            int rc = vg_file_input_next(f->fi, &data, &len, &path, &kept, &err);
             if (rc <= 0) {
                 if (rc < 0)
                     vg_log(VG_LOG_ERROR, "%s: replay input: %s", th->tp->c->topo->name, err.msg);
@@ -675,8 +685,10 @@ static size_t file_poll(struct rt_thread *th)
                 note_end(th, f->source, 0);
                 break;
             }
-            th->frecs[n] = (struct frec){f->source, th->fbuf.len, len, path, f->next++};
-            vg_buf_append(&th->fbuf, data, len);
+            th->frecs[n] = (struct frec){f->source, th->fbuf.len, len, path, f->next++,
+                                         kept ? data : NULL};
+            if (!kept)
+                vg_buf_append(&th->fbuf, data, len);
             n++;
         }
     }
@@ -952,8 +964,8 @@ static int process_batch(struct rt_thread *th, size_t n)
     th->batch_ns = vg_mono_ns();
     for (size_t i = 0; th->files && i < n; i++) {
         const struct frec *r = &th->frecs[i];
-        vg_dag_add(&th->dag, r->source, r->path, 0, r->index, th->fbuf.data + r->off, r->len,
-                   th->ctx.now_ms);
+        vg_dag_add(&th->dag, r->source, r->path, 0, r->index,
+                   r->kept ? r->kept : th->fbuf.data + r->off, r->len, th->ctx.now_ms);
     }
     /* a batch comes in runs of one partition: its source and ticket slot are looked up (by
      * name, over every partition of the ticket) once a run */
