@@ -397,7 +397,7 @@ static void key_text_of(struct window_state *st, const struct vg_value *vals, co
 
 static uint64_t key_hash(const char *text, size_t len, int32_t partition)
 {
-    return vg_hash_bytes(VG_HASH_SEED, text, len) ^
+    return vg_hash_mem(text, len) ^
            ((uint64_t)(uint32_t)partition * 0x9e3779b97f4a7c15ull);
 }
 
