@@ -831,6 +831,8 @@ static void emit_panes(struct window_state *st, struct vg_batch *b, struct vg_se
                        const struct keyent *k, vg_time_ms end)
 {
     const struct window_conf *c = st->conf;
+    if (key_lazy(c, k))
+        return; /* fewer events in all its panes than the floor: no window of it passes */
     size_t n = 0;
     const struct win *latest = NULL;
     for (struct win *w = k->wins; w; w = w->next) {
@@ -921,14 +923,17 @@ static void close_sessions(struct window_state *st, struct vg_batch *b, struct v
     vg_free(cl);
 }
 
-/* Ask for the keys cl[0..n) (both lines), their table slots (a key whose last pane retires is taken out)
- * and all their panes, whole (their aggregates are read). A key's panes are a list: each
- * step walks every key's list one pane further, so the loads of different keys overlap
- * instead of one key's panes arriving one after the other. */
+/* Ask for the keys cl[0..n) (both lines), their table slots (a key whose last pane retires
+ * is taken out) and their panes: whole when the key emits (its aggregates are read), else the
+ * first line of each (start and link) and the oldest whole (it is the one that retires, and
+ * freeing it reads its aggregates). A key's panes are a list, newest first: each step walks
+ * every key's list one pane further, so the loads of different keys overlap instead of one
+ * key's panes arriving one after the other. */
 #define PANE_CHUNK 32
 static void panes_prefetch(const struct window_state *st, const struct closing *cl, size_t n)
 {
     const struct win *cur[PANE_CHUNK];
+    bool whole[PANE_CHUNK];
     for (size_t i = 0; i < n; i++) {
         vg_prefetch(cl[i].k);
         vg_prefetch((const char *)cl[i].k + 64);
@@ -936,15 +941,18 @@ static void panes_prefetch(const struct window_state *st, const struct closing *
     for (size_t i = 0; i < n; i++) {
         vg_htab_prefetch(&st->keys, cl[i].k->link.hash);
         cur[i] = cl[i].k->wins;
+        whole[i] = !key_lazy(st->conf, cl[i].k);
     }
     for (bool more = true; more;) {
         more = false;
         for (size_t i = 0; i < n; i++) {
             if (!cur[i])
                 continue;
-            for (size_t off = 0; off < st->pane_bytes; off += 64)
-                vg_prefetch((const char *)cur[i] + off);
-            more |= (cur[i] = cur[i]->next) != NULL;
+            const struct win *next = cur[i]->next;
+            if (whole[i] || !next)
+                for (size_t off = 64; off < st->pane_bytes; off += 64)
+                    vg_prefetch((const char *)cur[i] + off);
+            more |= (cur[i] = next) != NULL;
         }
     }
 }
@@ -983,7 +991,8 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
                 if (i + PANE_CHUNK < n)
                     panes_prefetch(st, cl + i + PANE_CHUNK, VG_MIN(PANE_CHUNK, n - i - PANE_CHUNK));
             }
-            if (i + 2 < n) /* what the aggregates point to (distinct sets, strings) */
+            /* what the aggregates of an emitting key point to (distinct sets, strings) */
+            if (i + 2 < n && !key_lazy(c, cl[i + 2].k))
                 for (const struct win *w = cl[i + 2].k->wins; w; w = w->next)
                     for (size_t a = 0; a < c->n_aggs; a++)
                         vg_agg_prefetch(&c->aggs[a], &w->aggs[a]);
