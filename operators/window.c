@@ -991,11 +991,15 @@ static void close_panes(struct window_state *st, struct vg_batch *b, struct vg_s
                 if (i + PANE_CHUNK < n)
                     panes_prefetch(st, cl + i + PANE_CHUNK, VG_MIN(PANE_CHUNK, n - i - PANE_CHUNK));
             }
-            /* what the aggregates of an emitting key point to (distinct sets, strings) */
-            if (i + 2 < n && !key_lazy(c, cl[i + 2].k))
+            /* what the aggregates point to (distinct sets, strings, lists): of every pane of
+             * a key that emits, of the oldest (retiring) pane of one that does not */
+            if (i + 2 < n) {
+                bool lazy = key_lazy(c, cl[i + 2].k);
                 for (const struct win *w = cl[i + 2].k->wins; w; w = w->next)
-                    for (size_t a = 0; a < c->n_aggs; a++)
-                        vg_agg_prefetch(&c->aggs[a], &w->aggs[a]);
+                    if (!lazy || !w->next)
+                        for (size_t a = 0; a < c->n_aggs; a++)
+                            vg_agg_prefetch(&c->aggs[a], &w->aggs[a]);
+            }
             struct keyent *k = cl[i].k;
             k->refs--;
             if (k->dead) {

@@ -100,6 +100,8 @@ static inline void vg_agg_prefetch(const struct vg_agg_def *def, const struct vg
     else if ((def->fn == VG_AGG_MIN || def->fn == VG_AGG_MAX || def->fn == VG_AGG_FIRST ||
               def->fn == VG_AGG_LAST) && st->v.type == VG_T_STR)
         vg_prefetch(st->v.u.s);
+    else if (def->fn == VG_AGG_COLLECT && st->items)
+        vg_prefetch(st->items);
 }
 /* The result, with strings and lists copied into arena. */
 void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
