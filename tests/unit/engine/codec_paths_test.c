@@ -174,6 +174,37 @@ static void test_paths_trie_shape(void **state)
     vg_paths_free(p);
 }
 
+/* Keys longer than 8 bytes that share their first 8 (compared past the prefix), keys that
+ * differ only in their last byte, and misses between them. */
+static void test_paths_child_key_long_and_close(void **state)
+{
+    (void)state;
+    struct vg_paths *p = vg_paths_new();
+    struct vg_err err = {0};
+    const char *paths[] = {"timestamp_b", "timestamp_a", "timestampXa", "user_nam", "user_nax",
+                           "u", "timestamp_ab"};
+    for (int i = 0; i < (int)VG_ARRAY_LEN(paths); i++)
+        assert_int_equal(vg_paths_add(p, paths[i], i, &err), 0);
+    const struct vg_paths_node *root = &p->nodes[0];
+    for (int i = 0; i < (int)VG_ARRAY_LEN(paths); i++) {
+        const struct vg_paths_node *n = vg_paths_child_key(p, root, paths[i], strlen(paths[i]));
+        assert_non_null(n);
+        assert_int_equal(n->slot, i);
+    }
+    const char *misses[] = {"timestamp_c", "timestamp_", "timestampXb", "user_naz", "user_na",
+                            "v", "", "timestamp_abc"};
+    for (size_t i = 0; i < VG_ARRAY_LEN(misses); i++)
+        assert_null(vg_paths_child_key(p, root, misses[i], strlen(misses[i])));
+    /* the children stay in (length, bytes) order */
+    for (uint32_t i = 1; i < root->n_keys; i++) {
+        const struct vg_paths_node *a = &p->nodes[root->first_key + i - 1];
+        const struct vg_paths_node *b = &p->nodes[root->first_key + i];
+        assert_true(a->name_len < b->name_len ||
+                    (a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) < 0));
+    }
+    vg_paths_free(p);
+}
+
 static void test_paths_free_null(void **state)
 {
     (void)state;
@@ -189,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_paths_split_bounds),
         cmocka_unit_test(test_paths_add_counts_and_keeps_first_slot),
         cmocka_unit_test(test_paths_trie_shape),
+        cmocka_unit_test(test_paths_child_key_long_and_close),
         cmocka_unit_test(test_paths_free_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
