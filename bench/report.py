@@ -95,6 +95,18 @@ if r:
     for row in r["rows"]:
         lines.append(f"| {fmt(row['keys'])} | {fmt(row['events'])} | {row['peak_rss_mb']} | "
                      f"{fmt(row['redis_keys'])} |")
+for sc in ("replay-kafka", "replay-file"):
+    r = reports.get(sc)
+    if r and r.get("runs"):
+        lines += [
+            "",
+            f"**{sc}** (`bench/replay.sh`, {r['rounds']} rounds, each against the baseline measured "
+            f"just before it; the table shows medians): ratios "
+            + ", ".join(str(x) for x in r["ratios"]) + "; events/s "
+            + ", ".join(fmt(x["throughput_eps"]) for x in r["runs"]) + " against "
+            + ", ".join(fmt(x["baseline_eps"]) for x in r["runs"]) + "; alerts "
+            + ", ".join(str(x) for x in r["alerts_every_round"]) + ".",
+        ]
 lines += [
     "",
     "Plots (throughput as alerts/s with the engine's RSS, and latency p50/p99 per second):",
