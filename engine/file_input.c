@@ -36,6 +36,7 @@ struct vg_file_input {
     struct vg_buf line;
     const char *map;
     size_t map_len, pos, released;  /* next line at pos; pages before released let go */
+    size_t populated;               /* pages before it are mapped in (ahead of pos) */
     struct mapping { void *p; size_t len; } *done; /* read to the end, unmapped at release */
     size_t n_done;
     /* Avro container */
@@ -69,7 +70,7 @@ static void close_current(struct vg_file_input *fi)
         fi->done[fi->n_done++] = (struct mapping){(void *)fi->map, fi->map_len};
     }
     fi->map = NULL;
-    fi->map_len = fi->pos = fi->released = 0;
+    fi->map_len = fi->pos = fi->released = fi->populated = 0;
     if (fi->have_value)
         avro_value_decref(&fi->value);
     fi->have_value = false;
@@ -147,7 +148,7 @@ static bool map_plain(struct vg_file_input *fi, const char *path)
     madvise(p, (size_t)sb.st_size, MADV_SEQUENTIAL);
     fi->map = p;
     fi->map_len = (size_t)sb.st_size;
-    fi->pos = fi->released = 0;
+    fi->pos = fi->released = fi->populated = 0;
     return true;
 }
 
@@ -156,6 +157,14 @@ static int next_mapped(struct vg_file_input *fi, const char **data, size_t *len)
 {
     if (fi->pos >= fi->map_len)
         return 0;
+#ifdef MADV_POPULATE_READ
+    if (fi->pos >= fi->populated && fi->populated < fi->map_len) {
+        /* the next step's page table entries in one call, not a fault per page */
+        size_t n = VG_MIN((size_t)RELEASE_STEP, fi->map_len - fi->populated);
+        madvise((char *)fi->map + fi->populated, n, MADV_POPULATE_READ);
+        fi->populated += n;
+    }
+#endif
     const char *s = fi->map + fi->pos;
     const char *nl = memchr(s, '\n', fi->map_len - fi->pos);
     size_t n = nl ? (size_t)(nl - s) : fi->map_len - fi->pos;
