@@ -165,6 +165,13 @@ static void put_json_str(struct vg_buf *out, const char *s)
     vg_buf_json_str(out, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* text (the field's name and what comes before it), then v in decimal */
+static void put_i64_after(struct vg_buf *out, const char *text, int64_t v)
+{
+    vg_buf_puts(out, text);
+    vg_buf_put_i64(out, v);
+}
+
 static void put_time(struct vg_buf *out, vg_time_ms t)
 {
     if (t < 0)
@@ -197,18 +204,13 @@ void vg_alert_to_json(const struct vg_alert *a, struct vg_buf *out)
     put_time(out, a->window_start);
     vg_buf_puts(out, ",\"window_end\":");
     put_time(out, a->window_end);
-    vg_buf_puts(out, ",\"event_time\":");
-    vg_buf_put_i64(out, a->event_time);
-    vg_buf_puts(out, ",\"detected_at\":");
-    vg_buf_put_i64(out, a->detected_at);
+    put_i64_after(out, ",\"event_time\":", a->event_time);
+    put_i64_after(out, ",\"detected_at\":", a->detected_at);
     vg_buf_puts(out, ",\"source\":{\"topic\":");
     put_json_str(out, a->src_topic);
-    vg_buf_puts(out, ",\"partition\":");
-    vg_buf_put_i64(out, a->src_partition);
-    vg_buf_puts(out, ",\"offset\":");
-    vg_buf_put_i64(out, a->src_offset);
-    vg_buf_puts(out, "},\"latency_ms\":");
-    vg_buf_put_i64(out, a->latency_ms);
+    put_i64_after(out, ",\"partition\":", a->src_partition);
+    put_i64_after(out, ",\"offset\":", a->src_offset);
+    put_i64_after(out, "},\"latency_ms\":", a->latency_ms);
     vg_buf_puts(out, ",\"fields\":");
     size_t n = a->fields_json ? (a->fields_len ? a->fields_len : strlen(a->fields_json)) : 0;
     if (n)
