@@ -299,20 +299,29 @@ static uint64_t text_prefix(const char *s, size_t len)
     return i ? v << (8 * (8 - i)) : 0;
 }
 
-static bool heap_before(const struct heap_item *x, const struct heap_item *y)
+/* -1, 0, 1: the heap's order, (close time, key text, partition, start); qsort's comparator of
+ * a due bucket too. */
+static int heap_cmp(const struct heap_item *x, const struct heap_item *y)
 {
     if (x->close_at != y->close_at)
-        return x->close_at < y->close_at;
+        return x->close_at < y->close_at ? -1 : 1;
     if (x->pre != y->pre)
-        return x->pre < y->pre;
+        return x->pre < y->pre ? -1 : 1;
     if (x->k != y->k) {
         int r = strcmp(x->k->text, y->k->text);
         if (r)
-            return r < 0;
+            return r;
         if (x->k->partition != y->k->partition)
-            return x->k->partition < y->k->partition;
+            return x->k->partition < y->k->partition ? -1 : 1;
     }
-    return x->w && y->w && x->w->start < y->w->start;
+    if (!x->w || !y->w)
+        return 0;
+    return (x->w->start > y->w->start) - (x->w->start < y->w->start);
+}
+
+static bool heap_before(const struct heap_item *x, const struct heap_item *y)
+{
+    return heap_cmp(x, y) < 0;
 }
 
 static void heap_push(struct window_state *st, struct heap_item it)
@@ -569,8 +578,7 @@ static void key_schedule(struct window_state *st, struct keyent *k, vg_time_ms a
 
 static int cmp_due(const void *a, const void *b)
 {
-    const struct heap_item *x = a, *y = b;
-    return heap_before(x, y) ? -1 : heap_before(y, x) ? 1 : 0;
+    return heap_cmp(a, b);
 }
 
 /* Put ev into its session: the sessions it touches (within gap) merge into one. */
