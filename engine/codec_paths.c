@@ -199,7 +199,7 @@ static void flatten(struct vg_paths *p, struct tnode *root)
         if (t->seg.name) {
             n->name = vg_xstrndup(t->seg.name, t->seg.len);
             n->name_len = (uint32_t)t->seg.len;
-            n->pre = vg_paths_prefix(n->name, n->name_len);
+            n->pre = vg_prefix8(n->name, n->name_len);
         }
         if (t->slot >= 0)
             p->slots[p->n_slots++] = t->slot;

@@ -33,7 +33,7 @@ extern "C" {
 
 struct vg_paths_node {
     const char *name;     /* key segment, NUL-terminated; NULL for an index segment */
-    uint64_t pre;         /* key segment: vg_paths_prefix of name */
+    uint64_t pre;         /* key segment: vg_prefix8 of name */
     uint32_t name_len;
     int32_t index;        /* index segment: >= 0; key segment: -1 */
     int32_t slot;         /* slot of the path that ends here, or -1 */
@@ -69,17 +69,6 @@ struct vg_paths_seg {
  * Thread: any. */
 int vg_paths_split(const char *path, struct vg_paths_seg *segs, struct vg_err *err);
 
-/* The first 8 bytes of s[0..len) (fewer when shorter) as a big-endian number, zero-padded:
- * for keys of one length it orders as memcmp of those bytes does, and up to 8 bytes equal
- * prefixes are equal keys. Thread: any. */
-static inline uint64_t vg_paths_prefix(const char *s, size_t len)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++)
-        v = v << 8 | (i < len ? (unsigned char)s[i] : 0u);
-    return v;
-}
-
 /* The key child of n named key[0..len), or NULL: a binary search over the children, in
  * (length, bytes) order, comparing prefixes before bytes. Thread: any. */
 static inline const struct vg_paths_node *vg_paths_child_key(const struct vg_paths *p,
@@ -87,7 +76,7 @@ static inline const struct vg_paths_node *vg_paths_child_key(const struct vg_pat
                                                              const char *key, size_t len)
 {
     size_t lo = n->first_key, hi = (size_t)n->first_key + n->n_keys;
-    uint64_t pre = vg_paths_prefix(key, len);
+    uint64_t pre = vg_prefix8(key, len);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const struct vg_paths_node *c = &p->nodes[mid];

@@ -17,15 +17,15 @@
 #include <avro.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
-/* the pages of a mapped file behind the records in use are let go in steps of this */
-#define RELEASE_STEP (8u << 20)
+/* a mapped file's pages are filled ahead of the reader, and let go behind the records in
+ * use, in steps of this */
+#define MAP_STEP (8u << 20)
 
 struct vg_file_input {
     char **paths;
@@ -101,18 +101,35 @@ void vg_file_input_free(struct vg_file_input *fi)
     vg_free(fi);
 }
 
-static bool map_plain(struct vg_file_input *fi, const char *path);
+/* A plain file (fd, size bytes) mapped for its lines in place; false when it cannot be (zlib
+ * reads it then). */
+static bool map_plain(struct vg_file_input *fi, int fd, size_t size)
+{
+    void *p = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    if (p == MAP_FAILED)
+        return false;
+    madvise(p, size, MADV_SEQUENTIAL);
+    fi->map = p;
+    fi->map_len = size;
+    fi->pos = fi->released = fi->populated = 0;
+    return true;
+}
 
 static int open_current(struct vg_file_input *fi, struct vg_err *err)
 {
     const char *path = fi->paths[fi->cur];
-    char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    unsigned char magic[4] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return VG_ERR_SET(err, VG_EIO, "%s: %s", path, strerror(errno));
-    size_t got = fread(magic, 1, 4, f);
-    fclose(f);
-    if (got == 4 && !memcmp(magic, "Obj\x01", 4)) {
+    ssize_t got = read(fd, magic, sizeof(magic));
+    struct stat sb;
+    bool regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    bool avro = got == 4 && !memcmp(magic, "Obj\x01", 4);
+    bool gzip = got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    bool mapped = !avro && !gzip && regular && map_plain(fi, fd, (size_t)sb.st_size);
+    close(fd);
+    if (avro) {
         if (avro_file_reader(path, &fi->avro) != 0)
             return VG_ERR_SET(err, VG_EIO, "%s: not a readable Avro container file: %s", path,
                               avro_strerror());
@@ -121,35 +138,13 @@ static int open_current(struct vg_file_input *fi, struct vg_err *err)
         if (!fi->iface || avro_generic_value_new(fi->iface, &fi->value) != 0)
             return VG_ERR_SET(err, VG_EIO, "%s: %s", path, avro_strerror());
         fi->have_value = true;
-    } else if (!(got >= 2 && magic[0] == '\x1f' && magic[1] == '\x8b') && map_plain(fi, path)) {
-        /* mapped */
-    } else if (!(fi->gz = gzopen(path, "rb"))) {
-        return VG_ERR_SET(err, VG_EIO, "%s: %s", path, strerror(errno));
-    } else {
+    } else if (!mapped) {
+        if (!(fi->gz = gzopen(path, "rb")))
+            return VG_ERR_SET(err, VG_EIO, "%s: %s", path, strerror(errno));
         gzbuffer(fi->gz, 1 << 20);
     }
     fi->open = true;
     return 0;
-}
-
-/* A plain file's lines in place; false when it cannot be mapped (zlib reads it then). */
-static bool map_plain(struct vg_file_input *fi, const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    struct stat sb;
-    void *p = MAP_FAILED;
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
-        p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED)
-        return false;
-    madvise(p, (size_t)sb.st_size, MADV_SEQUENTIAL);
-    fi->map = p;
-    fi->map_len = (size_t)sb.st_size;
-    fi->pos = fi->released = fi->populated = 0;
-    return true;
 }
 
 /* One line of the current mapped file, without its newline; 0 at its end. */
@@ -160,7 +155,7 @@ static int next_mapped(struct vg_file_input *fi, const char **data, size_t *len)
 #ifdef MADV_POPULATE_READ
     if (fi->pos >= fi->populated && fi->populated < fi->map_len) {
         /* the next step's page table entries in one call, not a fault per page */
-        size_t n = VG_MIN((size_t)RELEASE_STEP, fi->map_len - fi->populated);
+        size_t n = VG_MIN((size_t)MAP_STEP, fi->map_len - fi->populated);
         madvise((char *)fi->map + fi->populated, n, MADV_POPULATE_READ);
         fi->populated += n;
     }
@@ -179,8 +174,8 @@ void vg_file_input_release(struct vg_file_input *fi)
     for (size_t i = 0; i < fi->n_done; i++)
         munmap(fi->done[i].p, fi->done[i].len);
     fi->n_done = 0;
-    if (fi->map && fi->pos - fi->released >= RELEASE_STEP) {
-        size_t upto = fi->pos & ~(size_t)(RELEASE_STEP - 1);
+    if (fi->map && fi->pos - fi->released >= MAP_STEP) {
+        size_t upto = fi->pos & ~(size_t)(MAP_STEP - 1);
         if (upto > fi->released) {
             madvise((char *)fi->map + fi->released, upto - fi->released, MADV_DONTNEED);
             fi->released = upto;

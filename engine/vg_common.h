@@ -95,6 +95,18 @@ static inline uint64_t vg_hash_mem(const void *p, size_t n)
     return h ^ (h >> 32);
 }
 
+/* The first 8 bytes of s[0..len) (fewer when shorter) as a big-endian number, zero-padded:
+ * between texts of one length it orders as memcmp of those bytes does, and for texts of up to
+ * 8 bytes equal prefixes are equal texts (window keys, JSON field names). */
+static inline uint64_t vg_prefix8(const void *s, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)s;
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = v << 8 | (i < len ? b[i] : 0u);
+    return v;
+}
+
 /* Ask the CPU for the cache line at p (about to be read). The empty asm is what keeps it: GCC
  * 12's mod/ref analysis takes __builtin_prefetch for a function without effects, and a helper
  * made only of prefetches, with every call to it, vanished from the binary. */

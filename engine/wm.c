@@ -33,7 +33,7 @@ static struct vg_wm_part *find(const struct vg_wm *wm, uint16_t source, int32_t 
 vg_time_ms vg_wm_partition(const struct vg_wm *wm, uint16_t source, int32_t partition)
 {
     const struct vg_wm_part *p = find(wm, source, partition);
-    return p && p->max_ts != INT64_MIN ? p->max_ts - wm->lateness_ms[source] : INT64_MIN;
+    return p ? vg_wm_of(wm, p) : INT64_MIN;
 }
 
 void vg_wm_assign(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ns now_ns)
@@ -93,7 +93,7 @@ vg_time_ms vg_wm_current_of(const struct vg_wm *wm, uint64_t mask, vg_time_ns no
         const struct vg_wm_part *p = &wm->parts[i];
         if (p->source >= 64 || !((mask >> p->source) & 1))
             continue;
-        vg_time_ms w = p->max_ts == INT64_MIN ? INT64_MIN : p->max_ts - wm->lateness_ms[p->source];
+        vg_time_ms w = vg_wm_of(wm, p);
         if (w > any)
             any = w;
         if (!vg_wm_idle(wm, p, now_ns) && w < active)

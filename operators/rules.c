@@ -400,17 +400,14 @@ static void run_shard(void *arg, size_t i)
 static bool suppressed(struct rules_state *st, uint32_t rule, const char *key, vg_time_ms ts,
                        int64_t span)
 {
-    char buf[1024], digits[12], *d = digits + sizeof(digits);
-    do /* "<rule>\x1f<key>", cut at the buffer's size */
-        *--d = (char)('0' + rule % 10);
-    while ((rule /= 10) != 0);
-    size_t n = (size_t)(digits + sizeof(digits) - d);
-    memcpy(buf, d, n);
-    buf[n++] = '\x1f';
-    size_t kl = strnlen(key, sizeof(buf) - 1 - n);
-    memcpy(buf + n, key, kl);
-    n += kl;
-    buf[n] = '\0';
+    struct vg_buf *kb = &st->buf; /* make_alert is done with it: "<rule>\x1f<key>", at most
+                                   * 1023 bytes */
+    vg_buf_clear(kb);
+    vg_buf_put_i64(kb, rule);
+    vg_buf_putc(kb, '\x1f');
+    vg_buf_append(kb, key, strnlen(key, 1023 - kb->len));
+    const char *buf = vg_buf_cstr(kb);
+    size_t n = kb->len;
     uint64_t h = hash_bytes(buf, n);
     if (st->sup_n * 2 >= st->sup_cap) {
         /* rehash, dropping entries that can no longer suppress anything; the new size

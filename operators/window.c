@@ -100,7 +100,7 @@ struct keyent {
     int64_t events;                 /* panes, with a count() floor: events in its panes */
     int32_t partition;
     uint32_t tlen;
-    uint64_t pre;                   /* text_prefix(text): orders keys mostly without text */
+    uint64_t pre;                   /* vg_prefix8(text): orders keys mostly without text */
     /* second cache line */
     uint32_t refs;                  /* panes: heap entries pointing here */
     bool dead;                      /* removed: freed when no heap entry is left */
@@ -288,17 +288,6 @@ static void forget_saved(struct window_state *st, const struct keyent *k, struct
     w->saved = false;
 }
 
-/* A key text's first 8 bytes (fewer when shorter), big-endian, zero-padded: orders as
- * strcmp of them does, and equal prefixes of texts of one length up to 8 are equal texts. */
-static uint64_t text_prefix(const char *s, size_t len)
-{
-    uint64_t v = 0;
-    size_t i = 0;
-    for (; i < 8 && i < len; i++)
-        v = v << 8 | (unsigned char)s[i];
-    return i ? v << (8 * (8 - i)) : 0;
-}
-
 /* -1, 0, 1: the heap's order, (close time, key text, partition, start); qsort's comparator of
  * a due bucket too. */
 static int heap_cmp(const struct heap_item *x, const struct heap_item *y)
@@ -418,7 +407,7 @@ static struct keyent *key_get(struct window_state *st, int32_t partition,
     const char *text;
     size_t len;
     key_text_of(st, vals, &text, &len);
-    uint64_t pre = text_prefix(text, len);
+    uint64_t pre = vg_prefix8(text, len);
     for (struct vg_hlink *l = vg_htab_head(&st->keys, h); l; l = l->next) {
         struct keyent *e = (struct keyent *)l;
         /* a key of up to 8 bytes is compared whole by its prefix, in the entry's first
