@@ -199,7 +199,7 @@ static void test_travel_exact_pairs(void **state)
     vg_test_wait_assigned(f->log, 2);
     produce_cases(f);
     struct vg_test_records rs;
-    vg_test_consume(&f->broker, ALERTS, 7, 30000 * vg_test_slow(), 2000, &rs);
+    vg_test_consume(&f->broker, ALERTS, 7, 30000, 2000, &rs);
     assert_int_equal(rs.n, 7); /* one alert per pair, none twice */
     char *got = pairs(&rs);
     assert_string_equal(got, EXPECTED);
@@ -230,7 +230,7 @@ static void test_travel_through_repartition_topics(void **state)
     vg_test_wait_assigned(f->log, 2);
     produce_cases_by(f, false);
     struct vg_test_records rs;
-    vg_test_consume(&f->broker, ALERTS, 7, 30000 * vg_test_slow(), 2000, &rs);
+    vg_test_consume(&f->broker, ALERTS, 7, 30000, 2000, &rs);
     for (size_t i = 0; getenv("VG_DEBUG") && i < rs.n; i++)
         fprintf(stderr, "%s\n", rs.r[i].value);
     char *got = pairs(&rs);
@@ -258,7 +258,7 @@ static void test_table_row_update_seen(void **state)
     vg_test_produce_lines_keyed(&f->broker, LOGINS, 4, l, "user");
     vg_test_produce_lines_keyed(&f->broker, VPN, 4, v, "user");
     struct vg_test_records rs;
-    vg_test_consume(&f->broker, ALERTS, 1, 30000 * vg_test_slow(), 500, &rs);
+    vg_test_consume(&f->broker, ALERTS, 1, 30000, 500, &rs);
     assert_int_equal(rs.n, 1);
     assert_non_null(strstr(rs.r[0].value, "\"owner\":\"it-team\""));
     vg_test_records_free(&rs);
@@ -269,7 +269,7 @@ static void test_table_row_update_seen(void **state)
     v = NULL;
     vl = 0;
     vg_test_produce_lines_keyed(&f->broker, LOGINS, 4, strrchr(l, '{'), "user"); /* the new one */
-    vg_test_consume(&f->broker, ALERTS, 2, 30000 * vg_test_slow(), 1000, &rs);
+    vg_test_consume(&f->broker, ALERTS, 2, 30000, 1000, &rs);
     assert_int_equal(rs.n, 2);
     bool updated = false;
     for (size_t i = 0; i < rs.n; i++)
@@ -426,7 +426,7 @@ static void test_kafka_table_kept_current(void **state)
                           "{\"n\":1,\"host\":\"h1\"}\n{\"n\":2,\"host\":\"h2\"}\n"
                           "{\"n\":3,\"host\":\"h3\"}\n");
     struct vg_test_records rs;
-    vg_test_consume(&f->broker, ALERTS, 3, 30000 * vg_test_slow(), 500, &rs);
+    vg_test_consume(&f->broker, ALERTS, 3, 30000, 500, &rs);
     assert_int_equal(rs.n, 3);
     sort_values(&rs); /* the output topic has two partitions: in the order of "n" */
     assert_string_equal(rs.r[0].value, "{\"logins\":{\"n\":1,\"host\":\"h1\"},\"assets\":"
@@ -440,7 +440,7 @@ static void test_kafka_table_kept_current(void **state)
     sleep(1);
     vg_test_produce_lines(&f->broker, LOGINS, 1,
                           "{\"n\":4,\"host\":\"h1\"}\n{\"n\":5,\"host\":\"h2\"}\n");
-    vg_test_consume(&f->broker, ALERTS, 5, 30000 * vg_test_slow(), 500, &rs);
+    vg_test_consume(&f->broker, ALERTS, 5, 30000, 500, &rs);
     assert_int_equal(rs.n, 5);
     sort_values(&rs);
     assert_string_equal(rs.r[3].value, "{\"logins\":{\"n\":4,\"host\":\"h1\"},\"assets\":"
@@ -461,7 +461,7 @@ static void test_table_redis_outage(void **state)
     vg_test_wait_assigned(f->log, 2);
     vg_test_produce_lines(&f->broker, LOGINS, 1, "{\"n\":1,\"host\":\"h1\"}\n");
     struct vg_test_records rs;
-    vg_test_consume(&f->broker, ALERTS, 1, 30000 * vg_test_slow(), 200, &rs);
+    vg_test_consume(&f->broker, ALERTS, 1, 30000, 200, &rs);
     assert_int_equal(rs.n, 1);
     vg_test_records_free(&rs);
     vg_test_redis_kill(&f->redis);
@@ -471,7 +471,7 @@ static void test_table_redis_outage(void **state)
                                        * retry that finds Redis back (then: no row) */
     redis_cmd(f, "HSET asset:h2 owner restored");
     vg_test_wait_log(f->log, "table store reachable again", 1);
-    vg_test_consume(&f->broker, ALERTS, 2, 30000 * vg_test_slow(), 500, &rs);
+    vg_test_consume(&f->broker, ALERTS, 2, 30000, 500, &rs);
     assert_int_equal(rs.n, 2);
     sort_values(&rs);
     const char *h2 = rs.r[1].value;

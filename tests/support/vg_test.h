@@ -55,8 +55,9 @@ void vg_test_topic(struct vg_test_broker *b, const char *topic, int partitions);
 void vg_test_produce_lines(struct vg_test_broker *b, const char *topic, int n_partitions,
                            const char *text);
 /* As vg_test_produce_lines, but each record's partition is chosen by the string value of
- * "field":"..." in the line (FNV-1a of the value modulo n_partitions; lines without it go to
- * partition 0), so all events of one key land in one partition, as a keyed producer does. */
+ * "field" in the line, a string's text or a number as written (FNV-1a of it modulo
+ * n_partitions; lines without the field go to partition 0), so all events of one key land in
+ * one partition, as a keyed producer does. */
 void vg_test_produce_lines_keyed(struct vg_test_broker *b, const char *topic, int n_partitions,
                                  const char *text, const char *field);
 /* Produce one record (binary allowed) to a partition. */
@@ -82,7 +83,7 @@ struct vg_test_records {
 };
 
 /* Read every record of topic from the beginning (all partitions) until at least `expect`
- * arrived and then `settle_ms` passed without more, or until timeout_ms. */
+ * arrived and then `settle_ms` passed without more, or until timeout_ms x vg_test_slow(). */
 void vg_test_consume(struct vg_test_broker *b, const char *topic, size_t expect, int timeout_ms,
                      int settle_ms, struct vg_test_records *out);
 void vg_test_records_free(struct vg_test_records *rs);
@@ -94,9 +95,10 @@ void vg_test_records_free(struct vg_test_records *rs);
 pid_t vg_test_vigil_start(const char *const *args, const char *const *env, const char *log_path);
 /* Wait (30 s x vg_test_slow()) until the log at `log_path` holds `what` at least n times. */
 void vg_test_wait_log(const char *log_path, const char *what, int n);
-/* Wait until every one of a topology's n_threads stream threads has been given partitions:
- * the consumer group has settled, and records produced from now on are read without a
- * rebalance in between (a rebalance may deliver a record twice: at-least-once). */
+/* Wait (60 s x vg_test_slow()) until every one of a topology's n_threads stream threads has
+ * been given partitions: the consumer group has settled, and records produced from now on
+ * are read without a rebalance in between (a rebalance may deliver a record twice:
+ * at-least-once). */
 void vg_test_wait_assigned(const char *log_path, int n_threads);
 /* Send sig and wait up to timeout_ms for the exit; returns the exit status (0-255), or fails
  * the test when it did not exit in time (the child is then killed). */
