@@ -55,6 +55,104 @@ int vg_json_decode(struct vg_json_parser *jp, const struct vg_paths *p, const ch
     return vg_json_simd_decode(jp->js, p, buf, len, arena, slots, err);
 }
 
+/* ---- top-level strings without a decode ---- */
+
+static const char *json_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* Just past the closing quote of the string opening at p, or NULL; *escaped: a backslash. */
+static const char *json_str_end(const char *p, const char *end, bool *escaped)
+{
+    *escaped = false;
+    for (p++; p < end; p++) {
+        if (*p == '"')
+            return p + 1;
+        if (*p == '\\') {
+            *escaped = true;
+            p++;
+        }
+    }
+    return NULL;
+}
+
+/* The ',' or closing bracket that ends the value starting at p, or NULL. */
+static const char *json_skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+    bool escaped;
+    for (; p < end; p++) {
+        if (*p == '"') {
+            if (!(p = json_str_end(p, end, &escaped)))
+                return NULL;
+            p--;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+        } else if (*p == '}' || *p == ']') {
+            if (depth-- == 0)
+                return p;
+        } else if (*p == ',' && depth == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+int vg_json_top_strings(const char *buf, size_t len, const char *const *names,
+                        const size_t *name_lens, size_t n, struct vg_value *vals)
+{
+    const char *p = buf, *end = buf + len;
+    uint8_t found = 0, all = (uint8_t)((1u << n) - 1);
+    bool escaped;
+    if (!buf || n > 8 || (p = json_ws(p, end)) == end || *p != '{')
+        return -1;
+    p = json_ws(p + 1, end);
+    if (p < end && *p == '}')
+        p = NULL; /* {} */
+    while (p) {
+        if (p == end || *p != '"')
+            return -1;
+        const char *key = p + 1;
+        if (!(p = json_str_end(p, end, &escaped)) || escaped) /* "us\u0065r" is "user" */
+            return -1;
+        size_t key_len = (size_t)(p - 1 - key);
+        p = json_ws(p, end);
+        if (p == end || *p != ':')
+            return -1;
+        p = json_ws(p + 1, end);
+        uint8_t match = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!(found >> i & 1) && name_lens[i] == key_len && !memcmp(names[i], key, key_len))
+                match |= (uint8_t)(1u << i);
+        if (match) { /* the first of a key seen twice counts, as in vg_json_decode */
+            const char *v = p + 1;
+            if (p == end || *p != '"' || !(p = json_str_end(p, end, &escaped)) || escaped)
+                return -1;
+            for (size_t i = 0; i < n; i++)
+                if (match >> i & 1)
+                    vals[i] = vg_value_str(v, (size_t)(p - 1 - v));
+            if ((found |= match) == all)
+                return 0;
+        } else if (!(p = json_skip_value(p, end))) {
+            return -1;
+        }
+        p = json_ws(p, end);
+        if (p < end && *p == ',')
+            p = json_ws(p + 1, end);
+        else if (p < end && *p == '}')
+            p = NULL;
+        else
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!(found >> i & 1))
+            vals[i] = VG_NULL_VALUE;
+    return 0;
+}
+
 /* Shortest of %.15g..%.17g that reads back as the same double; ".0" added when the text
  * would otherwise read back as an integer, so a float stays a float through JSON. */
 static void write_double(struct vg_buf *out, double f)

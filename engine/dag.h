@@ -40,8 +40,9 @@ struct vg_dag {
     bool bounded;
     vg_time_ms from, to, max_ts, close_at;
     /* replay of archives on several threads: keep the events whose split_slots hash to
-     * split_k modulo split_n (every thread reads every record); in_source is set while a
-     * source node runs (its dead letters are then counted by one thread only) */
+     * split_k modulo split_n (every thread reads every record, and may drop the ones it can
+     * tell are not its own before they are added); in_source is set while a source node runs
+     * (its dead letters are then counted by one thread only) */
     const int *split_slots;
     size_t n_split;
     int split_n, split_k;
@@ -62,6 +63,9 @@ uint32_t vg_dag_add(struct vg_dag *d, int src, const char *topic, int32_t partit
 /* Run the batch through every node (an empty batch lets windows close on idle partitions).
  * Returns 0 or the first operator failure. */
 int vg_dag_run(struct vg_dag *d);
+/* Replay of archives on split_n threads: the thread (0 .. split_n-1) that keeps the key
+ * whose values are vals[idx[0]], ..., vals[idx[n_split-1]]. */
+int vg_dag_split_owner(struct vg_dag *d, const struct vg_value *vals, const int *idx);
 /* Exchange x's writer marks: the watermark of each upstream partition this instance reads
  * (the engine writes them as a control record to every partition of the repartition topic).
  * Returns how many were put in out (at most max). */

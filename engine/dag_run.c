@@ -173,17 +173,20 @@ static void bound_time(struct vg_dag *d, struct vg_sel *out)
 /* Replay of archives on several threads: this thread's share of the keys, the keys encoded
  * as a repartition topic's record key is (equal keys alike), by an in-process hash (every
  * thread of the process computes the same one; nothing outside sees it). */
+int vg_dag_split_owner(struct vg_dag *d, const struct vg_value *vals, const int *idx)
+{
+    vg_buf_clear(&d->xkey);
+    vg_x_key(&d->xkey, vals, idx, d->n_split);
+    uint64_t h = vg_hash_mem(d->xkey.data, d->xkey.len);
+    return (int)(((unsigned __int128)h * (uint64_t)d->split_n) >> 64);
+}
+
 static void split_keys(struct vg_dag *d, struct vg_sel *out)
 {
     size_t kept = 0;
-    for (size_t k = 0; k < out->n; k++) {
-        const struct vg_event *ev = &d->b.ev[out->idx[k]];
-        vg_buf_clear(&d->xkey);
-        vg_x_key(&d->xkey, ev->slots, d->split_slots, d->n_split);
-        uint64_t h = vg_hash_mem(d->xkey.data, d->xkey.len);
-        if ((int)(((unsigned __int128)h * (uint64_t)d->split_n) >> 64) == d->split_k)
+    for (size_t k = 0; k < out->n; k++)
+        if (vg_dag_split_owner(d, d->b.ev[out->idx[k]].slots, d->split_slots) == d->split_k)
             out->idx[kept++] = out->idx[k];
-    }
     out->n = kept;
 }
 

@@ -36,9 +36,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec.h"
+#include "codec_paths.h"
+#include "dag.h"
 #include "kafka.h"
 #include "ktable.h"
-#include "dag.h"
 #include "file_input.h"
 #include "state.h"
 #include "log.h"
@@ -46,6 +48,7 @@
 
 #define VG_RT_BATCH 8000
 #define VG_RT_FLUSH_MS 3000 /* on stop: how long to wait for the broker's acknowledgements */
+#define VG_SPLIT_NAMES_MAX 8 /* key fields read without a decode (vg_json_top_strings) */
 
 struct ticket {
     struct ticket *next;
@@ -157,6 +160,10 @@ struct rt_topo {
     uint64_t to_read;               /* replay: records between the start and end offsets */
     int *split_slots;               /* replay of archives split by key over the threads */
     size_t n_split;
+    /* and the fields' names, when all sources are JSON and each is a top-level field (a
+     * record's owner can then often be told without decoding it); else n_split_names 0 */
+    const char *split_names[VG_SPLIT_NAMES_MAX];
+    size_t split_name_lens[VG_SPLIT_NAMES_MAX], n_split_names;
     int read_all;                   /* replay: threads done reading (atomic) */
     struct rt_ktable { const struct vg_table_conf *conf; struct vg_ktable *kt; } *ktables;
     size_t n_ktables;               /* table: kafka nodes, held in memory */
@@ -415,12 +422,29 @@ static int ctx_write(struct vg_op_ctx *ctx, int out, const void *key, size_t key
     return 0;
 }
 
+/* Replay of archives split over the threads: the thread that keeps this record, when its
+ * key can be read without decoding it, else -1 (every thread decodes it). */
+static int record_owner(struct rt_thread *th, const char *data, size_t len)
+{
+    static const int idx[VG_SPLIT_NAMES_MAX] = {0, 1, 2, 3, 4, 5, 6, 7};
+    const struct rt_topo *tp = th->tp;
+    struct vg_value vals[VG_SPLIT_NAMES_MAX];
+    if (!tp->n_split_names || vg_json_top_strings(data, len, tp->split_names,
+                                                   tp->split_name_lens, tp->n_split_names,
+                                                   vals) != 0)
+        return -1;
+    return vg_dag_split_owner(&th->dag, vals, idx);
+}
+
 static void ctx_dead_letter(struct vg_op_ctx *ctx, const struct vg_event *ev, const char *reason)
 {
     struct rt_thread *th = ctx->rt;
     const struct vg_compiled *c = th->tp->c;
-    if (th->dag.in_source && th->dag.split_n > 1 && ev->offset % th->dag.split_n != th->dag.split_k)
-        return; /* a record every thread reads: one of them counts it */
+    if (th->dag.in_source && th->dag.split_n > 1) { /* a record every thread may read */
+        int owner = record_owner(th, ev->payload, ev->len); /* it alone was given it */
+        if ((owner >= 0 ? owner : (int)(ev->offset % th->dag.split_n)) != th->dag.split_k)
+            return; /* else all decoded it: one of them counts it */
+    }
     th->stats.dead_letters++;
     if (th->dlq_logged < 5 || (th->dlq_logged & (th->dlq_logged - 1)) == 0)
         vg_log(VG_LOG_WARN, "%s: dead letter #%llu from %s[%d]@%lld: %s", c->topo->name,
@@ -964,8 +988,10 @@ static int process_batch(struct rt_thread *th, size_t n)
     th->batch_ns = vg_mono_ns();
     for (size_t i = 0; th->files && i < n; i++) {
         const struct frec *r = &th->frecs[i];
-        vg_dag_add(&th->dag, r->source, r->path, 0, r->index,
-                   r->kept ? r->kept : th->fbuf.data + r->off, r->len, th->ctx.now_ms);
+        const char *data = r->kept ? r->kept : th->fbuf.data + r->off;
+        int owner = th->dag.split_n > 1 ? record_owner(th, data, r->len) : -1;
+        if (owner < 0 || owner == th->dag.split_k) /* another thread's: not decoded here */
+            vg_dag_add(&th->dag, r->source, r->path, 0, r->index, data, r->len, th->ctx.now_ms);
     }
     /* a batch comes in runs of one partition: its source and ticket slot are looked up (by
      * name, over every partition of the ticket) once a run */
@@ -1534,6 +1560,19 @@ static bool replay_split(struct rt_topo *tp)
                 tp->split_slots[tp->n_split++] = slot;
         }
     }
+    /* read without decoding: JSON sources, at most 8 fields, each one path segment */
+    bool names = tp->n_split <= VG_SPLIT_NAMES_MAX;
+    for (size_t s = 0; s < c->n_sources; s++)
+        names &= strcmp(vg_node_str(c->sources[s].node, "format", "json"), "json") == 0;
+    const struct vg_ynode *p = vg_ynode_get(c->sources[0].node->body, "partitioned_by");
+    for (size_t i = 0; names && i < tp->n_split; i++) {
+        struct vg_paths_seg segs[VG_PATHS_MAX_SEGS];
+        const char *name = vg_ylist_str(p, i);
+        names = vg_paths_split(name, segs, NULL) == 1 && segs[0].name;
+        tp->split_names[i] = name;
+        tp->split_name_lens[i] = strlen(name);
+    }
+    tp->n_split_names = names ? tp->n_split : 0;
     return true;
 }
 

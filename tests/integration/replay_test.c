@@ -303,6 +303,69 @@ static void test_replay_files_match_kafka(void **state)
     free(want);
 }
 
+/* An archive split over the two stream threads by user, with bad lines among good ones:
+ * each bad line is one dead letter, counted by one thread, whether its owner was told from
+ * its user without decoding it (lines 2 and 4: only that thread reads them) or every thread
+ * decoded it (1 and 3: not JSON, an escaped user); a user that is not a string (5) is
+ * decoded by both and kept by one, which finds it late. The alerts are those of the clean
+ * archive. */
+static void test_replay_files_bad_lines_once(void **state)
+{
+    struct vg_test_world *f = *state;
+    f->env[0] = "KAFKA_BROKERS=127.0.0.1:1"; /* files only */
+    char *text = history_text();
+    char *clean = vg_test_write(f->dir, "clean.jsonl", text);
+    size_t n, marked;
+    char in[4200];
+    snprintf(in, sizeof(in), "logins=%s", clean);
+    char *want = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from", "0", "--input",
+                        in, NULL);
+    assert_int_equal(n, USERS);
+    static const char *bad[] = {
+        "not json at all\n",
+        "{\"ts\":1767225600000,\"user\":\"u1\",\"src_ip\":\"10.0.0.1\",\"outcome\":\"fail\n",
+        "{\"user\":\"u\\u0032\",\"ts\":\"bad\"}\n",
+        "{\"ts\":\"nope\",\"user\":\"u3\",\"outcome\":\"failure\"}\n",
+        "{\"ts\":1767225600000,\"user\":7,\"outcome\":\"success\"}\n",
+    };
+    char *mixed = calloc(strlen(text) + 512, 1);
+    size_t cut = 0;
+    for (size_t i = 0; i < 5; i++) { /* bad line i after 8 (i + 1) good ones: index 9 i + 8 */
+        size_t from = cut;
+        for (int k = 0; k < 8; k++)
+            cut = (size_t)(strchr(text + cut, '\n') - text) + 1;
+        strncat(mixed, text + from, cut - from);
+        strcat(mixed, bad[i]);
+    }
+    strcat(mixed, text + cut);
+    char *path = vg_test_write(f->dir, "mixed.jsonl", mixed);
+    snprintf(in, sizeof(in), "logins=%s", path);
+    char *got = replay(f, "topologies/brute_force.yaml", &n, &marked, "--from", "0", "--input",
+                       in, NULL);
+    assert_string_equal(got, want);
+    char *log = vg_test_read(f->log);
+    const char *sum = strstr(log, "replay summary: "), *p;
+    while (sum && (p = strstr(sum + 1, "replay summary: ")))
+        sum = p;
+    assert_non_null(sum);
+    assert_non_null(strstr(sum, " 5 dead letters "));
+    for (int i = 0; i < 5; i++) { /* each logged once (the log holds the clean replay too) */
+        char what[4300];
+        snprintf(what, sizeof(what), "from %s[0]@%d: ", path, 9 * i + 8);
+        const char *at = strstr(log, what);
+        assert_non_null(at);
+        assert_null(strstr(at + 1, what));
+    }
+    f->env[0] = f->env_brokers;
+    free(log);
+    free(got);
+    free(path);
+    free(mixed);
+    free(want);
+    free(clean);
+    free(text);
+}
+
 /* Alerts summarized without ids (single-event alerts are identified by their source
  * position, which differs between a topic and a file): "RULE KEY EVENT_TIME" lines. */
 static char *without_ids(const char *path)
@@ -392,6 +455,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_files_match_kafka, setup,
                                         vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_replay_avro_container, setup, vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_replay_files_bad_lines_once, setup,
+                                        vg_test_world_teardown),
     };
     vg_test_filter();
     return cmocka_run_group_tests(tests, NULL, NULL);

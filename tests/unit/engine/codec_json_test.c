@@ -596,6 +596,117 @@ static void test_json_decode_then_write_round_trips(void **state)
     vg_buf_fini(&b);
 }
 
+/* ---- vg_json_top_strings ---- */
+
+/* top_strings over json for names (comma-separated); each value as text, "null" for an
+ * absent field, into out[]. Returns what vg_json_top_strings returned. */
+static int top(const char *json, const char *names, char out[][32])
+{
+    char copy[128];
+    snprintf(copy, sizeof(copy), "%s", names);
+    const char *v[8];
+    size_t lens[8], n = 0;
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        v[n] = t;
+        lens[n++] = strlen(t);
+    }
+    struct vg_value vals[8];
+    int rc = vg_json_top_strings(json, strlen(json), v, lens, n, vals);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (vals[i].type == VG_T_NULL)
+            snprintf(out[i], 32, "null");
+        else if (vals[i].type == VG_T_STR) /* and pointing into json */
+            snprintf(out[i], 32, "%.*s%s", (int)vals[i].len, vals[i].u.s,
+                     vals[i].u.s > json && vals[i].u.s < json + strlen(json) ? "" : "?");
+        else
+            snprintf(out[i], 32, "type %d", (int)vals[i].type);
+    }
+    return rc;
+}
+
+static void test_json_top_strings_found(void **state)
+{
+    (void)state;
+    char out[8][32];
+    assert_int_equal(top("{\"ts\":1,\"user\":\"bob\",\"x\":true}", "user", out), 0);
+    assert_string_equal(out[0], "bob");
+    /* whitespace, a nested field of the same name, escapes and brackets in skipped strings */
+    assert_int_equal(top(" {\n \"a\" : [1, {\"user\": \"x\"}],\t\"msg\": \"say \\\"hi\\\" {[\", "
+                         "\"user\" :\r\"y\" }", "user", out), 0);
+    assert_string_equal(out[0], "y");
+    /* several names, in any order; a name given twice gets the value twice */
+    assert_int_equal(top("{\"host\":\"h1\",\"user\":\"\",\"n\":{}}", "user,host,user", out), 0);
+    assert_string_equal(out[0], "");
+    assert_string_equal(out[1], "h1");
+    assert_string_equal(out[2], "");
+    /* the first of a key seen twice, as vg_json_decode; what follows is not read */
+    assert_int_equal(top("{\"user\":\"a\",\"user\":\"b\"", "user", out), 0);
+    assert_string_equal(out[0], "a");
+    /* absent: null, once the whole object was read */
+    assert_int_equal(top("{\"a\":1,\"b\":[\"user\"]}", "user", out), 0);
+    assert_string_equal(out[0], "null");
+    assert_int_equal(top("{ }", "user", out), 0);
+    assert_string_equal(out[0], "null");
+}
+
+static void test_json_top_strings_cannot_tell(void **state)
+{
+    (void)state;
+    char out[8][32];
+    static const char *const docs[] = {
+        "",                                   /* not an object */
+        "[{\"user\":\"a\"}]",                   /* not an object */
+        "\"user\"",                            /* not an object */
+        "{\"user\":\"a\\u0062\"}",              /* escaped value */
+        "{\"us\\u0065r\":\"a\"}",               /* escaped key: might be the name */
+        "{\"user\":7}",                        /* not a string */
+        "{\"user\":null}",                     /* not a string */
+        "{\"user\":[\"a\"]}",                   /* not a string */
+        "{\"user\":\"a",                        /* truncated */
+        "{\"a\":\"x",                           /* truncated before it */
+        "{\"a\":1",                             /* ended before it */
+        "{\"a\" 1,\"user\":\"b\"}",              /* no colon */
+        "{a:1,\"user\":\"b\"}",                  /* unquoted key */
+        "{\"a\":1,}",                           /* a comma and no key */
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+        if (top(docs[i], "user", out) != -1)
+            fail_msg("told a value for %s", docs[i]);
+}
+
+/* Where vg_json_top_strings tells a value, it is what vg_json_decode gives the same path. */
+static void test_json_top_strings_agrees_with_decode(void **state)
+{
+    struct fx *f = *state;
+    add(f, "user", 0);
+    add(f, "host", 1);
+    add(f, "a.b", 2);
+    static const char *const docs[] = {
+        "{\"user\":\"u1\",\"host\":\"h\"}",
+        "{\"host\":\"h\",\"a\":{\"b\":\"x\"},\"user\":\"u\\\"\"}",
+        "{\"a\":{\"user\":\"no\"},\"user\":\"yes\",\"host\":\"h\"}",
+        "{\"user\":\"first\",\"host\":\"h\",\"user\":\"second\"}",
+        "{\"x\":[{\"host\":\"no\"}],\"host\":\"\u00e9t\u00e9\",\"user\":\"\"}",
+        "{\"x\":\"}\",\"host\":\"h\"}",
+        "{}",
+    };
+    const char *names[] = {"user", "host"};
+    size_t lens[] = {4, 4};
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        struct vg_value vals[2];
+        if (vg_json_top_strings(docs[i], strlen(docs[i]), names, lens, 2, vals) != 0)
+            continue; /* cannot tell: fine */
+        assert_int_equal(decode(f, docs[i]), 0);
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(vals[k].type, f->slots[k].type);
+            if (vals[k].type == VG_T_STR) {
+                assert_int_equal(vals[k].len, f->slots[k].len);
+                assert_memory_equal(vals[k].u.s, f->slots[k].u.s, vals[k].len);
+            }
+        }
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -633,6 +744,9 @@ int main(void)
         T(test_json_write_value_floats_round_trip),
         T(test_json_write_value_list),
         T(test_json_decode_then_write_round_trips),
+        T(test_json_top_strings_found),
+        T(test_json_top_strings_cannot_tell),
+        T(test_json_top_strings_agrees_with_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
