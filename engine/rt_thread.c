@@ -123,8 +123,15 @@ struct rt_thread {
     uint64_t dlq_logged;
     int64_t max_over_ms;
     /* replay: the partitions this thread reads and the end offset of each */
-    struct rp_part { int source; int32_t partition; int64_t end; bool done; } *rp;
+    struct rp_part {
+        int source;
+        int32_t partition;
+        int64_t end;
+        bool done;
+        rd_kafka_queue_t *q; /* from Kafka: its own queue, read apart (poll_replay) */
+    } *rp;
     size_t n_rp, rp_left, rp_last;
+    struct rp_behind { vg_time_ms ts; size_t i; } *rp_order; /* poll_replay's, n_rp + 1 */
     /* replay --input: archived records instead of a consumer (every thread reads them all and
      * keeps its share of the keys), one "partition" 0 per source; a batch's records are copied
      * into fbuf unless the input keeps them in place until the next poll */
@@ -649,19 +656,66 @@ static void note_end(struct rt_thread *th, int source, int32_t partition)
 
 /* Poll up to VG_RT_BATCH records (a few under --speed): wait up to 100 ms for the first, then
  * take what is there. */
+/* Replay from Kafka: each partition's records wait in a queue of their own, and a batch takes
+ * VG_RP_CHUNK of them at a time from the partitions furthest behind in event time first.
+ * Taken in the order they were fetched, the records of one partition came a whole fetch at a
+ * time (with 900-record batches on the broker, a quarter of an hour of event time), and the
+ * partitions ran so far apart in event time that windows waited for the slowest with every
+ * pane of every key held: 2M events took 3.4 s and 700 MB instead of 1.9 s and 350 MB. */
+#define VG_RP_CHUNK 256
+static size_t poll_replay(struct rt_thread *th)
+{
+    size_t max = th->tp->replay->speed > 0 ? 20 : VG_RT_BATCH;
+    ssize_t got = rd_kafka_consume_batch_queue(th->cq, 0, th->msgs, max); /* errors, if any */
+    size_t n = got > 0 ? (size_t)got : 0;
+    struct rp_behind *order = th->rp_order;
+    size_t n_order = 0;
+    for (size_t i = 0; i < th->n_rp; i++)
+        if (!th->rp[i].done && th->rp[i].q)
+            order[n_order++] = (struct rp_behind){
+                vg_wm_get(&th->dag.wm, (uint16_t)th->rp[i].source, th->rp[i].partition)->max_ts, i};
+    for (size_t a = 1; a < n_order; a++) /* insertion sort: nearly sorted from the last batch */
+        for (size_t b = a; b > 0 && order[b].ts < order[b - 1].ts; b--) {
+            struct rp_behind t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
+    for (size_t k = 0; k < n_order && n < max; k++) {
+        got = rd_kafka_consume_batch_queue(th->rp[order[k].i].q, 0, th->msgs + n,
+                                           VG_MIN(max - n, VG_RP_CHUNK));
+        n += got > 0 ? (size_t)got : 0;
+    }
+    if (n == 0 && n_order > 0) { /* nothing fetched yet: wait a little for the one behind */
+        got = rd_kafka_consume_batch_queue(th->rp[order[0].i].q, 10, th->msgs,
+                                           VG_MIN(max, VG_RP_CHUNK));
+        n += got > 0 ? (size_t)got : 0;
+    }
+    return n;
+}
+
+static void rp_queues_release(struct rt_thread *th)
+{
+    for (size_t i = 0; i < th->n_rp; i++)
+        if (th->rp[i].q) {
+            rd_kafka_queue_destroy(th->rp[i].q);
+            th->rp[i].q = NULL;
+        }
+}
+
 static size_t poll_batch(struct rt_thread *th)
 {
-    size_t n = 0, max = th->tp->replay && th->tp->replay->speed > 0 ? 20 : VG_RT_BATCH;
-    /* the first record (waiting up to 100 ms), then what is there in one call: the queue's
-     * lock is taken once for the lot, not once per record */
-    rd_kafka_message_t *first = rd_kafka_consumer_poll(th->consumer, 100);
-    if (!first)
-        return 0;
-    th->msgs[0] = first;
-    size_t got = 1;
-    if (max > 1) {
-        ssize_t more = rd_kafka_consume_batch_queue(th->cq, 0, th->msgs + 1, max - 1);
-        got += more > 0 ? (size_t)more : 0;
+    size_t n = 0, got;
+    if (th->tp->replay) {
+        got = poll_replay(th);
+    } else {
+        /* the first record (waiting up to 100 ms), then what is there in one call: the
+         * queue's lock is taken once for the lot, not once per record */
+        rd_kafka_message_t *first = rd_kafka_consumer_poll(th->consumer, 100);
+        if (!first)
+            return 0;
+        th->msgs[0] = first;
+        ssize_t more = rd_kafka_consume_batch_queue(th->cq, 0, th->msgs + 1, VG_RT_BATCH - 1);
+        got = 1 + (more > 0 ? (size_t)more : 0);
     }
     for (size_t i = 0; i < got; i++) {
         rd_kafka_message_t *m = th->msgs[i];
@@ -1353,6 +1407,7 @@ static void *thread_main(void *arg)
         vg_log(VG_LOG_WARN, "%s: thread %d: final commit: %s", c->topo->name, th->index,
                rd_kafka_err2str(e));
     pthread_barrier_wait(&th->tp->closing);
+    rp_queues_release(th);
     if (th->consumer)
         consumer_close(th);
     ck_pr_store_int(&th->finished, 1);
@@ -1507,6 +1562,7 @@ static void thread_close(struct rt_thread *th)
         rd_kafka_poll(th->producer, 0);
         rd_kafka_destroy(th->producer);
     }
+    rp_queues_release(th);
     if (th->cq)
         rd_kafka_queue_destroy(th->cq);
     vg_time_ns t1 = vg_mono_ns();
@@ -1528,6 +1584,7 @@ static void thread_close(struct rt_thread *th)
     vg_free(th->out_rkt);
     vg_free(th->dlq_rkt);
     vg_free(th->rp);
+    vg_free(th->rp_order);
     vg_free(th->ends);
     for (size_t i = 0; i < th->n_files; i++)
         vg_file_input_free(th->files[i].fi);
@@ -1603,7 +1660,7 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
                 th->files[th->n_files++] = (struct rp_file){
                     s, vg_file_input_new(r->inputs[i].paths, r->inputs[i].n_paths), 0, false};
                 th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
-                th->rp[th->n_rp++] = (struct rp_part){s, 0, INT64_MAX, false};
+                th->rp[th->n_rp++] = (struct rp_part){s, 0, INT64_MAX, false, NULL};
                 th->rp_left++;
                 vg_wm_assign(&th->dag.wm, (uint16_t)s, 0, vg_mono_ns());
             }
@@ -1651,7 +1708,7 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
             }
             struct rt_thread *th = &tp->threads[p % tp->n_threads];
             th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
-            th->rp[th->n_rp++] = (struct rp_part){(int)s, p, hi, start >= hi};
+            th->rp[th->n_rp++] = (struct rp_part){(int)s, p, hi, start >= hi, NULL};
             if (start >= hi)
                 continue;
             th->rp_left++;
@@ -1661,12 +1718,23 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
         }
     }
     for (int k = 0; k < tp->n_threads; k++) {
+        struct rt_thread *th = &tp->threads[k];
         /* a consumer that does not know the partitions' leaders yet waits for librdkafka's
          * once-a-second scan of unknown topics before it fetches: 0.9 s of a 2 s replay */
         for (size_t s = 0; s < c->n_sources && rc == 0 && k > 0 && assign[k]->cnt; s++)
-            vg_kafka_partitions(tp->threads[k].consumer, c->sources[s].topic, 10000);
+            vg_kafka_partitions(th->consumer, c->sources[s].topic, 10000);
+        /* each partition read from its own queue (poll_replay), taken out of the consumer's
+         * before the assignment starts fetching into it */
+        th->rp_order = vg_xcalloc(th->n_rp + 1, sizeof(*th->rp_order));
+        for (size_t i = 0; i < th->n_rp && rc == 0; i++)
+            if (!th->rp[i].done) {
+                th->rp[i].q = rd_kafka_queue_get_partition(
+                    th->consumer, c->sources[th->rp[i].source].topic, th->rp[i].partition);
+                if (th->rp[i].q)
+                    rd_kafka_queue_forward(th->rp[i].q, NULL);
+            }
         if (rc == 0 && assign[k]->cnt) {
-            rd_kafka_resp_err_t e = rd_kafka_assign(tp->threads[k].consumer, assign[k]);
+            rd_kafka_resp_err_t e = rd_kafka_assign(th->consumer, assign[k]);
             if (e)
                 rc = VG_ERR_SET(err, VG_EKAFKA, "assign: %s", rd_kafka_err2str(e));
         }
