@@ -654,8 +654,6 @@ static void note_end(struct rt_thread *th, int source, int32_t partition)
     th->ends[th->n_ends++] = (struct rp_end){source, partition};
 }
 
-/* Poll up to VG_RT_BATCH records (a few under --speed): wait up to 100 ms for the first, then
- * take what is there. */
 /* Replay from Kafka: each partition's records wait in a queue of their own, and a batch takes
  * VG_RP_CHUNK of them at a time from the partitions furthest behind in event time first.
  * Taken in the order they were fetched, the records of one partition came a whole fetch at a
@@ -663,9 +661,15 @@ static void note_end(struct rt_thread *th, int source, int32_t partition)
  * partitions ran so far apart in event time that windows waited for the slowest with every
  * pane of every key held: 2M events took 3.4 s and 700 MB instead of 1.9 s and 350 MB. */
 #define VG_RP_CHUNK 256
+/* How many records a batch takes: a paced replay (--speed) waits between small batches. */
+static size_t batch_max(const struct rt_thread *th)
+{
+    return th->tp->replay && th->tp->replay->speed > 0 ? 20 : VG_RT_BATCH;
+}
+
 static size_t poll_replay(struct rt_thread *th)
 {
-    size_t max = th->tp->replay->speed > 0 ? 20 : VG_RT_BATCH;
+    size_t max = batch_max(th);
     ssize_t got = rd_kafka_consume_batch_queue(th->cq, 0, th->msgs, max); /* errors, if any */
     size_t n = got > 0 ? (size_t)got : 0;
     struct rp_behind *order = th->rp_order;
@@ -702,6 +706,8 @@ static void rp_queues_release(struct rt_thread *th)
         }
 }
 
+/* Poll up to VG_RT_BATCH records: a live run waits up to 100 ms for the first, then takes
+ * what is there; a replay reads its partitions apart (poll_replay). */
 static size_t poll_batch(struct rt_thread *th)
 {
     size_t n = 0, got;
@@ -733,7 +739,7 @@ static size_t poll_batch(struct rt_thread *th)
     return n;
 }
 
-/* Replay --input: up to VG_RT_BATCH records from the sources' files, one source after the
+/* Replay --input: up to batch_max records from the sources' files, one source after the
  * other (a batch from each in turn). A read error ends that source, logged. Nothing is read
  * while the state store fails (as a consumer's partitions are paused). */
 static size_t file_poll(struct rt_thread *th)
@@ -750,7 +756,7 @@ static size_t file_poll(struct rt_thread *th)
     for (size_t tries = 0; tries < th->n_files && n == 0; tries++) {
         struct rp_file *f = &th->files[th->file_cur];
         th->file_cur = (th->file_cur + 1) % th->n_files;
-        while (!f->done && n < VG_RT_BATCH) {
+        while (!f->done && n < batch_max(th)) {
             const char *data, *path;
             size_t len;
             bool kept;

@@ -366,6 +366,51 @@ static void test_replay_files_bad_lines_once(void **state)
     free(text);
 }
 
+/* --speed paces the replay by event time: 201 events 10 ms apart (2 s) take at least the
+ * 1.8 s from the first batch of 20 to the last at 1x, a quarter of that at 4x, from the topic
+ * (its partitions read apart) and from a file. */
+static void test_replay_speed_paces(void **state)
+{
+    struct vg_test_world *f = *state;
+    char *text = NULL;
+    size_t len = 0;
+    for (int i = 0; i <= 200; i++)
+        vg_test_auth_line(&text, &len, "pace", T0 + i * 10LL, "10.0.0.1", "success");
+    vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text, "user");
+    char *path = vg_test_write(f->dir, "pace.jsonl", text);
+    char in[4200];
+    snprintf(in, sizeof(in), "logins=%s", path);
+    struct {
+        const char *speed;
+        bool file;
+        int64_t at_least_ms;
+    } runs[] = {{"1x", false, 1700}, {"1x", true, 1700}, {"4x", false, 420}};
+    for (size_t r = 0; r < 3; r++) {
+        size_t n, marked;
+        int64_t t0 = vg_test_now_ms();
+        char *got = runs[r].file ? replay(f, "topologies/brute_force.yaml", &n, &marked, "--from",
+                                          "0", "--speed", runs[r].speed, "--input", in, NULL)
+                                 : replay(f, "topologies/brute_force.yaml", &n, &marked, "--from",
+                                          "0", "--speed", runs[r].speed, NULL);
+        int64_t took = vg_test_now_ms() - t0;
+        if (took < runs[r].at_least_ms)
+            fail_msg("--speed %s (%s) took %lld ms, less than %lld", runs[r].speed,
+                     runs[r].file ? "file" : "topic", (long long)took,
+                     (long long)runs[r].at_least_ms);
+        assert_int_equal(n, 0); /* successes only */
+        free(got);
+        char *log = vg_test_read(f->log);
+        const char *sum = strstr(log, "replay summary: "), *p;
+        while (sum && (p = strstr(sum + 1, "replay summary: ")))
+            sum = p;
+        assert_non_null(sum);
+        assert_non_null(strstr(sum, ": 201 records read, 201 events, 0 alerts, 0 dead letters"));
+        free(log);
+    }
+    free(path);
+    free(text);
+}
+
 /* Alerts summarized without ids (single-event alerts are identified by their source
  * position, which differs between a topic and a file): "RULE KEY EVENT_TIME" lines. */
 static char *without_ids(const char *path)
@@ -457,6 +502,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_avro_container, setup, vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_replay_files_bad_lines_once, setup,
                                         vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_replay_speed_paces, setup, vg_test_world_teardown),
     };
     vg_test_filter();
     return cmocka_run_group_tests(tests, NULL, NULL);
