@@ -48,6 +48,10 @@
  *   time into a few seconds, and windows close as they would in 20 minutes. Their attacks
  *   sit in the first 70% of the span, so every window holding one closes.
  * --bad N adds N undecodable records spread over the run (they go to the dead letters).
+ * --batch N writes the topic in batches of N records per partition (linger 1 s), so its
+ * layout on the broker does not depend on how fast the machine was: consumers read whole
+ * batches, and how many records a partition gives at a time changes both the consume
+ * baseline and a replay (docs/benchmarks.md). Without it: vigil's producer settings.
  * The expectation file: {"scenario","events","bad","attacks","alerts","by_rule":{...}}.
  *
  * Thread: main (plus librdkafka's own threads).
@@ -401,7 +405,8 @@ static void usage(FILE *out)
             "         [--rate EPS (0: as fast as possible)] [--duration S | --events N]\n"
             "         [--attacks N] [--bad N] [--partitions N] [--seed N] [--format json|avro]\n"
             "         [--schema PATH] [--expect-file F] [--brokers B] [--create]\n"
-            "         [--keys N] [--span S] (window, brute, flows, applog, logins, vpn)\n");
+            "         [--keys N] [--span S] (window, brute, flows, applog, logins, vpn)\n"
+            "         [--batch N] (records per partition and batch)\n");
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -424,6 +429,7 @@ int vg_bench_produce_main(int argc, char **argv)
     long long events = -1, attacks = 0, bad = 0, seed = 42, keys = 100000;
     double span = 1200;
     int partitions = 4, create = 0;
+    const char *batch = NULL;
     static const struct option opts[] = {
         {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
         {"scenario", required_argument, NULL, 's'}, {"rate", required_argument, NULL, 'r'},
@@ -433,7 +439,7 @@ int vg_bench_produce_main(int argc, char **argv)
         {"format", required_argument, NULL, 'f'}, {"schema", required_argument, NULL, 'c'},
         {"expect-file", required_argument, NULL, 'e'}, {"create", no_argument, NULL, 'C'},
         {"keys", required_argument, NULL, 'k'}, {"span", required_argument, NULL, 'w'},
-        {"out", required_argument, NULL, 'o'},
+        {"out", required_argument, NULL, 'o'}, {"batch", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'}, {0}};
     int c;
     optind = 1;
@@ -456,6 +462,7 @@ int vg_bench_produce_main(int argc, char **argv)
         case 'k': keys = atoll(optarg); break;
         case 'w': span = atof(optarg); break;
         case 'o': out_path = optarg; break;
+        case 'B': batch = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -541,6 +548,16 @@ int vg_bench_produce_main(int argc, char **argv)
         rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
         rd_kafka_conf_set_opaque(conf, &failed);
         char errstr[512];
+        if (batch && (rd_kafka_conf_set(conf, "batch.num.messages", batch, errstr,
+                                        sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+                      rd_kafka_conf_set(conf, "linger.ms", "1000", errstr, sizeof(errstr)) !=
+                          RD_KAFKA_CONF_OK ||
+                      rd_kafka_conf_set(conf, "queue.buffering.max.messages", "2000000", errstr,
+                                        sizeof(errstr)) != RD_KAFKA_CONF_OK)) {
+            fprintf(stderr, "vigil-bench produce: --batch: %s\n", errstr);
+            rd_kafka_conf_destroy(conf);
+            return 2;
+        }
         if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
             fprintf(stderr, "vigil-bench produce: %s\n", errstr);
             return 1;

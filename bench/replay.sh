@@ -4,7 +4,10 @@
 # --out -`: consume only, vigil's client settings).
 #   1. FILE_EVENTS (default 10,000,000) brute events as a JSON lines file; KAFKA_EVENTS
 #      (default 2,000,000) brute events into a 128-partition topic of a fresh development
-#      broker (it keeps at most 5 MiB per partition), keyed by user;
+#      broker (it keeps at most 5 MiB per partition), keyed by user, in batches of BATCH
+#      (default 1000) records: the topic's layout is then the same in every run (with the
+#      producer's timing deciding, batches came out anywhere from 90 to 900 records, and the
+#      baseline moved with them);
 #   2. ROUNDS (default 3) times, one after the other: the baseline consumes the topic,
 #      `vigil replay --from 0` reads it, `vigil replay --input logins=FILE` reads the file
 #      (no broker). Each round's ratios are to that round's baseline (the machine is shared
@@ -21,6 +24,7 @@ bench=$build/vigil-bench
 kn=${KAFKA_EVENTS:-2000000}
 fn=${FILE_EVENTS:-10000000}
 rounds=${ROUNDS:-3}
+batch=${BATCH:-1000}
 . bench/lib.sh
 bench_world vigil-replay-bench "$build" rp:128
 log() { echo "[bench replay] $*" >&2; }
@@ -31,7 +35,7 @@ log "writing $fn brute events to a file"
   --keys 100000 --span 3600 --attacks 20 2>"$work/produce-file.log"
 log "loading $kn brute events into 128 partitions"
 "$bench" produce --topic rp --scenario brute --rate 0 --events "$kn" --keys 100000 \
-  --span 3600 --attacks 20 --partitions 128 2>"$work/produce.log"
+  --span 3600 --attacks 20 --partitions 128 --batch "$batch" 2>"$work/produce.log"
 for r in $(seq "$rounds"); do
   sync # written files go to disk now, not while the next measurement runs
   "$bench" passthrough --in rp --out - --events "$kn" >"$work/base-$r.json"
