@@ -106,7 +106,8 @@ struct rt_thread {
     uint64_t saved_epoch;           /* connection epoch of the last good checkpoint */
     struct store_health state_health; /* th->state's connection */
     struct vg_state *lookup;        /* tables (join with `table: redis`): its own connection */
-    bool close_abandoned;           /* the group did not let go in time (consumer_close) */
+    bool close_abandoned;           /* destroy without a close: the group did not let go in
+                                     * time (consumer_close), or a replay (no group) */
     int in_group;                   /* assigned (an empty assignment counts); atomic */
     struct store_health lookup_health;
     struct vg_op_ctx ctx;
@@ -1414,7 +1415,9 @@ static void *thread_main(void *arg)
                rd_kafka_err2str(e));
     pthread_barrier_wait(&th->tp->closing);
     rp_queues_release(th);
-    if (th->consumer)
+    if (th->consumer && th->tp->replay)
+        th->close_abandoned = true; /* outside any group: nothing to say goodbye to */
+    else if (th->consumer)
         consumer_close(th);
     ck_pr_store_int(&th->finished, 1);
     return NULL;
