@@ -1740,9 +1740,12 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
         th->rp_order = vg_xcalloc(th->n_rp + 1, sizeof(*th->rp_order));
         for (size_t i = 0; i < th->n_rp && rc == 0; i++)
             if (!th->rp[i].done) {
-                th->rp[i].q = rd_kafka_queue_get_partition(
-                    rk, c->sources[th->rp[i].source].topic, th->rp[i].partition);
-                if (th->rp[i].q)
+                const char *topic = c->sources[th->rp[i].source].topic;
+                th->rp[i].q = rd_kafka_queue_get_partition(rk, topic, th->rp[i].partition);
+                if (!th->rp[i].q) /* its records would reach no thread: the replay would hang */
+                    rc = VG_ERR_SET(err, VG_EKAFKA, "topic '%s' partition %d: no queue", topic,
+                                    (int)th->rp[i].partition);
+                else
                     rd_kafka_queue_forward(th->rp[i].q, NULL);
             }
     }
