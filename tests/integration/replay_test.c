@@ -303,6 +303,16 @@ static void test_replay_files_match_kafka(void **state)
     free(want);
 }
 
+/* The last replay summary in a log (fails the test when there is none). */
+static const char *last_summary(const char *log)
+{
+    const char *sum = strstr(log, "replay summary: "), *p;
+    while (sum && (p = strstr(sum + 1, "replay summary: ")))
+        sum = p;
+    assert_non_null(sum);
+    return sum;
+}
+
 /* An archive split over the two stream threads by user, with bad lines among good ones:
  * each bad line is one dead letter, counted by one thread, whether its owner was told from
  * its user without decoding it (lines 2 and 4: only that thread reads them) or every thread
@@ -344,11 +354,7 @@ static void test_replay_files_bad_lines_once(void **state)
                        in, NULL);
     assert_string_equal(got, want);
     char *log = vg_test_read(f->log);
-    const char *sum = strstr(log, "replay summary: "), *p;
-    while (sum && (p = strstr(sum + 1, "replay summary: ")))
-        sum = p;
-    assert_non_null(sum);
-    assert_non_null(strstr(sum, " 5 dead letters "));
+    assert_non_null(strstr(last_summary(log), " 5 dead letters "));
     for (int i = 0; i < 5; i++) { /* each logged once (the log holds the clean replay too) */
         char what[4300];
         snprintf(what, sizeof(what), "from %s[0]@%d: ", path, 9 * i + 8);
@@ -400,11 +406,8 @@ static void test_replay_speed_paces(void **state)
         assert_int_equal(n, 0); /* successes only */
         free(got);
         char *log = vg_test_read(f->log);
-        const char *sum = strstr(log, "replay summary: "), *p;
-        while (sum && (p = strstr(sum + 1, "replay summary: ")))
-            sum = p;
-        assert_non_null(sum);
-        assert_non_null(strstr(sum, ": 201 records read, 201 events, 0 alerts, 0 dead letters"));
+        assert_non_null(strstr(last_summary(log),
+                               ": 201 records read, 201 events, 0 alerts, 0 dead letters"));
         free(log);
     }
     free(path);
