@@ -102,9 +102,16 @@ static inline uint64_t vg_prefix8(const void *s, size_t len)
 {
     const unsigned char *b = (const unsigned char *)s;
     uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++)
-        v = v << 8 | (i < len ? b[i] : 0u);
-    return v;
+    if (len >= 8) { /* one load (a byte loop was 2% of a replay's samples) */
+        memcpy(&v, b, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        v = __builtin_bswap64(v);
+#endif
+        return v;
+    }
+    for (size_t i = 0; i < len; i++)
+        v = v << 8 | b[i];
+    return len ? v << (8 * (8 - len)) : 0;
 }
 
 /* Ask the CPU for the cache line at p (about to be read). The empty asm is what keeps it: GCC

@@ -205,6 +205,36 @@ static void test_paths_child_key_long_and_close(void **state)
     vg_paths_free(p);
 }
 
+/* vg_prefix8 (vg_common.h), which the child look-up orders and matches names by: the first
+ * 8 bytes big-endian, zero-padded, as a byte-by-byte reference builds them; between texts of
+ * one length its order is memcmp's over those bytes. */
+static void test_prefix8_is_big_endian_padded(void **state)
+{
+    (void)state;
+    unsigned char text[16];
+    unsigned seed = 1;
+    for (int round = 0; round < 2000; round++) {
+        for (size_t i = 0; i < sizeof(text); i++) {
+            seed = seed * 1103515245u + 12345u;
+            text[i] = (unsigned char)(round % 3 == 0 ? 0xf0 + (seed >> 28) : seed >> 16);
+        }
+        size_t len = (size_t)round % 13;
+        uint64_t want = 0;
+        for (size_t i = 0; i < 8; i++)
+            want = want << 8 | (i < len ? text[i] : 0u);
+        assert_true(vg_prefix8(text, len) == want);
+        unsigned char other[16];
+        memcpy(other, text, sizeof(other));
+        other[(size_t)round % 8] ^= (unsigned char)(1u << (round % 8));
+        if ((size_t)round % 8 < len) {
+            int c = memcmp(text, other, len < 8 ? len : 8);
+            uint64_t a = vg_prefix8(text, len), b = vg_prefix8(other, len);
+            assert_int_equal(c < 0, a < b);
+            assert_int_equal(c > 0, a > b);
+        }
+    }
+}
+
 static void test_paths_free_null(void **state)
 {
     (void)state;
@@ -221,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_paths_add_counts_and_keeps_first_slot),
         cmocka_unit_test(test_paths_trie_shape),
         cmocka_unit_test(test_paths_child_key_long_and_close),
+        cmocka_unit_test(test_prefix8_is_big_endian_padded),
         cmocka_unit_test(test_paths_free_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
