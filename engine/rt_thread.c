@@ -671,13 +671,21 @@ static size_t batch_max(const struct rt_thread *th)
     return th->tp->replay && th->tp->replay->speed > 0 ? 20 : VG_RT_BATCH;
 }
 
+/* A replay reads nothing while its state store fails (--keep-state): it has no partitions
+ * of its own to pause (set_paused); true after a 100 ms wait. */
+static bool replay_held(const struct rt_thread *th)
+{
+    if (!th->state_health.failing)
+        return false;
+    struct timespec t = {0, 100 * 1000000};
+    nanosleep(&t, NULL);
+    return true;
+}
+
 static size_t poll_replay(struct rt_thread *th)
 {
-    if (th->state_health.failing) { /* --keep-state: nothing is read while the store fails */
-        struct timespec t = {0, 100 * 1000000};
-        nanosleep(&t, NULL);
+    if (replay_held(th))
         return 0;
-    }
     size_t max = batch_max(th);
     ssize_t got = th->cq ? rd_kafka_consume_batch_queue(th->cq, 0, th->msgs, max) : 0; /* errors */
     size_t n = got > 0 ? (size_t)got : 0;
@@ -753,11 +761,8 @@ static size_t poll_batch(struct rt_thread *th)
  * while the state store fails (as a consumer's partitions are paused). */
 static size_t file_poll(struct rt_thread *th)
 {
-    if (th->state_health.failing) {
-        struct timespec t = {0, 100 * 1000000};
-        nanosleep(&t, NULL);
+    if (replay_held(th))
         return 0;
-    }
     vg_buf_clear(&th->fbuf);
     for (size_t i = 0; i < th->n_files; i++) /* the previous batch is done */
         vg_file_input_release(th->files[i].fi);
@@ -1422,7 +1427,6 @@ static void *thread_main(void *arg)
         vg_log(VG_LOG_WARN, "%s: thread %d: final commit: %s", c->topo->name, th->index,
                rd_kafka_err2str(e));
     pthread_barrier_wait(&th->tp->closing);
-    rp_queues_release(th);
     if (th->consumer && th->tp->replay)
         th->close_abandoned = true; /* outside any group: nothing to say goodbye to */
     else if (th->consumer)
@@ -1441,9 +1445,10 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
     th->index = index;
     vg_hist_init(&th->stats.latency_us);
     /* archives: no consumer at all; a replay from Kafka: thread 0's alone (poll_replay) */
-    bool files = tp->replay && (tp->replay->n_inputs > 0 || index > 0);
-    rd_kafka_conf_t *cc = files ? NULL : vg_kafka_conf(c->topo, VG_KAFKA_CONSUMER, tp->group, err);
-    if (!files && !cc)
+    bool no_consumer = tp->replay && (tp->replay->n_inputs > 0 || index > 0);
+    rd_kafka_conf_t *cc =
+        no_consumer ? NULL : vg_kafka_conf(c->topo, VG_KAFKA_CONSUMER, tp->group, err);
+    if (!no_consumer && !cc)
         return VG_EKAFKA;
     char client_id[320];
     snprintf(client_id, sizeof(client_id), "%s-%d", tp->group, index);
@@ -1580,7 +1585,6 @@ static void thread_close(struct rt_thread *th)
         rd_kafka_poll(th->producer, 0);
         rd_kafka_destroy(th->producer);
     }
-    rp_queues_release(th);
     if (th->cq)
         rd_kafka_queue_destroy(th->cq);
     vg_time_ns t1 = vg_mono_ns();
@@ -1892,7 +1896,8 @@ void vg_rt_free(struct vg_rt *rt)
     vg_rt_pool_free(rt->pool);
     for (size_t i = 0; i < rt->n; i++) {
         struct rt_topo *tp = &rt->topos[i];
-        for (int k = 0; k < tp->n_threads; k++) /* queues of thread 0's consumer, all of them */
+        /* every thread's partition queues belong to thread 0's consumer: all go before it */
+        for (int k = 0; k < tp->n_threads; k++)
             rp_queues_release(&tp->threads[k]);
         for (int k = 0; k < tp->n_threads; k++)
             thread_close(&tp->threads[k]);
