@@ -44,6 +44,226 @@ void vg_json_parser_free(struct vg_json_parser *jp)
     vg_free(jp);
 }
 
+/* ---- the flat fast path ----
+ * Most events are one object of short ASCII strings and integers, a few dozen bytes each;
+ * for them simdjson's fixed costs (a padded copy, stage 1 over whole blocks, the On-Demand
+ * iterator) were most of a decode (D24). flat_decode takes exactly those documents in one
+ * pass over the bytes, and leaves everything else to simdjson: it returns true only for a
+ * valid document whose slots it filled as the simdjson walk would, and false, having changed
+ * nothing that matters, on anything it does not take: a byte outside printable ASCII, any
+ * backslash, a number with a fraction or exponent, -0 or more than 18 digits, an object or
+ * array that a path reads or descends into, nesting deeper than 64 in a skipped value, and
+ * every invalid document (so every error message stays simdjson's). A value that no path
+ * reads is still checked against the JSON grammar. */
+
+static const char *json_ws(const char *p, const char *end);
+
+/* Just past the closing quote of the plain string opening at p (printable ASCII, no
+ * backslash), or NULL. */
+static const char *flat_str(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p + 1;
+        if (c < 0x20 || c >= 0x7f || c == '\\')
+            return NULL;
+    }
+    return NULL;
+}
+
+static bool flat_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Just past the JSON number at p, or NULL; *is_int: no fraction, no exponent. */
+static const char *flat_num(const char *p, const char *end, bool *is_int)
+{
+    *is_int = true;
+    if (p < end && *p == '-')
+        p++;
+    if (p == end || !flat_digit(*p))
+        return NULL;
+    if (*p == '0')
+        p++;
+    else
+        while (p < end && flat_digit(*p))
+            p++;
+    if (p < end && *p == '.') {
+        *is_int = false;
+        const char *d = ++p;
+        while (p < end && flat_digit(*p))
+            p++;
+        if (p == d)
+            return NULL;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        *is_int = false;
+        if (++p < end && (*p == '+' || *p == '-'))
+            p++;
+        const char *d = p;
+        while (p < end && flat_digit(*p))
+            p++;
+        if (p == d)
+            return NULL;
+    }
+    return p;
+}
+
+/* Just past the literal word at p, or NULL. */
+static const char *flat_word(const char *p, const char *end, const char *word, size_t n)
+{
+    return (size_t)(end - p) >= n && !memcmp(p, word, n) ? p + n : NULL;
+}
+
+/* Just past the scalar at p (string, number or literal), or NULL. */
+static const char *flat_scalar(const char *p, const char *end)
+{
+    bool is_int;
+    switch (*p) {
+    case '"': return flat_str(p, end);
+    case 't': return flat_word(p, end, "true", 4);
+    case 'f': return flat_word(p, end, "false", 5);
+    case 'n': return flat_word(p, end, "null", 4);
+    default: return flat_num(p, end, &is_int);
+    }
+}
+
+/* The member whose key's opening quote is at p: its (plain) key in [*key, *key + *key_len)
+ * and the first byte of its value, or NULL. */
+static const char *flat_member(const char *p, const char *end, const char **key, size_t *key_len)
+{
+    if (p == end || *p != '"')
+        return NULL;
+    *key = p + 1;
+    if (!(p = flat_str(p, end)))
+        return NULL;
+    *key_len = (size_t)(p - 1 - *key);
+    p = json_ws(p, end);
+    if (p == end || *p != ':')
+        return NULL;
+    p = json_ws(p + 1, end);
+    return p < end ? p : NULL;
+}
+
+/* Just past the object or array opening at p, checked against the grammar, or NULL. */
+static const char *flat_skip_container(const char *p, const char *end)
+{
+    uint64_t is_obj = 0; /* bit d: the container at depth d is an object */
+    int depth = 0;
+    bool at_value = true; /* else just past a value, or at the closer of an empty container */
+    const char *key;
+    size_t key_len;
+    for (;;) {
+        if (at_value) {
+            if (*p != '{' && *p != '[') {
+                if (!(p = flat_scalar(p, end)))
+                    return NULL;
+                at_value = false;
+                continue;
+            }
+            if (depth == 64)
+                return NULL;
+            bool obj = *p == '{';
+            is_obj = (is_obj & ~(1ull << depth)) | ((uint64_t)obj << depth);
+            depth++;
+            p = json_ws(p + 1, end);
+            if (p == end)
+                return NULL;
+            if (*p == (obj ? '}' : ']'))
+                at_value = false;
+            else if (obj && !(p = flat_member(p, end, &key, &key_len)))
+                return NULL;
+            continue;
+        }
+        p = json_ws(p, end);
+        if (p == end)
+            return NULL;
+        bool obj = is_obj >> (depth - 1) & 1;
+        if (*p == ',') {
+            p = json_ws(p + 1, end);
+            if (p == end || (obj && !(p = flat_member(p, end, &key, &key_len))))
+                return NULL;
+            at_value = true;
+            continue;
+        }
+        if (*p != (obj ? '}' : ']'))
+            return NULL;
+        p++;
+        if (--depth == 0)
+            return p;
+    }
+}
+
+static bool flat_decode(const struct vg_paths *paths, const char *buf, size_t len,
+                        struct vg_value *slots)
+{
+    const struct vg_paths_node *root = &paths->nodes[0];
+    if (root->n_keys > 64)
+        return false;
+    uint64_t seen = 0; /* by child of root: the first of a key seen twice wins */
+    const char *p = buf, *end = buf + len;
+    p = json_ws(p, end);
+    if (p == end || *p != '{')
+        return false;
+    p = json_ws(p + 1, end);
+    if (p < end && *p == '}')
+        return json_ws(p + 1, end) == end;
+    for (;;) {
+        const char *key;
+        size_t key_len;
+        if (!(p = flat_member(p, end, &key, &key_len)))
+            return false;
+        const struct vg_paths_node *ch = vg_paths_child_key(paths, root, key, key_len);
+        if (ch) {
+            uint64_t bit = 1ull << (ch - paths->nodes - root->first_key);
+            if (seen & bit)
+                ch = NULL;
+            seen |= bit;
+        }
+        if (*p == '{' || *p == '[') {
+            if (ch && (ch->slot >= 0 || ch->n_keys || ch->n_index))
+                return false; /* raw text or a descent: the full decoder's */
+            if (!(p = flat_skip_container(p, end)))
+                return false;
+        } else if (!ch || ch->slot < 0) {
+            if (!(p = flat_scalar(p, end)))
+                return false;
+        } else {
+            struct vg_value *v = &slots[ch->slot];
+            const char *start = p;
+            bool is_int;
+            if (*p == '"') {
+                if (!(p = flat_str(p, end)))
+                    return false;
+                *v = vg_value_str(start + 1, (size_t)(p - 2 - start));
+            } else if (*p == 't' || *p == 'f' || *p == 'n') {
+                if (!(p = flat_scalar(p, end)))
+                    return false;
+                *v = *start == 'n' ? VG_NULL_VALUE : vg_value_bool(*start == 't');
+            } else {
+                if (!(p = flat_num(p, end, &is_int)) || !is_int)
+                    return false;
+                bool neg = *start == '-';
+                const char *d = start + neg;
+                if (p - d > 18 || (neg && *d == '0'))
+                    return false; /* simdjson's: past int64 maybe, and -0 is a float */
+                int64_t i = 0;
+                for (; d < p; d++)
+                    i = i * 10 + (*d - '0');
+                *v = vg_value_int(neg ? -i : i);
+            }
+        }
+        p = json_ws(p, end);
+        if (p < end && *p == ',') {
+            p = json_ws(p + 1, end);
+            continue;
+        }
+        return p < end && *p == '}' && json_ws(p + 1, end) == end;
+    }
+}
+
 int vg_json_decode(struct vg_json_parser *jp, const struct vg_paths *p, const char *buf,
                    size_t len, struct vg_arena *arena, struct vg_value *slots,
                    struct vg_err *err)
@@ -52,6 +272,10 @@ int vg_json_decode(struct vg_json_parser *jp, const struct vg_paths *p, const ch
         slots[p->slots[i]] = VG_NULL_VALUE;
     if (!buf)
         buf = "";
+    if (flat_decode(p, buf, len, slots))
+        return 0;
+    for (size_t i = 0; i < p->n_slots; i++) /* what the fast path set before it stopped */
+        slots[p->slots[i]] = VG_NULL_VALUE;
     return vg_json_simd_decode(jp->js, p, buf, len, arena, slots, err);
 }
 

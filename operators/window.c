@@ -65,6 +65,8 @@ struct window_conf {
      * consumer (rules) could not match them (output_floor) */
     int64_t min_count;
     size_t count_agg;
+    size_t mem_bytes;       /* the area at the end of each window for its aggregates' bytes */
+    size_t win_bytes;       /* a struct win with its aggregates and that area */
 };
 
 /* ---- state ---- */
@@ -78,6 +80,7 @@ struct win {
     bool dead;                      /* unlinked: freed when no heap entry or dirty mark is left */
     bool in_dirty;                  /* listed in state->dirty */
     bool saved;                     /* written to the state store under saved_start */
+    uint16_t mem_used;              /* of the area after aggs (struct vg_agg_mem) */
     vg_time_ms saved_start;
     /* latest event in the window */
     vg_time_ms last_ts;
@@ -149,7 +152,7 @@ struct window_state {
     size_t n_parts, cap_parts;
     int32_t *part_at;               /* partition -> index in parts + 1 (0: none) */
     size_t n_part_at;
-    size_t pane_bytes;              /* sizeof a struct win with its aggregates */
+    size_t pane_bytes;              /* conf->win_bytes */
     bool track;                     /* keeps dirty (not under replay: its save is whole) */
     uint64_t *hashes;               /* key_hashes of the batch in process */
     size_t cap_hashes;
@@ -360,17 +363,25 @@ static vg_time_ms close_time(const struct window_conf *c, const struct win *w)
 
 static struct win *win_new(const struct window_conf *c, vg_time_ms start, vg_time_ms end)
 {
-    struct win *w = vg_xcalloc(1, sizeof(*w) + c->n_aggs * sizeof(struct vg_agg_state));
+    struct win *w = vg_xcalloc(1, c->win_bytes);
     w->start = start;
     w->end = end;
     w->last_ts = INT64_MIN;
     return w;
 }
 
+/* The area of w for its aggregates' bytes. */
+static struct vg_agg_mem win_mem(const struct window_conf *c, struct win *w)
+{
+    char *base = (char *)&w->aggs[c->n_aggs];
+    return (struct vg_agg_mem){base, base + c->mem_bytes, &w->mem_used, NULL, 0};
+}
+
 static void win_free(const struct window_conf *c, struct win *w)
 {
+    struct vg_agg_mem m = win_mem(c, w);
     for (size_t a = 0; a < c->n_aggs; a++)
-        vg_agg_free(&c->aggs[a], &w->aggs[a]);
+        vg_agg_free_in(&c->aggs[a], &w->aggs[a], &m);
     vg_free(w);
 }
 
@@ -514,9 +525,11 @@ static void win_take(struct window_state *st, struct keyent *k, struct win *w,
     const struct window_conf *c = st->conf;
     if (st->track)
         mark_dirty(st, k, w);
+    struct vg_agg_mem m = win_mem(c, w);
     for (size_t a = 0; a < c->n_aggs; a++)
-        vg_agg_update(&c->aggs[a], &w->aggs[a],
-                      c->aggs[a].in_slot >= 0 ? &ev->slots[c->aggs[a].in_slot] : NULL, ev->ts);
+        vg_agg_update_in(&c->aggs[a], &w->aggs[a],
+                         c->aggs[a].in_slot >= 0 ? &ev->slots[c->aggs[a].in_slot] : NULL, ev->ts,
+                         &m);
     if (ev->ts >= w->last_ts) {
         w->last_ts = ev->ts;
         const char *t = ev->topic ? ev->topic : "";
@@ -626,8 +639,9 @@ static void session_take(struct window_state *st, struct keyent *k, const struct
                 continue;
             }
             /* a second session within reach: fold it into the first */
+            struct vg_agg_mem into_m = win_mem(c, into), from_m = win_mem(c, w);
             for (size_t a = 0; a < c->n_aggs; a++)
-                vg_agg_merge(&c->aggs[a], &into->aggs[a], &w->aggs[a]);
+                vg_agg_merge_in(&c->aggs[a], &into->aggs[a], &into_m, &w->aggs[a], &from_m);
             into->start = VG_MIN(into->start, w->start);
             into->end = VG_MAX(into->end, w->end);
             if (w->last_ts > into->last_ts) {
@@ -795,6 +809,18 @@ static int window_create(const struct vg_node *node, struct vg_op_env *env, void
         c->aggs[a].out_slot = vg_compile_define(env, c->aggs[a].name);
     c->start_slot = vg_compile_define(env, "window_start");
     c->end_slot = vg_compile_define(env, "window_end");
+    /* aggregates that keep values get an area of at least 32 bytes (an address and a one-item
+     * list), up to the next whole cache line */
+    c->win_bytes = sizeof(struct win) + c->n_aggs * sizeof(struct vg_agg_state);
+    bool keeps = false;
+    for (size_t a = 0; a < c->n_aggs; a++) {
+        enum vg_agg_fn fn = c->aggs[a].fn;
+        keeps |= fn == VG_AGG_MIN || fn == VG_AGG_MAX || fn == VG_AGG_FIRST ||
+                 fn == VG_AGG_LAST || fn == VG_AGG_COLLECT;
+    }
+    if (keeps)
+        c->mem_bytes = ((c->win_bytes + 32 + 63) & ~(size_t)63) - c->win_bytes;
+    c->win_bytes += c->mem_bytes;
     *confp = c;
     return 0;
 }
@@ -805,7 +831,7 @@ static int window_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
     st->conf = conf;
     st->track = !ctx->replay;
     st->wm = VG_TIME_NONE;
-    st->pane_bytes = sizeof(struct win) + st->conf->n_aggs * sizeof(struct vg_agg_state);
+    st->pane_bytes = st->conf->win_bytes;
     vg_buf_init(&st->keybuf);
     *stp = st;
     return 0;

@@ -342,21 +342,66 @@ static int64_t distinct_n(const struct vg_agg_state *st)
     return d->hll ? hll_count(d->hll) : (int64_t)d->n;
 }
 
-static struct vg_value own(const struct vg_value *v)
+/* n bytes aligned to align from the area of m, or NULL when it has no room (or no m). */
+static char *mem_take(struct vg_agg_mem *m, size_t n, size_t align)
+{
+    if (!m)
+        return NULL;
+    size_t at = (*m->used + align - 1) & ~(align - 1);
+    if (at + n > (size_t)(m->end - m->base))
+        return NULL;
+    *m->used = (uint16_t)(at + n);
+    return m->base + at;
+}
+
+/* A copy of v that st keeps: its string bytes in m's area when they fit, else on the heap. */
+static struct vg_value own(const struct vg_value *v, struct vg_agg_mem *m)
 {
     struct vg_value c = *v;
-    if (v->type == VG_T_STR)
-        c.u.s = vg_xstrndup(v->len ? v->u.s : "", v->len);
-    else if (v->type == VG_T_LIST)
+    if (v->type == VG_T_STR) {
+        const char *s = v->len ? v->u.s : "";
+        if (m && m->last_copy && m->last_len == v->len && !memcmp(m->last_copy, s, v->len)) {
+            c.u.s = m->last_copy; /* neither copy is ever freed by itself */
+            return c;
+        }
+        char *p = mem_take(m, (size_t)v->len + 1, 1);
+        if (p) {
+            memcpy(p, s, v->len);
+            p[v->len] = '\0';
+            m->last_copy = p;
+            m->last_len = v->len;
+            c.u.s = p;
+        } else {
+            c.u.s = vg_xstrndup(s, v->len);
+        }
+    } else if (v->type == VG_T_LIST) {
         c = VG_NULL_VALUE; /* lists are not kept */
+    }
     return c;
 }
 
-static void disown(struct vg_value *v)
+static void disown(struct vg_value *v, const struct vg_agg_mem *m)
 {
-    if (v->type == VG_T_STR)
+    if (v->type == VG_T_STR && !vg_agg_mem_holds(m, v->u.s))
         vg_free((char *)v->u.s);
     *v = VG_NULL_VALUE;
+}
+
+/* collect(): append v (owned already) to st's items, which stay in m's area while they fit. */
+static void items_push(struct vg_agg_state *st, struct vg_value v, struct vg_agg_mem *m)
+{
+    size_t n = st->n_items;
+    if (!st->items || vg_agg_mem_holds(m, st->items)) {
+        struct vg_value *p = (struct vg_value *)mem_take(m, (n + 1) * sizeof(*p), 8);
+        if (!p)
+            p = vg_xmalloc((n + 1) * sizeof(*p));
+        if (n)
+            memcpy(p, st->items, n * sizeof(*p)); /* the old place in the area is left */
+        st->items = p;
+    } else {
+        st->items = vg_xrealloc(st->items, (n + 1) * sizeof(*st->items));
+    }
+    st->items[st->n_items++] = v;
 }
 
 static bool is_num(const struct vg_value *v)
@@ -409,8 +454,8 @@ static bool takes_over(const struct vg_agg_def *def, const struct vg_agg_state *
     }
 }
 
-void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
-                   const struct vg_value *v, vg_time_ms ts)
+void vg_agg_update_in(const struct vg_agg_def *def, struct vg_agg_state *st,
+                      const struct vg_value *v, vg_time_ms ts, struct vg_agg_mem *m)
 {
     if (def->fn == VG_AGG_COUNT) {
         st->count++;
@@ -429,16 +474,16 @@ void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
         if (!is_num(v) && v->type != VG_T_STR)
             return;
         if (takes_over(def, st, v, ts)) {
-            disown(&st->v);
-            st->v = own(v);
+            disown(&st->v, m);
+            st->v = own(v, m);
         }
         st->count++;
         return;
     case VG_AGG_FIRST:
     case VG_AGG_LAST:
         if (takes_over(def, st, v, ts)) {
-            disown(&st->v);
-            st->v = own(v);
+            disown(&st->v, m);
+            st->v = own(v, m);
             st->v_ts = ts;
         }
         st->count++;
@@ -447,25 +492,24 @@ void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
         distinct_take(st, vg_agg_hash(v));
         return;
     case VG_AGG_COLLECT:
-        if ((long)st->n_items < def->n && v->type != VG_T_LIST) {
-            st->items = vg_xrealloc(st->items, (st->n_items + 1) * sizeof(*st->items));
-            st->items[st->n_items++] = own(v);
-        }
+        if ((long)st->n_items < def->n && v->type != VG_T_LIST)
+            items_push(st, own(v, m), m);
         return;
     default:
         return;
     }
 }
 
-void vg_agg_merge(const struct vg_agg_def *def, struct vg_agg_state *into,
-                  struct vg_agg_state *from)
+void vg_agg_merge_in(const struct vg_agg_def *def, struct vg_agg_state *into,
+                     struct vg_agg_mem *into_m, struct vg_agg_state *from,
+                     const struct vg_agg_mem *from_m)
 {
-    vg_agg_fold(def, into, from);
-    vg_agg_free(def, from);
+    vg_agg_fold_in(def, into, into_m, from);
+    vg_agg_free_in(def, from, from_m);
 }
 
-void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
-                 const struct vg_agg_state *from)
+void vg_agg_fold_in(const struct vg_agg_def *def, struct vg_agg_state *into,
+                    struct vg_agg_mem *into_m, const struct vg_agg_state *from)
 {
     switch (def->fn) {
     case VG_AGG_COUNT:
@@ -487,7 +531,7 @@ void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
         if (from->count) {
             vg_time_ms ts = from->v_ts;
             int64_t c = into->count;
-            vg_agg_update(def, into, &from->v, ts);
+            vg_agg_update_in(def, into, &from->v, ts, into_m);
             into->count = c + from->count;
         }
         break;
@@ -518,10 +562,8 @@ void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
         break;
     }
     case VG_AGG_COLLECT:
-        for (size_t i = 0; i < from->n_items && (long)into->n_items < def->n; i++) {
-            into->items = vg_xrealloc(into->items, (into->n_items + 1) * sizeof(*into->items));
-            into->items[into->n_items++] = own(&from->items[i]);
-        }
+        for (size_t i = 0; i < from->n_items && (long)into->n_items < def->n; i++)
+            items_push(into, own(&from->items[i], into_m), into_m);
         break;
     }
 }
@@ -682,22 +724,24 @@ void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state 
 
 _Static_assert(sizeof(struct vg_agg_state) == 32, "an aggregate state is 32 bytes");
 
-void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st)
+void vg_agg_free_in(const struct vg_agg_def *def, struct vg_agg_state *st,
+                    const struct vg_agg_mem *m)
 {
     switch (def->fn) {
     case VG_AGG_MIN:
     case VG_AGG_MAX:
     case VG_AGG_FIRST:
     case VG_AGG_LAST:
-        disown(&st->v);
+        disown(&st->v, m);
         break;
     case VG_AGG_DISTINCT:
         distinct_free(spilled(st));
         break;
     case VG_AGG_COLLECT:
         for (size_t i = 0; i < st->n_items; i++)
-            disown(&st->items[i]);
-        vg_free(st->items);
+            disown(&st->items[i], m);
+        if (!vg_agg_mem_holds(m, st->items))
+            vg_free(st->items);
         break;
     default:
         break;

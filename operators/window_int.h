@@ -80,14 +80,52 @@ struct vg_agg_state {
 /* "count()", "sum(bytes)", "collect(src_ip, 5)", ...: fills fn, arg (malloc'd or NULL) and n;
  * returns 0, or -1 with a message in err. */
 int vg_agg_parse(const char *text, struct vg_agg_def *def, char *err, size_t err_size);
-void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
-                   const struct vg_value *v, vg_time_ms ts);
-/* Fold `from` into `into` (session windows that an event joins together); frees from. */
-void vg_agg_merge(const struct vg_agg_def *def, struct vg_agg_state *into,
-                  struct vg_agg_state *from);
+
+/* Where the bytes that the aggregate states of one window own (strings, collect()'s items) go:
+ * first a small area at the end of the window's own allocation, then the heap once it is full.
+ * Most panes hold one event, whose values so need no allocation of their own and share the
+ * window's cache lines (D24). What lies in [base, end) goes with the window and is never freed
+ * by itself; so a string equal to the last one copied into the area is shared, not copied
+ * again. Build one per window and operation (win_mem); NULL everywhere means the heap only. */
+struct vg_agg_mem {
+    char *base, *end;
+    uint16_t *used;             /* bytes of the area taken: kept in the window */
+    const char *last_copy;      /* the last string copied into the area (NULL: none yet) */
+    uint32_t last_len;
+};
+
+/* Does the area of m hold p (bytes that are not freed by themselves)? */
+static inline bool vg_agg_mem_holds(const struct vg_agg_mem *m, const void *p)
+{
+    return m && (const char *)p >= m->base && (const char *)p < m->end;
+}
+
+/* Take value v at time ts into st; owned bytes go to m (NULL: the heap). */
+void vg_agg_update_in(const struct vg_agg_def *def, struct vg_agg_state *st,
+                      const struct vg_value *v, vg_time_ms ts, struct vg_agg_mem *m);
+static inline void vg_agg_update(const struct vg_agg_def *def, struct vg_agg_state *st,
+                                 const struct vg_value *v, vg_time_ms ts)
+{
+    vg_agg_update_in(def, st, v, ts, NULL);
+}
+/* Fold `from` into `into` (session windows that an event joins together); frees from. Each
+ * state's owned bytes are in its own window's area (NULL: the heap). */
+void vg_agg_merge_in(const struct vg_agg_def *def, struct vg_agg_state *into,
+                     struct vg_agg_mem *into_m, struct vg_agg_state *from,
+                     const struct vg_agg_mem *from_m);
+static inline void vg_agg_merge(const struct vg_agg_def *def, struct vg_agg_state *into,
+                                struct vg_agg_state *from)
+{
+    vg_agg_merge_in(def, into, NULL, from, NULL);
+}
 /* The same, leaving `from` as it is (panes folded into the window they make up). */
-void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
-                 const struct vg_agg_state *from);
+void vg_agg_fold_in(const struct vg_agg_def *def, struct vg_agg_state *into,
+                    struct vg_agg_mem *into_m, const struct vg_agg_state *from);
+static inline void vg_agg_fold(const struct vg_agg_def *def, struct vg_agg_state *into,
+                               const struct vg_agg_state *from)
+{
+    vg_agg_fold_in(def, into, NULL, from);
+}
 /* The result of parts[0..n) (oldest first) folded together, as vg_agg_fold into a fresh
  * state and vg_agg_result would give, without copying the parts. */
 void vg_agg_result_fold(const struct vg_agg_def *def, const struct vg_agg_state *const *parts,
@@ -106,7 +144,13 @@ static inline void vg_agg_prefetch(const struct vg_agg_def *def, const struct vg
 /* The result, with strings and lists copied into arena. */
 void vg_agg_result(const struct vg_agg_def *def, const struct vg_agg_state *st,
                    struct vg_arena *arena, struct vg_value *out);
-void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st);
+/* Release what st owns (m: the area of its window, NULL: the heap only) and zero it. */
+void vg_agg_free_in(const struct vg_agg_def *def, struct vg_agg_state *st,
+                    const struct vg_agg_mem *m);
+static inline void vg_agg_free(const struct vg_agg_def *def, struct vg_agg_state *st)
+{
+    vg_agg_free_in(def, st, NULL);
+}
 /* Append st to out in a compact binary form (for the state store), and read it back from
  * [*p, end), advancing *p; returns 0, or -1 when the bytes do not parse (st is then freed). */
 void vg_agg_save(const struct vg_agg_def *def, const struct vg_agg_state *st, struct vg_buf *out);

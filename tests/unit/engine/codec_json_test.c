@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "json_simd.h"
 
 #define N_SLOTS 32
 
@@ -488,6 +489,124 @@ static void test_json_decode_deep_nesting(void **state)
     vg_free(objs);
 }
 
+/* The flat fast path in vg_json_decode against the simdjson walk alone, over documents built
+ * from fragments (plain and escaped strings, integers, floats, big numbers, -0, literals,
+ * nested containers, keys read twice) and over every one of them cut short, with a byte
+ * changed, dropped or added: the same return code, the same message, the same slots. */
+static uint64_t rnd_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void compare_with_full(struct fx *f, struct vg_json_simd *js, const char *buf, size_t len)
+{
+    struct vg_value want[N_SLOTS];
+    struct vg_err werr = {0};
+    for (size_t i = 0; i < N_SLOTS; i++)
+        f->slots[i] = want[i] = VG_NULL_VALUE;
+    int wrc = vg_json_simd_decode(js, f->p, buf, len, &f->arena, want, &werr);
+    memset(&f->err, 0, sizeof(f->err));
+    int rc = vg_json_decode(f->jp, f->p, buf, len, &f->arena, f->slots, &f->err);
+    if (rc != wrc || (rc && strcmp(f->err.msg, werr.msg) != 0))
+        fail_msg("'%.*s': rc %d '%s', simdjson %d '%s'", (int)len, buf, rc, f->err.msg, wrc,
+                 werr.msg);
+    if (rc)
+        return;
+    for (size_t i = 0; i < N_SLOTS; i++) {
+        const struct vg_value *a = &f->slots[i], *b = &want[i];
+        bool same = a->type == b->type;
+        if (same && a->type == VG_T_STR)
+            same = a->len == b->len && !memcmp(a->u.s, b->u.s, a->len);
+        else if (same && a->type == VG_T_INT)
+            same = a->u.i == b->u.i;
+        else if (same && a->type == VG_T_FLOAT)
+            same = !memcmp(&a->u.f, &b->u.f, sizeof(double));
+        else if (same && a->type == VG_T_BOOL)
+            same = a->u.b == b->u.b;
+        else if (same && a->type == VG_T_LIST)
+            same = a->len == b->len;
+        if (!same)
+            fail_msg("'%.*s': slot %zu differs (type %d, simdjson %d)", (int)len, buf, i, a->type,
+                     b->type);
+    }
+}
+
+static void test_json_decode_fast_path_agrees_with_full_decoder(void **state)
+{
+    struct fx *f = *state;
+    static const char *const keys[] = {"user", "src_ip", "ts", "n", "b", "geo", "tags",
+                                       "zz", "us\\u0065r", "x y", ""};
+    static const char *const vals[] = {
+        "\"alice\"", "\"\"", "\"10.0.0.1\"", "0", "7", "-5", "123456789012345678",
+        "1234567890123456789", "-0", "1.5", "-2.5e3", "1E2", "99999999999999999999", "true",
+        "false", "null", "{}", "[]", "{\"country\":\"FR\",\"n\":[1,2]}", "[1,[2,{\"a\":null}]]",
+        "\"a\\nb\"", "\"Z\xc3\xbc\"", "[\"a\",\"b\"]", "\"\x7f\"", "{\"a\":{\"b\":[[]]}}"};
+    static const char *const ws[] = {"", "", "", " ", "\n\t ", "\r\n"};
+    static const char muts[] = "{}[],:\"\\x0 -.eE\x01\xff";
+    add(f, "user", 0);
+    add(f, "src_ip", 1);
+    add(f, "ts", 2);
+    add(f, "n", 3);
+    add(f, "b", 4);
+    add(f, "geo.country", 5);
+    add(f, "tags", 6);
+    struct vg_json_simd *js = vg_json_simd_new();
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    char doc[1024], mut[1100];
+    for (int round = 0; round < 4000; round++) {
+        size_t n = 0;
+        int members = (int)(rnd_next(&seed) % 6);
+        n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s{%s", ws[rnd_next(&seed) % 6],
+                              ws[rnd_next(&seed) % 6]);
+        for (int m = 0; m < members; m++)
+            n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s\"%s\"%s:%s%s%s", m ? "," : "",
+                                  keys[rnd_next(&seed) % VG_ARRAY_LEN(keys)],
+                                  ws[rnd_next(&seed) % 6], ws[rnd_next(&seed) % 6],
+                                  vals[rnd_next(&seed) % VG_ARRAY_LEN(vals)],
+                                  ws[rnd_next(&seed) % 6]);
+        n += (size_t)snprintf(doc + n, sizeof(doc) - n, "}%s", ws[rnd_next(&seed) % 6]);
+        compare_with_full(f, js, doc, n);
+        for (int k = 0; k < 8; k++) {
+            size_t at = (size_t)(rnd_next(&seed) % (n + 1));
+            char c = muts[rnd_next(&seed) % (sizeof(muts) - 1)];
+            size_t mn = 0;
+            switch (k % 4) {
+            case 0: /* cut short */
+                memcpy(mut, doc, at);
+                mn = at;
+                break;
+            case 1: /* a byte changed */
+                memcpy(mut, doc, n);
+                mn = n;
+                if (at < n)
+                    mut[at] = c;
+                break;
+            case 2: /* a byte dropped */
+                memcpy(mut, doc, at);
+                if (at < n)
+                    memcpy(mut + at, doc + at + 1, n - at - 1);
+                mn = at < n ? n - 1 : n;
+                break;
+            default: /* a byte added */
+                memcpy(mut, doc, at);
+                mut[at] = c;
+                memcpy(mut + at + 1, doc + at, n - at);
+                mn = n + 1;
+                break;
+            }
+            /* exactly mn bytes on the heap, so ASan sees any read past the end */
+            char *heap = vg_xmalloc(mn ? mn : 1);
+            memcpy(heap, mut, mn);
+            compare_with_full(f, js, heap, mn);
+            vg_free(heap);
+        }
+    }
+    vg_json_simd_free(js);
+}
+
 static void test_json_decode_reuses_parser_across_sizes(void **state)
 {
     struct fx *f = *state;
@@ -738,6 +857,7 @@ int main(void)
         T(test_json_decode_structure_errors),
         T(test_json_decode_truncated_at_every_prefix),
         T(test_json_decode_deep_nesting),
+        T(test_json_decode_fast_path_agrees_with_full_decoder),
         T(test_json_decode_reuses_parser_across_sizes),
         T(test_json_decode_no_paths),
         T(test_json_write_value_scalars),

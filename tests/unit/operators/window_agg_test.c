@@ -387,6 +387,74 @@ static void test_window_agg_distinct_inline_and_spilled(void **state)
     vg_arena_fini(&arena);
 }
 
+/* Values kept in a window's own area: strings and collect()'s items land there while they
+ * fit (one copy shared by last() and collect() of the same value), the rest on the heap; the
+ * results are those of the heap-only states; freeing releases only the heap parts (ASan
+ * reports a free of the area or a leak of the rest). */
+static void test_window_agg_values_in_window_area(void **state)
+{
+    (void)state;
+    struct vg_agg_def last = def("last(ip)"), coll = def("collect(ip, 5)");
+    _Alignas(8) char area[40];
+    uint16_t used = 0;
+    struct vg_agg_mem m = {area, area + sizeof(area), &used, NULL, 0};
+    struct vg_agg_state sl = {0}, sc = {0}, hl = {0}, hc = {0};
+    struct vg_value a = vg_value_str("10.0.117.55", 11), b = vg_value_str("10.3.1.2", 8);
+    /* the first event: one string (12 bytes) shared, a one-item list (16 bytes, aligned) */
+    vg_agg_update_in(&last, &sl, &a, 1, &m);
+    vg_agg_update_in(&coll, &sc, &a, 1, &m);
+    assert_true(vg_agg_mem_holds(&m, sl.v.u.s));
+    assert_ptr_equal(sl.v.u.s, sc.items[0].u.s);
+    assert_true(vg_agg_mem_holds(&m, sc.items));
+    assert_int_equal(used, 32);
+    /* the next event: no room left, so the heap (a new operation: no shared copy) */
+    m.last_copy = NULL;
+    vg_agg_update_in(&last, &sl, &b, 2, &m);
+    vg_agg_update_in(&coll, &sc, &b, 2, &m);
+    assert_false(vg_agg_mem_holds(&m, sl.v.u.s));
+    assert_false(vg_agg_mem_holds(&m, sc.items));
+    assert_true(vg_agg_mem_holds(&m, sc.items[0].u.s));
+    assert_false(vg_agg_mem_holds(&m, sc.items[1].u.s));
+    vg_agg_update(&last, &hl, &a, 1);
+    vg_agg_update(&coll, &hc, &a, 1);
+    vg_agg_update(&last, &hl, &b, 2);
+    vg_agg_update(&coll, &hc, &b, 2);
+    struct vg_arena arena;
+    vg_arena_init(&arena, 0);
+    struct vg_value x, y;
+    vg_agg_result(&last, &sl, &arena, &x);
+    vg_agg_result(&last, &hl, &arena, &y);
+    assert_int_equal(x.len, 8);
+    assert_memory_equal(x.u.s, y.u.s, 8);
+    vg_agg_result(&coll, &sc, &arena, &x);
+    vg_agg_result(&coll, &hc, &arena, &y);
+    assert_int_equal(x.len, 2);
+    assert_int_equal(y.len, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(x.u.list[i].len, y.u.list[i].len);
+        assert_memory_equal(x.u.list[i].u.s, y.u.list[i].u.s, y.u.list[i].len);
+    }
+    /* a session merge: what `from` kept in its area is copied, not pointed to */
+    _Alignas(8) char area2[40];
+    uint16_t used2 = 0;
+    struct vg_agg_mem m2 = {area2, area2 + sizeof(area2), &used2, NULL, 0};
+    struct vg_agg_state fl = {0};
+    vg_agg_update_in(&last, &fl, &a, 3, &m2);
+    assert_true(vg_agg_mem_holds(&m2, fl.v.u.s));
+    m.last_copy = NULL;
+    vg_agg_merge_in(&last, &sl, &m, &fl, &m2);
+    assert_false(vg_agg_mem_holds(&m2, sl.v.u.s));
+    assert_int_equal(sl.v.len, 11);
+    assert_memory_equal(sl.v.u.s, "10.0.117.55", 11);
+    vg_agg_free_in(&last, &sl, &m);
+    vg_agg_free_in(&coll, &sc, &m);
+    vg_agg_free(&last, &hl);
+    vg_agg_free(&coll, &hc);
+    vg_arena_fini(&arena);
+    vg_free(last.arg);
+    vg_free(coll.arg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_window_agg_distinct_inline_and_spilled),
         cmocka_unit_test(test_window_agg_result_fold_matches_fold),
         cmocka_unit_test(test_window_agg_save_load),
+        cmocka_unit_test(test_window_agg_values_in_window_area),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
