@@ -219,6 +219,10 @@ static void flatten(struct vg_paths *p, struct tnode *root)
     vg_free(queue);
 }
 
+/* Every trie ever built gets its own version, so a decoder's memo of one can never be taken
+ * for another's (even at the same address). */
+static uint64_t versions;
+
 static void rebuild(struct vg_paths *p)
 {
     struct tnode *root = vg_xcalloc(1, sizeof(*root));
@@ -236,6 +240,7 @@ static void rebuild(struct vg_paths *p)
     free_nodes(p);
     flatten(p, root);
     tnode_free(root);
+    p->version = __atomic_add_fetch(&versions, 1, __ATOMIC_RELAXED);
 }
 
 int vg_paths_add(struct vg_paths *p, const char *path, int slot, struct vg_err *err)

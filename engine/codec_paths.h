@@ -55,6 +55,7 @@ struct vg_paths {
     size_t n_slots;
     struct vg_paths_entry *entries; /* the paths as added, in order (the trie is rebuilt) */
     size_t n_entries;
+    uint64_t version;               /* unique to each build of nodes (decoders' memos) */
 };
 
 /* One parsed segment of a path string. name points into the path (not NUL-terminated). */

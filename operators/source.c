@@ -192,9 +192,16 @@ static int source_process(void *stp, struct vg_batch *b, const struct vg_sel *in
     const struct vg_paths *paths = sc->compiled->sources[sc->source_id].paths;
     char reason[VG_ERR_MSG_MAX + 64];
     vg_sel_reserve(b, out, in->n);
+    struct vg_err err = {0}; /* read only after a failure, which sets it */
     for (size_t i = 0; i < in->n; i++) {
         struct vg_event *ev = &b->ev[in->idx[i]];
-        struct vg_err err = {0};
+        if (i + 4 < in->n) { /* payloads come from the fetch thread, on the other core */
+            const struct vg_event *ahead = &b->ev[in->idx[i + 4]];
+            if (ahead->len)
+                vg_prefetch(ahead->payload);
+            if (ahead->len > 64)
+                vg_prefetch(ahead->payload + 64);
+        }
         if ((int64_t)ev->len > sc->max_event_bytes) {
             snprintf(reason, sizeof(reason), "oversize: %u bytes > max_event_bytes %lld",
                      ev->len, (long long)sc->max_event_bytes);

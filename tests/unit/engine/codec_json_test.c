@@ -491,8 +491,9 @@ static void test_json_decode_deep_nesting(void **state)
 
 /* The flat fast path in vg_json_decode against the simdjson walk alone, over documents built
  * from fragments (plain and escaped strings, integers, floats, big numbers, -0, literals,
- * nested containers, keys read twice) and over every one of them cut short, with a byte
- * changed, dropped or added: the same return code, the same message, the same slots. */
+ * nested containers, keys read twice, names alike in their first 8 or 16 bytes, as the memo of
+ * names sees them) and over every one of them cut short, with a byte changed, dropped or
+ * added: the same return code, the same message, the same slots. */
 static uint64_t rnd_next(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -538,7 +539,9 @@ static void test_json_decode_fast_path_agrees_with_full_decoder(void **state)
 {
     struct fx *f = *state;
     static const char *const keys[] = {"user", "src_ip", "ts", "n", "b", "geo", "tags",
-                                       "zz", "us\\u0065r", "x y", ""};
+                                       "zz", "us\\u0065r", "x y", "", "user_agent_x",
+                                       "user_agent_y", "user_agen", "a_very_long_field_name",
+                                       "a_very_long_field_nam"};
     static const char *const vals[] = {
         "\"alice\"", "\"\"", "\"10.0.0.1\"", "0", "7", "-5", "123456789012345678",
         "1234567890123456789", "-0", "1.5", "-2.5e3", "1E2", "99999999999999999999", "true",
@@ -553,6 +556,8 @@ static void test_json_decode_fast_path_agrees_with_full_decoder(void **state)
     add(f, "b", 4);
     add(f, "geo.country", 5);
     add(f, "tags", 6);
+    add(f, "user_agent_x", 7);
+    add(f, "a_very_long_field_name", 8);
     struct vg_json_simd *js = vg_json_simd_new();
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     char doc[1024], mut[1100];
