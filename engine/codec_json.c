@@ -59,32 +59,174 @@ void vg_json_parser_free(struct vg_json_parser *jp)
     vg_free(jp);
 }
 
-/* ---- the flat fast path ----
- * Most events are one object of short ASCII strings and integers, a few dozen bytes each;
- * for them simdjson's fixed costs (a padded copy, stage 1 over whole blocks, the On-Demand
- * iterator) were most of a decode (D24). flat_decode takes exactly those documents in one
- * pass over the bytes, and leaves everything else to simdjson: it returns true only for a
- * valid document whose slots it filled as the simdjson walk would, and false, having changed
- * nothing that matters, on anything it does not take: a byte outside printable ASCII, any
- * backslash, a number with a fraction or exponent, -0 or more than 18 digits, an object or
- * array that a path reads or descends into, nesting deeper than 64 in a skipped value, and
- * every invalid document (so every error message stays simdjson's). A value that no path
- * reads is still checked against the JSON grammar. */
+/* ---- the fast path ----
+ * Most events are one object of short strings and integers, a hundred bytes or so; for them
+ * simdjson's fixed costs (a padded copy, stage 1 over whole blocks, the On-Demand iterator)
+ * were most of a decode (D24). flat_decode reads such documents in one pass over the bytes,
+ * checking them as it goes, and leaves the rest to simdjson: it returns true only for a valid
+ * document whose slots it filled as the simdjson walk would, and false, having changed nothing
+ * that matters, for what it does not take: a number a path reads with a fraction or exponent,
+ * -0 or more than 18 digits, a field name with a backslash, an array whose items paths name
+ * one by one or with more than 64 items a path takes as a list, nesting deeper than 64 in a
+ * skipped value or 32 along the paths, a lone surrogate in a string a path reads, and every
+ * invalid document (so every error message stays simdjson's). What no path reads is still
+ * checked against the JSON grammar, with its strings' escapes and UTF-8. */
 
 static const char *json_ws(const char *p, const char *end);
 
-/* Just past the closing quote of the plain string opening at p (printable ASCII, no
- * backslash), or NULL. */
-static const char *flat_str(const char *p, const char *end)
+static int flat_hex(char c)
 {
-    for (p++; p < end; p++) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* The code unit of the 4 hex digits at p (end - p >= 4), or -1. */
+static int32_t flat_hex4(const char *p)
+{
+    int32_t u = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = flat_hex(p[i]);
+        if (h < 0)
+            return -1;
+        u = u << 4 | h;
+    }
+    return u;
+}
+
+/* Length of the valid UTF-8 sequence of 2 to 4 bytes at p (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), or 0. */
+static size_t flat_utf8(const char *p, const char *end)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    size_t n = b[0] >= 0xf0 ? 4 : b[0] >= 0xe0 ? 3 : 2;
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+    if (b[0] < 0xc2 || b[0] > 0xf4 || end - p < (ptrdiff_t)n)
+        return 0;
+    if (b[0] == 0xe0)
+        lo = 0xa0;
+    else if (b[0] == 0xed)
+        hi = 0x9f;
+    else if (b[0] == 0xf0)
+        lo = 0x90;
+    else if (b[0] == 0xf4)
+        hi = 0x8f;
+    if (b[1] < lo || b[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (b[i] < 0x80 || b[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* Just past the closing quote of the string opening at p, checked (escapes, UTF-8, no control
+ * characters), or NULL; *escaped: it holds a backslash. */
+/* Bit 7 of each byte of w that is a quote, a backslash, a control character or not ASCII;
+ * of the bytes past the first such, some may be marked that are not (borrows), never fewer. */
+static uint64_t flat_special(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    return ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | (w & ones * 0x80);
+}
+
+static const char *flat_str(const char *p, const char *end, bool *escaped)
+{
+    *escaped = false;
+    for (p++; p < end;) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        while (end - p >= 8) { /* plain text 8 bytes a step */
+            uint64_t w;
+            memcpy(&w, p, 8);
+            uint64_t m = flat_special(w) & 0x8080808080808080ull;
+            if (m) {
+                p += __builtin_ctzll(m) >> 3;
+                break;
+            }
+            p += 8;
+        }
+        if (p == end)
+            return NULL;
+#endif
         unsigned char c = (unsigned char)*p;
         if (c == '"')
             return p + 1;
-        if (c < 0x20 || c >= 0x7f || c == '\\')
-            return NULL;
+        if (c == '\\') {
+            *escaped = true;
+            if (++p == end)
+                return NULL;
+            if (*p == 'u') {
+                if (end - p < 5 || flat_hex4(p + 1) < 0)
+                    return NULL;
+                p += 5;
+            } else if (strchr("\"\\/bfnrt", *p) && *p) {
+                p++;
+            } else {
+                return NULL;
+            }
+        } else if (c < 0x80) {
+            if (c < 0x20)
+                return NULL;
+            p++;
+        } else {
+            size_t n = flat_utf8(p, end);
+            if (!n)
+                return NULL;
+            p += n;
+        }
     }
     return NULL;
+}
+
+/* The text of the checked string [s, e) (between its quotes) with its escapes undone, in
+ * arena; NULL for a lone surrogate (the full decoder's error). */
+static const char *flat_unescape(const char *s, const char *e, struct vg_arena *arena,
+                                 size_t *len)
+{
+    char *out = vg_arena_alloc(arena, (size_t)(e - s) + 1), *o = out;
+    while (s < e) {
+        if (*s != '\\') {
+            *o++ = *s++;
+            continue;
+        }
+        char c = s[1];
+        s += 2;
+        if (c != 'u') {
+            *o++ = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r'
+                 : c == 't' ? '\t' : c;
+            continue;
+        }
+        uint32_t u = (uint32_t)flat_hex4(s);
+        s += 4;
+        if (u >= 0xdc00 && u <= 0xdfff)
+            return NULL;
+        if (u >= 0xd800 && u <= 0xdbff) {
+            int32_t low = e - s >= 6 && s[0] == '\\' && s[1] == 'u' ? flat_hex4(s + 2) : -1;
+            if (low < 0xdc00 || low > 0xdfff)
+                return NULL;
+            u = 0x10000 + ((u - 0xd800) << 10) + ((uint32_t)low - 0xdc00);
+            s += 6;
+        }
+        if (u < 0x80) {
+            *o++ = (char)u;
+        } else if (u < 0x800) {
+            *o++ = (char)(0xc0 | u >> 6);
+            *o++ = (char)(0x80 | (u & 0x3f));
+        } else if (u < 0x10000) {
+            *o++ = (char)(0xe0 | u >> 12);
+            *o++ = (char)(0x80 | (u >> 6 & 0x3f));
+            *o++ = (char)(0x80 | (u & 0x3f));
+        } else {
+            *o++ = (char)(0xf0 | u >> 18);
+            *o++ = (char)(0x80 | (u >> 12 & 0x3f));
+            *o++ = (char)(0x80 | (u >> 6 & 0x3f));
+            *o++ = (char)(0x80 | (u & 0x3f));
+        }
+    }
+    *o = '\0';
+    *len = (size_t)(o - out);
+    return out;
 }
 
 static bool flat_digit(char c)
@@ -135,9 +277,9 @@ static const char *flat_word(const char *p, const char *end, const char *word, s
 /* Just past the scalar at p (string, number or literal), or NULL. */
 static const char *flat_scalar(const char *p, const char *end)
 {
-    bool is_int;
+    bool escaped, is_int;
     switch (*p) {
-    case '"': return flat_str(p, end);
+    case '"': return flat_str(p, end, &escaped);
     case 't': return flat_word(p, end, "true", 4);
     case 'f': return flat_word(p, end, "false", 5);
     case 'n': return flat_word(p, end, "null", 4);
@@ -152,7 +294,8 @@ static const char *flat_member(const char *p, const char *end, const char **key,
     if (p == end || *p != '"')
         return NULL;
     *key = p + 1;
-    if (!(p = flat_str(p, end)))
+    bool escaped;
+    if (!(p = flat_str(p, end, &escaped)) || escaped) /* "us\\u0065r": the full decoder's */
         return NULL;
     *key_len = (size_t)(p - 1 - *key);
     p = json_ws(p, end);
@@ -244,79 +387,165 @@ static const struct vg_paths_node *flat_child(struct vg_json_parser *jp, const c
     return m->ch;
 }
 
-static bool flat_decode(struct vg_json_parser *jp, const struct vg_paths *paths,
-                        const char *buf, size_t len, struct vg_value *slots)
+/* A scalar that a path reads, at p, into *v: a plain string, an integer of at most 18 digits
+ * (not -0), true, false or null. Just past it, or NULL for anything else. */
+static const char *flat_value(const char *p, const char *end, struct vg_arena *arena,
+                              struct vg_value *v)
 {
-    const struct vg_paths_node *root = &paths->nodes[0];
-    if (root->n_keys > 64)
-        return false;
+    const char *start = p;
+    bool is_int;
+    if (*p == '"') {
+        bool escaped;
+        if (!(p = flat_str(p, end, &escaped)))
+            return NULL;
+        size_t n = (size_t)(p - 2 - start);
+        const char *text = start + 1;
+        if (escaped && !(text = flat_unescape(start + 1, p - 1, arena, &n)))
+            return NULL;
+        *v = vg_value_str(text, n);
+        return p;
+    }
+    if (*p == 't' || *p == 'f' || *p == 'n') {
+        if ((p = flat_scalar(p, end)))
+            *v = *start == 'n' ? VG_NULL_VALUE : vg_value_bool(*start == 't');
+        return p;
+    }
+    if (!(p = flat_num(p, end, &is_int)) || !is_int)
+        return NULL;
+    bool neg = *start == '-';
+    const char *d = start + neg;
+    if (p - d > 18 || (neg && *d == '0'))
+        return NULL; /* simdjson's: past int64 maybe, and -0 is a float */
+    int64_t i = 0;
+    for (; d < p; d++)
+        i = i * 10 + (*d - '0');
+    *v = vg_value_int(neg ? -i : i);
+    return p;
+}
+
+/* The array opening at p, whose path wants it whole: a list of its scalars (in arena), or its
+ * raw text once an item is a container. Just past it, or NULL. */
+static const char *flat_list(const char *p, const char *end, struct vg_arena *arena,
+                             struct vg_value *out)
+{
+    const char *start = p;
+    struct vg_value items[64];
+    size_t n = 0;
+    bool scalars = true;
+    p = json_ws(p + 1, end);
+    if (p < end && *p == ']') {
+        p++;
+    } else {
+        for (;;) {
+            if (p == end)
+                return NULL;
+            if (*p == '{' || *p == '[') {
+                scalars = false;
+                p = flat_skip_container(p, end);
+            } else if (!scalars) {
+                p = flat_scalar(p, end);
+            } else if (n == VG_ARRAY_LEN(items)) {
+                return NULL;
+            } else {
+                p = flat_value(p, end, arena, &items[n++]);
+            }
+            if (!p)
+                return NULL;
+            p = json_ws(p, end);
+            if (p < end && *p == ',') {
+                p = json_ws(p + 1, end);
+                continue;
+            }
+            if (p == end || *p != ']')
+                return NULL;
+            p++;
+            break;
+        }
+    }
+    if (!scalars) {
+        *out = vg_value_str(start, (size_t)(p - start));
+        return p;
+    }
+    struct vg_value *list = vg_arena_alloc(arena, (n ? n : 1) * sizeof(*list));
+    if (n)
+        memcpy(list, items, n * sizeof(*list));
+    *out = (struct vg_value){.type = VG_T_LIST, .len = (uint32_t)n};
+    out->u.list = list;
+    return p;
+}
+
+/* The object opening at p, read for trie node `node` (the root at depth 0, whose field names
+ * go through the memo): a path's scalar into its slot, an object a path descends into walked
+ * the same way (and its raw text into the slot a path may also give it), an array a path
+ * wants whole through flat_list, everything else checked and skipped. Just past the object,
+ * or NULL: the full decoder's. */
+static const char *flat_object(struct vg_json_parser *jp, const struct vg_paths_node *node,
+                               const char *p, const char *end, struct vg_arena *arena,
+                               struct vg_value *slots, int depth)
+{
+    const struct vg_paths *paths = jp->memo_paths;
+    if (node->n_keys > 64 || depth > 32)
+        return NULL;
+    uint64_t seen = 0; /* by child of node: the first of a key seen twice wins */
+    size_t i = 0;
+    p = json_ws(p + 1, end);
+    if (p < end && *p == '}')
+        return p + 1;
+    for (;;) {
+        const char *key;
+        size_t key_len;
+        if (!(p = flat_member(p, end, &key, &key_len)))
+            return NULL;
+        const struct vg_paths_node *ch = NULL;
+        if (node->n_keys)
+            ch = depth == 0 ? flat_child(jp, key, key_len, end, i++)
+                            : vg_paths_child_key(paths, node, key, key_len);
+        if (ch) {
+            uint64_t bit = 1ull << (ch - paths->nodes - node->first_key);
+            if (seen & bit)
+                ch = NULL;
+            seen |= bit;
+        }
+        const char *start = p;
+        if (*p == '{' && ch && (ch->slot >= 0 || ch->n_keys)) {
+            if ((p = flat_object(jp, ch, p, end, arena, slots, depth + 1)) && ch->slot >= 0)
+                slots[ch->slot] = vg_value_str(start, (size_t)(p - start));
+        } else if (*p == '[' && ch && ch->n_index) {
+            return NULL; /* items a path names one by one */
+        } else if (*p == '[' && ch && ch->slot >= 0) {
+            p = flat_list(p, end, arena, &slots[ch->slot]);
+        } else if (*p == '{' || *p == '[') {
+            p = flat_skip_container(p, end);
+        } else if (ch && ch->slot >= 0) {
+            p = flat_value(p, end, arena, &slots[ch->slot]);
+        } else {
+            p = flat_scalar(p, end);
+        }
+        if (!p)
+            return NULL;
+        p = json_ws(p, end);
+        if (p < end && *p == ',') {
+            p = json_ws(p + 1, end);
+            continue;
+        }
+        return p < end && *p == '}' ? p + 1 : NULL;
+    }
+}
+
+static bool flat_decode(struct vg_json_parser *jp, const struct vg_paths *paths,
+                        const char *buf, size_t len, struct vg_arena *arena,
+                        struct vg_value *slots)
+{
     if (jp->memo_paths != paths || jp->memo_version != paths->version) {
         jp->memo_paths = paths;
         jp->memo_version = paths->version;
         for (size_t i = 0; i < FLAT_MEMO; i++)
             jp->memo[i].len = UINT32_MAX;
     }
-    size_t n_members = 0;
-    uint64_t seen = 0; /* by child of root: the first of a key seen twice wins */
-    const char *p = buf, *end = buf + len;
-    p = json_ws(p, end);
-    if (p == end || *p != '{')
+    const char *p = json_ws(buf, buf + len), *end = buf + len;
+    if (p == end || *p != '{' || !(p = flat_object(jp, &paths->nodes[0], p, end, arena, slots, 0)))
         return false;
-    p = json_ws(p + 1, end);
-    if (p < end && *p == '}')
-        return json_ws(p + 1, end) == end;
-    for (;;) {
-        const char *key;
-        size_t key_len;
-        if (!(p = flat_member(p, end, &key, &key_len)))
-            return false;
-        const struct vg_paths_node *ch = flat_child(jp, key, key_len, end, n_members++);
-        if (ch) {
-            uint64_t bit = 1ull << (ch - paths->nodes - root->first_key);
-            if (seen & bit)
-                ch = NULL;
-            seen |= bit;
-        }
-        if (*p == '{' || *p == '[') {
-            if (ch && (ch->slot >= 0 || ch->n_keys || ch->n_index))
-                return false; /* raw text or a descent: the full decoder's */
-            if (!(p = flat_skip_container(p, end)))
-                return false;
-        } else if (!ch || ch->slot < 0) {
-            if (!(p = flat_scalar(p, end)))
-                return false;
-        } else {
-            struct vg_value *v = &slots[ch->slot];
-            const char *start = p;
-            bool is_int;
-            if (*p == '"') {
-                if (!(p = flat_str(p, end)))
-                    return false;
-                *v = vg_value_str(start + 1, (size_t)(p - 2 - start));
-            } else if (*p == 't' || *p == 'f' || *p == 'n') {
-                if (!(p = flat_scalar(p, end)))
-                    return false;
-                *v = *start == 'n' ? VG_NULL_VALUE : vg_value_bool(*start == 't');
-            } else {
-                if (!(p = flat_num(p, end, &is_int)) || !is_int)
-                    return false;
-                bool neg = *start == '-';
-                const char *d = start + neg;
-                if (p - d > 18 || (neg && *d == '0'))
-                    return false; /* simdjson's: past int64 maybe, and -0 is a float */
-                int64_t i = 0;
-                for (; d < p; d++)
-                    i = i * 10 + (*d - '0');
-                *v = vg_value_int(neg ? -i : i);
-            }
-        }
-        p = json_ws(p, end);
-        if (p < end && *p == ',') {
-            p = json_ws(p + 1, end);
-            continue;
-        }
-        return p < end && *p == '}' && json_ws(p + 1, end) == end;
-    }
+    return json_ws(p, end) == end;
 }
 
 int vg_json_decode(struct vg_json_parser *jp, const struct vg_paths *p, const char *buf,
@@ -327,7 +556,7 @@ int vg_json_decode(struct vg_json_parser *jp, const struct vg_paths *p, const ch
         slots[p->slots[i]] = VG_NULL_VALUE;
     if (!buf)
         buf = "";
-    if (flat_decode(jp, p, buf, len, slots))
+    if (flat_decode(jp, p, buf, len, arena, slots))
         return 0;
     for (size_t i = 0; i < p->n_slots; i++) /* what the fast path set before it stopped */
         slots[p->slots[i]] = VG_NULL_VALUE;

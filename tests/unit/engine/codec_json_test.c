@@ -541,12 +541,18 @@ static void test_json_decode_fast_path_agrees_with_full_decoder(void **state)
     static const char *const keys[] = {"user", "src_ip", "ts", "n", "b", "geo", "tags",
                                        "zz", "us\\u0065r", "x y", "", "user_agent_x",
                                        "user_agent_y", "user_agen", "a_very_long_field_name",
-                                       "a_very_long_field_nam"};
+                                       "a_very_long_field_nam", "arr"};
     static const char *const vals[] = {
         "\"alice\"", "\"\"", "\"10.0.0.1\"", "0", "7", "-5", "123456789012345678",
         "1234567890123456789", "-0", "1.5", "-2.5e3", "1E2", "99999999999999999999", "true",
         "false", "null", "{}", "[]", "{\"country\":\"FR\",\"n\":[1,2]}", "[1,[2,{\"a\":null}]]",
-        "\"a\\nb\"", "\"Z\xc3\xbc\"", "[\"a\",\"b\"]", "\"\x7f\"", "{\"a\":{\"b\":[[]]}}"};
+        "\"a\\nb\"", "\"Z\xc3\xbc\"", "[\"a\",\"b\"]", "\"\x7f\"", "{\"a\":{\"b\":[[]]}}",
+        "{\"country\":\"FR\",\"country\":1}", "[\"a\",{\"b\":1},2.5]", "[1.5,\"x\"]", "[ ]",
+        "\"\\u00e9\\ud83d\\ude00\\\"x\\/\\b\\f\\r\\t\\u0000\"", "\"\\ud800\"", "\"\\udc00x\"",
+        "\"\\ud800\\u0041\"", "\"\\u12\"", "\"\\x\"", "\"\xe2\x82\xac \xf0\x9f\x98\x80\"",
+        "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xe0\x9f\xbf\"",
+        "\"\xc3\"", "\"S\\u00e3o Paulo\"", "\"the quick brown fox jumps over the lazy dog\"",
+        "\"0123456789abcdef\\\"0123456789\\\\x\"", "\"a long text with \xc3\xa9 and \\n escapes in it\""};
     static const char *const ws[] = {"", "", "", " ", "\n\t ", "\r\n"};
     static const char muts[] = "{}[],:\"\\x0 -.eE\x01\xff";
     add(f, "user", 0);
@@ -558,6 +564,8 @@ static void test_json_decode_fast_path_agrees_with_full_decoder(void **state)
     add(f, "tags", 6);
     add(f, "user_agent_x", 7);
     add(f, "a_very_long_field_name", 8);
+    add(f, "geo", 9); /* raw text and a descent at one node */
+    add(f, "arr[1]", 10);
     struct vg_json_simd *js = vg_json_simd_new();
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     char doc[1024], mut[1100];
