@@ -305,6 +305,20 @@ static const char *flat_member(const char *p, const char *end, const char **key,
     return p < end ? p : NULL;
 }
 
+/* After a value of a container closed by `closer`: the start of the next item (*more) or just
+ * past the closer (!*more), or NULL. */
+static const char *flat_after(const char *p, const char *end, char closer, bool *more)
+{
+    p = json_ws(p, end);
+    if (p < end && *p == ',') {
+        *more = true;
+        p = json_ws(p + 1, end);
+        return p < end ? p : NULL;
+    }
+    *more = false;
+    return p < end && *p == closer ? p + 1 : NULL;
+}
+
 /* Just past the object or array opening at p, checked against the grammar, or NULL. */
 static const char *flat_skip_container(const char *p, const char *end)
 {
@@ -335,22 +349,16 @@ static const char *flat_skip_container(const char *p, const char *end)
                 return NULL;
             continue;
         }
-        p = json_ws(p, end);
-        if (p == end)
+        bool obj = is_obj >> (depth - 1) & 1, more;
+        if (!(p = flat_after(p, end, obj ? '}' : ']', &more)))
             return NULL;
-        bool obj = is_obj >> (depth - 1) & 1;
-        if (*p == ',') {
-            p = json_ws(p + 1, end);
-            if (p == end || (obj && !(p = flat_member(p, end, &key, &key_len))))
+        if (more) {
+            if (obj && !(p = flat_member(p, end, &key, &key_len)))
                 return NULL;
             at_value = true;
-            continue;
-        }
-        if (*p != (obj ? '}' : ']'))
-            return NULL;
-        p++;
-        if (--depth == 0)
+        } else if (--depth == 0) {
             return p;
+        }
     }
 }
 
@@ -449,17 +457,11 @@ static const char *flat_list(const char *p, const char *end, struct vg_arena *ar
             } else {
                 p = flat_value(p, end, arena, &items[n++]);
             }
-            if (!p)
+            bool more;
+            if (!p || !(p = flat_after(p, end, ']', &more)))
                 return NULL;
-            p = json_ws(p, end);
-            if (p < end && *p == ',') {
-                p = json_ws(p + 1, end);
-                continue;
-            }
-            if (p == end || *p != ']')
-                return NULL;
-            p++;
-            break;
+            if (!more)
+                break;
         }
     }
     if (!scalars) {
@@ -521,14 +523,9 @@ static const char *flat_object(struct vg_json_parser *jp, const struct vg_paths_
         } else {
             p = flat_scalar(p, end);
         }
-        if (!p)
-            return NULL;
-        p = json_ws(p, end);
-        if (p < end && *p == ',') {
-            p = json_ws(p + 1, end);
-            continue;
-        }
-        return p < end && *p == '}' ? p + 1 : NULL;
+        bool more;
+        if (!p || !(p = flat_after(p, end, '}', &more)) || !more)
+            return p;
     }
 }
 
