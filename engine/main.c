@@ -734,13 +734,6 @@ static int cmd_broker(int argc, char **argv)
     return rc;
 }
 
-/* jemalloc's options for this binary, read when it starts (MALLOC_CONF in the environment
- * still has the last word): the heap in transparent huge pages where the kernel leaves that to
- * the program (THP "madvise", as on Debian). A window's state is tens of MB of panes and keys
- * touched at random, and with 4 KiB pages nearly every touch also missed the TLB: replays of
- * 2M events took 5-12% less CPU with it (D24). Not the sanitizer builds' allocator. */
-const char *malloc_conf = "thp:always";
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
