@@ -8,7 +8,9 @@
 #   2. ROUNDS (default 5) times: each build's `vigil replay topologies/brute_force.yaml --from 0`
 #      of the topic, then each build's replay of the file (`--input logins=FILE`).
 # Prints, per build and input, the median wall and CPU (user + system) seconds from
-# /usr/bin/time, and the alert counts seen (they must agree between builds).
+# /usr/bin/time, the alert counts seen (they must agree between builds), and for each build
+# after the first the median over the rounds of its change against the first in that round
+# (the builds run in turn, in reverse order every other round).
 # Example: git worktree add /tmp/old HEAD~1 && cmake -S /tmp/old -B build-old &&
 #          cmake --build build-old -j2 --target vigil && bench/replay-ab.sh build-old build
 set -euo pipefail
@@ -25,25 +27,42 @@ export AUTH_TOPIC=rp ALERT_TOPIC=rp-alerts AUTH_DLQ=rp-dlq
   --keys 100000 --span 3600 --attacks 20 2>/dev/null
 "$gen/vigil-bench" produce --topic rp --scenario brute --rate 0 --events "$kn" --keys 100000 \
   --span 3600 --attacks 20 --partitions 128 --batch "${BATCH:-1000}" 2>/dev/null
+builds=("$@")
 for r in $(seq "$rounds"); do
+  # the order turns each round: run first or second, the same build measured 8% apart
+  order=("${builds[@]}")
+  if [ $((r % 2)) = 0 ]; then
+    order=()
+    for ((i = ${#builds[@]} - 1; i >= 0; i--)); do order+=("${builds[$i]}"); done
+  fi
   for input in kafka file; do
-    for b in "$@"; do
+    for b in "${order[@]}"; do
       args=(--output "$work/alerts.jsonl")
       [ "$input" = file ] && args+=(--input "logins=$work/events.jsonl")
       /usr/bin/time -f "%e %U %S" -o "$work/time" "$b/vigil" replay topologies/brute_force.yaml \
         --from 0 -q "${args[@]}" 2>/dev/null
-      echo "$b $input $(cat "$work/time") $(wc -l <"$work/alerts.jsonl")" >>"$work/runs"
+      echo "$r $b $input $(cat "$work/time") $(wc -l <"$work/alerts.jsonl")" >>"$work/runs"
     done
   done
 done
-python3 - "$work/runs" <<'PY'
+python3 - "$work/runs" "$1" <<'PY'
 import collections, statistics, sys
 runs = collections.defaultdict(list)
+by_round = {}
 for line in open(sys.argv[1]):
-    build, inp, wall, user, sys_, alerts = line.split()
-    runs[(build, inp)].append((float(wall), float(user) + float(sys_), int(alerts)))
+    rnd, build, inp, wall, user, sys_, alerts = line.split()
+    x = (float(wall), float(user) + float(sys_), int(alerts))
+    runs[(build, inp)].append(x)
+    by_round[(rnd, build, inp)] = x
 for (build, inp), xs in runs.items():
-    print(f"{build} {inp}: wall median {statistics.median(x[0] for x in xs):.3f} s, "
-          f"cpu median {statistics.median(x[1] for x in xs):.3f} s, "
-          f"alerts {sorted(set(x[2] for x in xs))}, rounds {len(xs)}")
+    line = (f"{build} {inp}: wall median {statistics.median(x[0] for x in xs):.3f} s, "
+            f"cpu median {statistics.median(x[1] for x in xs):.3f} s, "
+            f"alerts {sorted(set(x[2] for x in xs))}, rounds {len(xs)}")
+    if build != sys.argv[2]:  # against the first build, round by round
+        pairs = [(by_round[(r, sys.argv[2], inp)], by_round[(r, build, inp)])
+                 for (r, b, i) in by_round if b == build and i == inp]
+        dw = statistics.median(b[0] / a[0] - 1 for a, b in pairs)
+        dc = statistics.median(b[1] / a[1] - 1 for a, b in pairs)
+        line += f"; against {sys.argv[2]}, median of the rounds: wall {dw:+.1%}, cpu {dc:+.1%}"
+    print(line)
 PY
