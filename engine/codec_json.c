@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * codec_json.c - JSON in and out for events: vg_json_decode (path-driven, over the
- * simdjson shim in json_simd.cpp) and vg_json_write_value.
+ * codec_json.c - JSON in and out for events: vg_json_decode (path-driven: a one-pass fast
+ * path here, else the simdjson shim in json_simd.cpp) and vg_json_write_value.
  *
  * The source operator calls vg_json_decode once per Kafka payload on its stream thread, with
  * the source's compiled paths; the values land in the event's slots (strings pointing into
  * the payload or the batch arena). Sinks and the rules operator call vg_json_write_value to
  * render slot values into alert fields.
  *
- * DESIGN: the C side only nulls the slots and delegates; the walk itself is C++ because
- * simdjson's On-Demand values are C++ iterators (see json_simd.cpp for the decode rules:
- * zero-copy strings, first of duplicate keys wins, raw text for containers, lazy validation
- * of values no path reads).
+ * DESIGN: the decode rules are json_simd.cpp's (zero-copy strings, first of duplicate keys
+ * wins, raw text for containers, lazy validation of values no path reads). flat_decode below
+ * reads the common small events by those rules in one pass and hands anything it does not
+ * take, and every invalid document, to the simdjson walk (C++: On-Demand values are C++
+ * iterators), so results and error messages are simdjson's (D24).
  *
  * Thread: a vg_json_parser belongs to one stream thread; vg_json_write_value is any.
  */
