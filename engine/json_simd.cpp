@@ -402,7 +402,8 @@ int walk_array(walk &w, ondemand::array arr, const vg_paths_node *node, const ch
             size_t n = w.js->stack_n - base;
             vg_value *items = static_cast<vg_value *>(
                 vg_arena_alloc(w.arena, (n ? n : 1) * sizeof(*items)));
-            std::memcpy(items, w.js->stack + base, n * sizeof(*items));
+            if (n) /* the stack is NULL until the first item ever */
+                std::memcpy(items, w.js->stack + base, n * sizeof(*items));
             vg_value lv = vg_value_int(0);
             lv.type = VG_T_LIST;
             lv.len = static_cast<uint32_t>(n);
