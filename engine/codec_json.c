@@ -121,10 +121,9 @@ static size_t flat_utf8(const char *p, const char *end)
     return n;
 }
 
-/* Just past the closing quote of the string opening at p, checked (escapes, UTF-8, no control
- * characters), or NULL; *escaped: it holds a backslash. */
-/* Bit 7 of each byte of w that is a quote, a backslash, a control character or not ASCII;
- * of the bytes past the first such, some may be marked that are not (borrows), never fewer. */
+/* Bit 7 set in the bytes of w that are a quote, a backslash, a control character or not
+ * ASCII. The lowest byte marked is always the first such byte; bytes after it may be marked
+ * wrongly (borrows), which the caller never looks at. */
 static uint64_t flat_special(uint64_t w)
 {
     const uint64_t ones = 0x0101010101010101ull;
@@ -132,6 +131,8 @@ static uint64_t flat_special(uint64_t w)
     return ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | (w & ones * 0x80);
 }
 
+/* Just past the closing quote of the string opening at p, checked (escapes, UTF-8, no control
+ * characters), or NULL; *escaped: it holds a backslash. */
 static const char *flat_str(const char *p, const char *end, bool *escaped)
 {
     *escaped = false;
