@@ -57,9 +57,9 @@ int vg_json_decode(struct vg_json_parser *jp, const struct vg_paths *p, const ch
  * when each is a string without escapes (pointing into buf) or absent (null), as
  * vg_json_decode gives them for paths of those names when it decodes the document. Returns
  * 0, or -1 when that cannot be told so cheaply: not an object, a key or one of these values
- * escaped, one of them not a string, or the structure broken where it was read. Other values
- * are only skipped (bracket depth) and the fields after the last one found not looked at,
- * so 0 says nothing of whether the whole document decodes. Thread: any. */
+ * escaped, one of them not a string, or the text invalid where it was read. Values before
+ * them are checked and skipped, the fields after the last one found not looked at, so 0 says
+ * nothing of whether the whole document decodes. Thread: any. */
 int vg_json_top_strings(const char *buf, size_t len, const char *const *names,
                         const size_t *name_lens, size_t n, struct vg_value *vals);
 

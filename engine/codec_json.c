@@ -73,7 +73,12 @@ void vg_json_parser_free(struct vg_json_parser *jp)
  * invalid document (so every error message stays simdjson's). What no path reads is still
  * checked against the JSON grammar, with its strings' escapes and UTF-8. */
 
-static const char *json_ws(const char *p, const char *end);
+static const char *json_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
 
 static int flat_hex(char c)
 {
@@ -364,6 +369,12 @@ static const char *flat_skip_container(const char *p, const char *end)
     }
 }
 
+/* Just past the value at p, checked against the grammar, or NULL. */
+static const char *flat_skip(const char *p, const char *end)
+{
+    return *p == '{' || *p == '[' ? flat_skip_container(p, end) : flat_scalar(p, end);
+}
+
 /* The first n (at most 8) bytes of s as vg_prefix8 gives them; a whole load when 8 bytes are
  * there to read before end. */
 static uint64_t flat_prefix(const char *s, size_t n, const char *end)
@@ -518,12 +529,10 @@ static const char *flat_object(struct vg_json_parser *jp, const struct vg_paths_
             return NULL; /* items a path names one by one */
         } else if (*p == '[' && ch && ch->slot >= 0) {
             p = flat_list(p, end, arena, &slots[ch->slot]);
-        } else if (*p == '{' || *p == '[') {
-            p = flat_skip_container(p, end);
-        } else if (ch && ch->slot >= 0) {
-            p = flat_value(p, end, arena, &slots[ch->slot]);
+        } else if (*p == '{' || *p == '[' || !ch || ch->slot < 0) {
+            p = flat_skip(p, end);
         } else {
-            p = flat_scalar(p, end);
+            p = flat_value(p, end, arena, &slots[ch->slot]);
         }
         bool more;
         if (!p || !(p = flat_after(p, end, '}', &more)) || !more)
@@ -562,96 +571,40 @@ int vg_json_decode(struct vg_json_parser *jp, const struct vg_paths *p, const ch
     return vg_json_simd_decode(jp->js, p, buf, len, arena, slots, err);
 }
 
-/* ---- top-level strings without a decode ---- */
-
-static const char *json_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-/* Just past the closing quote of the string opening at p, or NULL; *escaped: a backslash. */
-static const char *json_str_end(const char *p, const char *end, bool *escaped)
-{
-    *escaped = false;
-    for (p++; p < end; p++) {
-        if (*p == '"')
-            return p + 1;
-        if (*p == '\\') {
-            *escaped = true;
-            p++;
-        }
-    }
-    return NULL;
-}
-
-/* The ',' or closing bracket that ends the value starting at p, or NULL. */
-static const char *json_skip_value(const char *p, const char *end)
-{
-    int depth = 0;
-    bool escaped;
-    for (; p < end; p++) {
-        if (*p == '"') {
-            if (!(p = json_str_end(p, end, &escaped)))
-                return NULL;
-            p--;
-        } else if (*p == '{' || *p == '[') {
-            depth++;
-        } else if (*p == '}' || *p == ']') {
-            if (depth-- == 0)
-                return p;
-        } else if (*p == ',' && depth == 0) {
-            return p;
-        }
-    }
-    return NULL;
-}
+/* ---- top-level strings without a decode (the fast path's scanners) ---- */
 
 int vg_json_top_strings(const char *buf, size_t len, const char *const *names,
                         const size_t *name_lens, size_t n, struct vg_value *vals)
 {
     const char *p = buf, *end = buf + len;
     uint8_t found = 0, all = (uint8_t)((1u << n) - 1);
-    bool escaped;
     if (!buf || n > 8 || (p = json_ws(p, end)) == end || *p != '{')
         return -1;
     p = json_ws(p + 1, end);
-    if (p < end && *p == '}')
-        p = NULL; /* {} */
-    while (p) {
-        if (p == end || *p != '"')
+    bool more = p == end || *p != '}'; /* {} */
+    while (more) {
+        const char *key;
+        size_t key_len;
+        if (!(p = flat_member(p, end, &key, &key_len))) /* "us\u0065r" is "user": -1 */
             return -1;
-        const char *key = p + 1;
-        if (!(p = json_str_end(p, end, &escaped)) || escaped) /* "us\u0065r" is "user" */
-            return -1;
-        size_t key_len = (size_t)(p - 1 - key);
-        p = json_ws(p, end);
-        if (p == end || *p != ':')
-            return -1;
-        p = json_ws(p + 1, end);
         uint8_t match = 0;
         for (size_t i = 0; i < n; i++)
             if (!(found >> i & 1) && name_lens[i] == key_len && !memcmp(names[i], key, key_len))
                 match |= (uint8_t)(1u << i);
         if (match) { /* the first of a key seen twice counts, as in vg_json_decode */
             const char *v = p + 1;
-            if (p == end || *p != '"' || !(p = json_str_end(p, end, &escaped)) || escaped)
+            bool escaped;
+            if (*p != '"' || !(p = flat_str(p, end, &escaped)) || escaped)
                 return -1;
             for (size_t i = 0; i < n; i++)
                 if (match >> i & 1)
                     vals[i] = vg_value_str(v, (size_t)(p - 1 - v));
             if ((found |= match) == all)
                 return 0;
-        } else if (!(p = json_skip_value(p, end))) {
+        } else if (!(p = flat_skip(p, end))) {
             return -1;
         }
-        p = json_ws(p, end);
-        if (p < end && *p == ',')
-            p = json_ws(p + 1, end);
-        else if (p < end && *p == '}')
-            p = NULL;
-        else
+        if (!(p = flat_after(p, end, '}', &more)))
             return -1;
     }
     for (size_t i = 0; i < n; i++)

@@ -152,7 +152,6 @@ struct window_state {
     size_t n_parts, cap_parts;
     int32_t *part_at;               /* partition -> index in parts + 1 (0: none) */
     size_t n_part_at;
-    size_t pane_bytes;              /* conf->win_bytes */
     bool track;                     /* keeps dirty (not under replay: its save is whole) */
     uint64_t *hashes;               /* key_hashes of the batch in process */
     size_t cap_hashes;
@@ -857,7 +856,6 @@ static int window_open(const void *conf, struct vg_op_ctx *ctx, void **stp)
     st->conf = conf;
     st->track = !ctx->replay;
     st->wm = VG_TIME_NONE;
-    st->pane_bytes = st->conf->win_bytes;
     vg_buf_init(&st->keybuf);
     *stp = st;
     return 0;
@@ -1040,7 +1038,7 @@ static void panes_prefetch(const struct window_state *st, const struct closing *
                 continue;
             const struct win *next = cur[i]->next;
             if (whole[i] || !next)
-                for (size_t off = 64; off < st->pane_bytes; off += 64)
+                for (size_t off = 64; off < st->conf->win_bytes; off += 64)
                     vg_prefetch((const char *)cur[i] + off);
             more |= (cur[i] = next) != NULL;
         }
