@@ -31,7 +31,8 @@ void vg_x_encode_data(struct vg_buf *out, const struct vg_x_head *h, const struc
         vg_value_save(&slots[val_slots[i]], out);
 }
 
-void vg_x_encode_control(struct vg_buf *out, const struct vg_x_mark *marks, size_t n)
+void vg_x_encode_control(struct vg_buf *out, const struct vg_x_mark *marks, size_t n,
+                         vg_time_ms sent_ms)
 {
     vg_buf_putc(out, VG_X_CONTROL);
     vg_put_u32(out, (uint32_t)n);
@@ -40,6 +41,7 @@ void vg_x_encode_control(struct vg_buf *out, const struct vg_x_mark *marks, size
         vg_put_u64(out, (uint64_t)marks[i].wm);
         vg_buf_putc(out, marks[i].idle ? 1 : 0);
     }
+    vg_put_u64(out, (uint64_t)sent_ms);
 }
 
 int vg_x_decode_data(const char *p, size_t len, struct vg_x_head *h, struct vg_value *slots,
@@ -120,10 +122,16 @@ int vg_x_control(struct vg_x_reader *r, int32_t partition, const char *p, size_t
 {
     const char *end = p + len;
     uint32_t n;
+    int64_t sent_ms = 0;
     if (len < 1 || *p++ != VG_X_CONTROL || vg_get_u32(&p, end, &n) ||
-        (uint64_t)(end - p) != (uint64_t)n * 13)
+        (uint64_t)(end - p) != (uint64_t)n * 13 + 8)
         return -1;
+    const char *tail = end - 8;
+    vg_get_i64(&tail, end, &sent_ms);
+    end -= 8;
     struct vg_x_part *part = part_get(r, partition, true);
+    if (sent_ms > part->latest_ms)
+        part->latest_ms = sent_ms;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t writer;
         int64_t wm;
@@ -134,8 +142,17 @@ int vg_x_control(struct vg_x_reader *r, int32_t partition, const char *p, size_t
             w->wm = wm; /* a writer restarted with less history never moves time back */
         w->idle = *p++ != 0;
         w->heard = true;
+        w->said_ms = sent_ms;
     }
     return 0;
+}
+
+/* A writer's idle claim holds while it keeps repeating it: one that has not spoken for
+ * VG_X_SILENT_MS of the other writers' time (its owner died, or is stuck) holds event time
+ * back at its watermark until its partition's next owner speaks. */
+static bool writer_idle(const struct vg_x_part *p, const struct vg_x_writer_state *w)
+{
+    return w->idle && p->latest_ms - w->said_ms <= VG_X_SILENT_MS;
 }
 
 vg_time_ms vg_x_watermark(const struct vg_x_reader *r, int32_t partition, bool *idle)
@@ -153,7 +170,7 @@ vg_time_ms vg_x_watermark(const struct vg_x_reader *r, int32_t partition, bool *
         heard++;
         if (w->wm > any)
             any = w->wm;
-        if (!w->idle && w->wm < active)
+        if (!writer_idle(p, w) && w->wm < active)
             active = w->wm;
     }
     if (heard < r->n_writers)

@@ -21,6 +21,16 @@
  * them when all are idle. Since a writer drops its late events before writing, no event
  * written after a control record is older than the watermark it carries.
  *
+ * Idle is a claim the writer's owner makes (wm.h: caught up for idle_timeout) and must keep
+ * making: each control record carries its sender's wall clock, and a writer whose last claim
+ * is more than VG_X_SILENT_MS older than the newest control record of the partition counts
+ * as busy again. So when the owner of an idle upstream partition dies, its partition holds
+ * event time back (at the watermark it last said) until the next owner reads it and speaks,
+ * however long the group takes to hand it over. The decision depends only on what the
+ * partition holds, so a reader that reads it again after a crash decides the same. Senders'
+ * clocks are assumed to agree within about a second (NTP); a sender whose clock runs behind
+ * by more only has its idle claims ignored (time waits for its partitions).
+ *
  * Thread: the codec is plain functions; a reader belongs to one stream thread.
  */
 #ifndef VG_EXCHANGE_H
@@ -31,6 +41,7 @@
 
 #define VG_X_DATA 'E'
 #define VG_X_CONTROL 'W'
+#define VG_X_SILENT_MS 1000   /* an idle claim not repeated for this long lapses */
 
 static inline uint32_t vg_x_writer(uint16_t source, int32_t partition)
 {
@@ -68,8 +79,9 @@ void vg_x_key(struct vg_buf *out, const struct vg_value *slots, const int *key_s
 /* A data record carrying slots[val_slots[i]] for each i. */
 void vg_x_encode_data(struct vg_buf *out, const struct vg_x_head *h, const struct vg_value *slots,
                       const int *val_slots, size_t n);
-/* A control record with n writer watermarks. */
-void vg_x_encode_control(struct vg_buf *out, const struct vg_x_mark *marks, size_t n);
+/* A control record with n writer watermarks, sent at sent_ms (the sender's wall clock). */
+void vg_x_encode_control(struct vg_buf *out, const struct vg_x_mark *marks, size_t n,
+                         vg_time_ms sent_ms);
 /* Read a data record into h and slots[val_slots[i]] (strings copied into arena). 0, or -1
  * when the bytes are not such a record; with rest, what follows the values (a payload) is
  * left there for the caller. */
@@ -84,12 +96,14 @@ struct vg_x_writer_state {
     vg_time_ms wm;
     bool idle;
     bool heard;                 /* a control record from it was read */
+    vg_time_ms said_ms;         /* when its last control record was sent */
 };
 
 struct vg_x_part {
     int32_t partition;
     struct vg_x_writer_state *w;
     size_t n, cap;
+    vg_time_ms latest_ms;       /* the newest control record's sent time */
 };
 
 struct vg_x_reader {

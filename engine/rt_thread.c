@@ -723,6 +723,17 @@ static void rp_queues_release(struct rt_thread *th)
         }
 }
 
+/* The consumer read a partition to its end, past every record it delivered: each source of
+ * that topic may now count it idle after its idle_timeout (wm.h). */
+static void caught_up(struct rt_thread *th, rd_kafka_topic_t *rkt, int32_t partition)
+{
+    const char *name = rd_kafka_topic_name(rkt);
+    const struct vg_compiled *c = th->tp->c;
+    for (size_t s = 0; s < c->n_sources; s++)
+        if (strcmp(c->sources[s].topic, name) == 0)
+            vg_wm_caught_up(&th->dag.wm, (uint16_t)s, partition, vg_mono_ns());
+}
+
 /* Poll up to VG_RT_BATCH records: a live run waits up to 100 ms for the first, then takes
  * what is there; a replay reads its partitions apart (poll_replay). */
 static size_t poll_batch(struct rt_thread *th)
@@ -745,7 +756,9 @@ static size_t poll_batch(struct rt_thread *th)
         if (m->err) {
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && th->tp->replay)
                 note_end(th, source_of(th, m->rkt), m->partition); /* past control records */
-            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                caught_up(th, m->rkt, m->partition);
+            else
                 vg_log(VG_LOG_WARN, "%s: consumer: %s", th->tp->c->topo->name,
                        rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
@@ -1180,7 +1193,7 @@ static void send_marks(struct rt_thread *th)
         if (n == 0)
             continue;
         vg_buf_clear(&b);
-        vg_x_encode_control(&b, marks, n);
+        vg_x_encode_control(&b, marks, n, vg_now_ms());
         rd_kafka_topic_t *rkt = th->out_rkt[c->exchanges[x].output_id];
         for (int32_t p = 0; p < th->tp->x_parts[x]; p++) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -1391,6 +1404,8 @@ static void *thread_main(void *arg)
         }
         advance(th);
         log_budget(th);
+        if (th->state_health.failing || th->delivery_failing)
+            vg_wm_busy(&th->dag.wm, vg_mono_ns()); /* paused: not idle, whatever it read */
         send_marks(th);
         checkpoint(th, false);
         size_t n = th->files ? file_poll(th) : poll_batch(th);
@@ -1457,10 +1472,11 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
         bool latest = c->n_sources > 0 && c->sources[0].start_latest && !tp->replay;
         if (latest)
             rd_kafka_conf_set(cc, "auto.offset.reset", "latest", errstr, sizeof(errstr));
+        /* the end of a partition is how a thread knows it is caught up (wm.h: idleness) */
+        rd_kafka_conf_set(cc, "enable.partition.eof", "true", errstr, sizeof(errstr));
         if (tp->replay) { /* assigned partitions, outside the group: nothing is committed */
             rd_kafka_conf_set(cc, "enable.auto.commit", "false", errstr, sizeof(errstr));
             rd_kafka_conf_set(cc, "enable.auto.offset.store", "false", errstr, sizeof(errstr));
-            rd_kafka_conf_set(cc, "enable.partition.eof", "true", errstr, sizeof(errstr));
         }
         rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
         rd_kafka_conf_set_opaque(cc, th);

@@ -79,11 +79,29 @@ void vg_wm_set(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms 
     p->idle = idle;
 }
 
+void vg_wm_caught_up(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ns now_ns)
+{
+    struct vg_wm_part *p = find(wm, source, partition);
+    if (!p || p->caught_up)
+        return;
+    p->caught_up = true;
+    p->seen_ns = now_ns;
+}
+
+void vg_wm_busy(struct vg_wm *wm, vg_time_ns now_ns)
+{
+    for (size_t i = 0; i < wm->n; i++)
+        if (!wm->parts[i].fixed) {
+            wm->parts[i].caught_up = false;
+            wm->parts[i].seen_ns = now_ns;
+        }
+}
+
 bool vg_wm_idle(const struct vg_wm *wm, const struct vg_wm_part *p, vg_time_ns now_ns)
 {
     if (p->fixed)
         return p->idle;
-    return now_ns - p->seen_ns > wm->idle_ms[p->source] * 1000000;
+    return p->caught_up && now_ns - p->seen_ns > wm->idle_ms[p->source] * 1000000;
 }
 
 vg_time_ms vg_wm_current_of(const struct vg_wm *wm, uint64_t mask, vg_time_ns now_ns)

@@ -2,14 +2,21 @@
 /*
  * wm.h - event-time watermarks of one stream thread.
  *
- * Per (source, partition): the largest event time seen and when (wall clock) the partition
- * last delivered an event. A partition's watermark is its largest event time minus its
+ * Per (source, partition): the largest event time seen, whether its owner (this thread) has
+ * read everything there is in it (caught up: the consumer reported the partition's end and
+ * nothing since), and since when. A partition's watermark is its largest event time minus its
  * source's lateness; an event is late when it is older than its own partition's watermark
  * (so whether an event is late depends only on the order within its partition, never on how
  * fast other partitions are read). The stage watermark is the minimum over the partitions
- * that are not idle (no event for the source's idle_timeout), including assigned partitions
- * that have not delivered anything yet; when all are idle it is the largest of them, so
- * results are not held back forever by a quiet topic.
+ * that are not idle, including assigned partitions that have not delivered anything yet;
+ * when all are idle it is the largest of them, so results are not held back forever by a
+ * quiet topic.
+ *
+ * Idle means caught up for the source's idle_timeout without a break. Silence is not
+ * idleness: a partition with records still to read (a backlog, a fetch in flight, intake
+ * paused during a state store outage) is never idle however long nothing arrives, and a
+ * partition this thread does not own is not in the table at all (see exchange.h for how a
+ * repartition topic's reader treats writers that stopped speaking).
  *
  * Thread: the owning stream thread.
  */
@@ -25,7 +32,8 @@ struct vg_wm_part {
     uint16_t source;
     int32_t partition;
     vg_time_ms max_ts;
-    vg_time_ns seen_ns;
+    vg_time_ns seen_ns;     /* since when caught up (or its last event, when not) */
+    bool caught_up;         /* its end was reached and no record came since */
     bool fixed;             /* set by vg_wm_set (a repartition topic's partition) */
     bool idle;              /* fixed: all its writers are idle */
 };
@@ -54,11 +62,17 @@ static inline void vg_wm_note(struct vg_wm_part *p, vg_time_ms ts, vg_time_ns no
     if (ts > p->max_ts)
         p->max_ts = ts;
     p->seen_ns = now_ns;
+    p->caught_up = false;
 }
+/* The owner read the partition to its end (its consumer reported the end, past every record
+ * it delivered): from now_ns on it may become idle, unless a record comes. */
+void vg_wm_caught_up(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ns now_ns);
+/* Intake paused (or records left unread for another reason): no partition is caught up. */
+void vg_wm_busy(struct vg_wm *wm, vg_time_ns now_ns);
 /* Record an event (ts) of a partition at now_ns. */
 void vg_wm_observe(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms ts,
                    vg_time_ns now_ns);
-/* A partition was assigned: until it delivers an event (or stays idle for idle_timeout) it
+/* A partition was assigned: until it delivers an event (or is caught up for idle_timeout) it
  * holds the stage watermark back, so partitions read later never find their windows closed. */
 void vg_wm_assign(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ns now_ns);
 /* Forget a partition (revoked from this thread). */
@@ -67,7 +81,8 @@ void vg_wm_forget(struct vg_wm *wm, uint16_t source, int32_t partition);
  * what its events show; it only moves forward. */
 void vg_wm_set(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms value, bool idle,
                vg_time_ns now_ns);
-/* Is the partition idle at now_ns? */
+/* Is the partition idle at now_ns: caught up for its source's idle_timeout (or, fixed, its
+ * writers said so)? */
 bool vg_wm_idle(const struct vg_wm *wm, const struct vg_wm_part *p, vg_time_ns now_ns);
 /* The stage watermark at now_ns over the partitions of the sources in mask (bit per source
  * id); INT64_MIN when none has an event. */

@@ -201,6 +201,15 @@ static void part_forget(struct window_state *st, int32_t partition)
     }
 }
 
+/* Every partition of this thread has its windows closed up to wm (the stage watermark, which
+ * none of them is behind unless it is idle). */
+static void parts_closed(struct window_state *st, vg_time_ms wm)
+{
+    for (size_t i = 0; i < st->n_parts; i++)
+        if (st->parts[i].closed == VG_TIME_NONE || wm > st->parts[i].closed)
+            st->parts[i].closed = wm;
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -1138,10 +1147,12 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
 {
     struct window_state *st = stp;
     const struct window_conf *c = st->conf;
-    /* Events are checked against the watermark before this batch (the batch's own events
-     * moved it on; an event within its partition's lateness is never late because of the
-     * others in its batch); windows close on the watermark after it. */
-    vg_time_ms wm = st->wm;
+    /* Events are checked against what their own partition has closed (part_mark), not
+     * against the stage watermark: a partition taken over from another thread or process
+     * resumes behind the others, and its events are not late for that. Windows close on the
+     * stage watermark after the batch. */
+    vg_time_ms wm = VG_TIME_NONE;
+    int32_t wm_part = INT32_MIN;
     vg_time_ms starts[1];
     st->topic_in = NULL;
     st->batch_append = INT64_MIN; /* over the whole batch: filtered events move time too */
@@ -1151,6 +1162,10 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
     for (size_t i = 0; i < in->n; i++) {
         const struct vg_event *ev = &b->ev[in->idx[i]];
         key_prefetch(st, i, in);
+        if (ev->partition != wm_part) { /* events come in runs of a partition */
+            wm_part = ev->partition;
+            wm = part_mark(st, wm_part)->closed;
+        }
         bool late = c->spec.kind == VG_WIN_SESSION
                         ? wm != VG_TIME_NONE && ev->ts + c->spec.gap_ms <= wm
                         : wm != VG_TIME_NONE && ev->ts < wm &&
@@ -1189,13 +1204,15 @@ static int window_process(void *stp, struct vg_batch *b, const struct vg_sel *in
             k->events++; /* count() takes every event */
         key_schedule(st, k, key_lazy(c, k) ? pane_last_end(c, p) : pane_next_end(c, p, wm));
     }
-    if (ctx->watermark > st->wm)
-        st->wm = ctx->watermark; /* never back: a partition that wakes up cannot reopen */
+    /* The stage watermark may go back: a partition assigned to this thread holds it at its
+     * own. What closed stays closed (part_mark), so nothing is emitted twice. */
+    st->wm = ctx->watermark;
     if (st->wm != VG_TIME_NONE) {
         if (c->pane_ms)
             close_panes(st, b, out, st->wm);
         else
             close_sessions(st, b, out, st->wm);
+        parts_closed(st, st->wm);
     }
     return 0;
 }
@@ -1253,8 +1270,6 @@ static int window_state_save(void *stp, struct vg_state_out *out, bool all)
         struct part_mark *pm = &st->parts[i];
         if (!pm->touched && !all)
             continue;
-        if (st->wm != VG_TIME_NONE && (pm->closed == VG_TIME_NONE || st->wm > pm->closed))
-            pm->closed = st->wm;
         vg_buf_clear(&val);
         vg_put_u64(&val, (uint64_t)pm->closed);
         out->put(out, pm->partition, CLOSED_ENTRY, CLOSED_ENTRY, strlen(CLOSED_ENTRY), val.data,

@@ -368,7 +368,7 @@ static void run_exchanges(struct vg_pipe *p)
             struct vg_x_mark marks[64];
             size_t m = vg_dag_marks(&p->dag, xi, marks, 64, vg_mono_ns());
             vg_buf_init(&ctl[xi]);
-            vg_x_encode_control(&ctl[xi], marks, m);
+            vg_x_encode_control(&ctl[xi], marks, m, p->ctx.now_ms);
             const struct vg_compiled_exchange *x = &p->c->exchanges[xi];
             vg_dag_add(&p->dag, x->source_id, x->topic, 0, p->x_offset++, ctl[xi].data,
                        ctl[xi].len, p->ctx.now_ms);
@@ -397,6 +397,12 @@ void vg_pipe_feed_raw(struct vg_pipe *p, const char *source, const void *v, size
 
 void vg_pipe_feed(struct vg_pipe *p, const char *source, const char *jsonl, int64_t now_ms)
 {
+    vg_pipe_feed_at(p, source, 0, jsonl, now_ms);
+}
+
+void vg_pipe_feed_at(struct vg_pipe *p, const char *source, int32_t partition, const char *jsonl,
+                     int64_t now_ms)
+{
     int src = source_id(p, source);
     p->ctx.now_ms = now_ms;
     vg_dag_begin(&p->dag);
@@ -404,7 +410,8 @@ void vg_pipe_feed(struct vg_pipe *p, const char *source, const char *jsonl, int6
     while (*s) {
         const char *nl = strchr(s, '\n');
         size_t len = nl ? (size_t)(nl - s) : strlen(s);
-        vg_dag_add(&p->dag, src, p->c->sources[src].topic, 0, p->offset++, s, len, now_ms);
+        vg_dag_add(&p->dag, src, p->c->sources[src].topic, partition, p->offset++, s, len,
+                   now_ms);
         s += len + (nl ? 1 : 0);
     }
     run(p);

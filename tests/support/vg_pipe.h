@@ -30,6 +30,9 @@ char *vg_pipe_errors(const char *text);
 /* Feed each '\n'-terminated line of jsonl as a record of source node `source` (its
  * partition, offsets counting from 0 per pipe), all in one batch; the clock is now_ms. */
 void vg_pipe_feed(struct vg_pipe *p, const char *source, const char *jsonl, int64_t now_ms);
+/* As vg_pipe_feed, the records in the given partition of the source. */
+void vg_pipe_feed_at(struct vg_pipe *p, const char *source, int32_t partition, const char *jsonl,
+                     int64_t now_ms);
 /* As vg_pipe_feed with one record of any bytes. */
 void vg_pipe_feed_raw(struct vg_pipe *p, const char *source, const void *v, size_t len,
                       int64_t now_ms);

@@ -54,14 +54,63 @@ static void test_exchange_data_round_trip(void **state)
     vg_buf_fini(&b);
 }
 
-static void control(struct vg_x_reader *r, int32_t part, const struct vg_x_mark *m, size_t n)
+static void control_at(struct vg_x_reader *r, int32_t part, const struct vg_x_mark *m, size_t n,
+                       int64_t sent_ms)
 {
     struct vg_buf b;
     vg_buf_init(&b);
-    vg_x_encode_control(&b, m, n);
+    vg_x_encode_control(&b, m, n, sent_ms);
     assert_int_equal(vg_x_control(r, part, b.data, b.len), 0);
     assert_int_equal(vg_x_control(r, part, b.data, b.len - 1), -1);
     vg_buf_fini(&b);
+}
+
+static void control(struct vg_x_reader *r, int32_t part, const struct vg_x_mark *m, size_t n)
+{
+    control_at(r, part, m, n, 1000);
+}
+
+/* Silence is not idleness: a writer whose owner stops speaking (killed, its partition waiting
+ * for a new owner) holds the partition at the watermark it said last, even when its last
+ * word was "idle", once the other writers have gone on for VG_X_SILENT_MS. */
+static void test_exchange_silent_writer_not_idle(void **state)
+{
+    (void)state;
+    struct vg_x_reader r;
+    vg_x_reader_init(&r);
+    r.n_writers = 2;
+    bool idle;
+    uint32_t w0 = vg_x_writer(0, 0), w1 = vg_x_writer(0, 1);
+    struct vg_x_mark both[] = {{w0, 100000, false}, {w1, 60000, true}};
+    control_at(&r, 0, both, 2, 5000);
+    assert_int_equal(vg_x_watermark(&r, 0, &idle), 100000); /* w1 idle: w0 decides */
+    /* w1's owner dies; w0's goes on, each claim of w1 is still fresh enough ... */
+    struct vg_x_mark m0 = {w0, 120000, false};
+    control_at(&r, 0, &m0, 1, 5000 + VG_X_SILENT_MS);
+    assert_int_equal(vg_x_watermark(&r, 0, &idle), 120000);
+    /* ... until it has been silent for longer: time waits for it at what it said */
+    m0.wm = 150000;
+    control_at(&r, 0, &m0, 1, 5001 + VG_X_SILENT_MS);
+    assert_int_equal(vg_x_watermark(&r, 0, &idle), 60000);
+    assert_false(idle);
+    /* its partition's next owner speaks: not idle yet (it reads what came meanwhile) */
+    struct vg_x_mark m1 = {w1, INT64_MIN, false};
+    control_at(&r, 0, &m1, 1, 90000);
+    assert_int_equal(vg_x_watermark(&r, 0, &idle), 60000);
+    /* and, caught up for its idle_timeout, idle again */
+    m1.idle = true;
+    control_at(&r, 0, &m1, 1, 99000);
+    assert_int_equal(vg_x_watermark(&r, 0, &idle), 150000);
+    /* the decision depends on the partition's records only: read again, it is the same */
+    struct vg_x_reader r2;
+    vg_x_reader_init(&r2);
+    r2.n_writers = 2;
+    control_at(&r2, 0, both, 2, 5000);
+    m0.wm = 150000;
+    control_at(&r2, 0, &m0, 1, 5001 + VG_X_SILENT_MS);
+    assert_int_equal(vg_x_watermark(&r2, 0, &idle), 60000);
+    vg_x_reader_fini(&r2);
+    vg_x_reader_fini(&r);
 }
 
 static void test_exchange_duplicates_dropped(void **state)
@@ -148,6 +197,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exchange_data_round_trip),
+        cmocka_unit_test(test_exchange_silent_writer_not_idle),
         cmocka_unit_test(test_exchange_duplicates_dropped),
         cmocka_unit_test(test_exchange_watermark_over_writers),
         cmocka_unit_test(test_exchange_restore),

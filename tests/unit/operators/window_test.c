@@ -138,6 +138,39 @@ static void test_window_late_events_go_to_dead_letters(void **state)
     vg_pipe_free(p);
 }
 
+/* A partition that starts behind the others (taken over from a crashed process, or assigned
+ * after a rebalance while this thread's event time had moved on) is not late: its windows
+ * close on its own time, and what the others closed is not emitted again. */
+static void test_window_partition_behind_is_not_late(void **state)
+{
+    (void)state;
+    struct vg_pipe *p = vg_pipe_new(topo("tumbling 1m", "0s", "{n: count()}"), 1);
+    vg_pipe_feed_at(p, "in", 0, "{\"ts\":10000,\"user\":\"a\"}\n{\"ts\":200000,\"user\":\"a\"}\n", 0);
+    char *out = vg_pipe_out_text(p);
+    assert_string_equal(out, "{\"user\":\"a\",\"n\":1,\"window_start\":0,\"window_end\":60000}\n");
+    free(out);
+    /* partition 1 arrives at 30 s: its events count, nothing is dead-lettered */
+    vg_pipe_feed_at(p, "in", 1, "{\"ts\":30000,\"user\":\"b\"}\n{\"ts\":50000,\"user\":\"b\"}\n", 0);
+    vg_pipe_feed_at(p, "in", 1, "{\"ts\":130000,\"user\":\"b\"}\n", 0);
+    char *dead = vg_pipe_dead_text(p);
+    assert_string_equal(dead, "");
+    free(dead);
+    out = vg_pipe_out_text(p);
+    assert_string_equal(out, "{\"user\":\"a\",\"n\":1,\"window_start\":0,\"window_end\":60000}\n"
+                             "{\"user\":\"b\",\"n\":2,\"window_start\":0,\"window_end\":60000}\n");
+    free(out);
+    /* both move on: each window once */
+    vg_pipe_feed_at(p, "in", 1, "{\"ts\":400000,\"user\":\"b\"}\n", 0);
+    vg_pipe_feed_at(p, "in", 0, "{\"ts\":400000,\"user\":\"a\"}\n", 0);
+    out = vg_pipe_out_text(p);
+    assert_string_equal(out, "{\"user\":\"a\",\"n\":1,\"window_start\":0,\"window_end\":60000}\n"
+                             "{\"user\":\"b\",\"n\":2,\"window_start\":0,\"window_end\":60000}\n"
+                             "{\"user\":\"b\",\"n\":1,\"window_start\":120000,\"window_end\":180000}\n"
+                             "{\"user\":\"a\",\"n\":1,\"window_start\":180000,\"window_end\":240000}\n");
+    free(out);
+    vg_pipe_free(p);
+}
+
 static void test_window_alerts_carry_the_window(void **state)
 {
     (void)state;
@@ -441,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_window_sliding_restore_emits_each_window_once),
         cmocka_unit_test(test_window_session_merges_out_of_order),
         cmocka_unit_test(test_window_late_events_go_to_dead_letters),
+        cmocka_unit_test(test_window_partition_behind_is_not_late),
         cmocka_unit_test(test_window_alerts_carry_the_window),
         cmocka_unit_test(test_window_skips_results_no_rule_can_match),
         cmocka_unit_test(test_window_floor_gives_the_same_alerts),
