@@ -51,6 +51,14 @@ static int fields_slot(struct vg_fields *f, const char *name)
     return (int)f->n++;
 }
 
+bool vg_compiled_is_exchange(const struct vg_compiled *c, size_t s)
+{
+    for (size_t x = 0; x < c->n_exchanges; x++)
+        if (c->exchanges[x].source_id == (int)s)
+            return true;
+    return false;
+}
+
 int vg_compiled_source_slot(const struct vg_compiled *c, const char *path)
 {
     char name[512];

@@ -87,6 +87,9 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
 void vg_compiled_free(struct vg_compiled *c);
 /* The slot of a source field (its path as written), or -1 when no node reads it. */
 int vg_compiled_source_slot(const struct vg_compiled *c, const char *path);
+/* Is source s a repartition topic (written and read back by the topology itself, never a
+ * user's input)? Thread: any. */
+bool vg_compiled_is_exchange(const struct vg_compiled *c, size_t s);
 
 /* For source operators at create: register the Kafka topic this node reads; returns the
  * source id that the runtime stamps on its events (ev->source). */

@@ -47,6 +47,15 @@ struct vg_dag {
     size_t n_split;
     int split_n, split_k;
     bool in_source;
+    /* replay: exchanges inside the process (no repartition topic); a node fed through one
+     * takes its event time from the partitions upstream of it (local_mask, per node) */
+    bool local_x;
+    uint64_t *local_mask;
+    /* and its event time is taken (local_wm, per node) only in a run that delivers every
+     * record written so far (local_fresh): a run that writes records still to be read must
+     * not close their windows */
+    vg_time_ms *local_wm;
+    bool local_fresh;
 };
 
 /* Open every node's state. Returns 0, or a negative VG_E* with err naming the node (the
@@ -71,6 +80,11 @@ int vg_dag_split_owner(struct vg_dag *d, const struct vg_value *vals, const int 
  * Returns how many were put in out (at most max). */
 size_t vg_dag_marks(const struct vg_dag *d, size_t x, struct vg_x_mark *out, size_t max,
                     vg_time_ns now_ns);
+/* Replay with exchanges inside the process: from now on, a node fed through a repartition
+ * topic reads the records this instance wrote for it (added back by the engine as that
+ * topic's records, any partition) and takes its event time straight from the upstream
+ * partitions of this instance, which must read them all. */
+void vg_dag_local_exchanges(struct vg_dag *d);
 /* Call every node's flush (before commits and at shutdown). */
 int vg_dag_flush(struct vg_dag *d);
 

@@ -74,6 +74,8 @@ void vg_dag_close(struct vg_dag *d)
     for (size_t x = 0; d->xr && x < d->c->n_exchanges; x++)
         vg_x_reader_fini(&d->xr[x]);
     vg_free(d->xr);
+    vg_free(d->local_mask);
+    vg_free(d->local_wm);
     vg_buf_fini(&d->xkey);
     vg_buf_fini(&d->xval);
     vg_free(d->lateness_ms);
@@ -323,6 +325,19 @@ size_t vg_dag_marks(const struct vg_dag *d, size_t x, struct vg_x_mark *out, siz
     return n;
 }
 
+/* The event time node i sees in this run. */
+static vg_time_ms node_watermark(struct vg_dag *d, size_t i)
+{
+    const struct vg_compiled_node *cn = &d->c->nodes[i];
+    if (d->close_at != VG_TIME_NONE)
+        return d->close_at;
+    if (!d->local_x || d->local_mask[i] == cn->fed_by)
+        return vg_wm_current_of(&d->wm, cn->fed_by, vg_mono_ns());
+    if (d->local_fresh)
+        d->local_wm[i] = vg_wm_current_of(&d->wm, d->local_mask[i], vg_mono_ns());
+    return d->local_wm[i];
+}
+
 int vg_dag_run(struct vg_dag *d)
 {
     const struct vg_compiled *c = d->c;
@@ -356,9 +371,7 @@ int vg_dag_run(struct vg_dag *d)
             merge_inputs(d, cn->node, &in);
         }
         if (d->keyed && cn->source_id < 0)
-            d->ctx->watermark = d->close_at != VG_TIME_NONE
-                                    ? d->close_at
-                                    : vg_wm_current_of(&d->wm, cn->fed_by, vg_mono_ns());
+            d->ctx->watermark = node_watermark(d, i);
         d->in_source = cn->source_id >= 0;
         rc = cn->type->process(d->st[i], &d->b, &in, &d->sels[i], d->ctx);
         d->in_source = false;
@@ -373,6 +386,30 @@ int vg_dag_run(struct vg_dag *d)
         }
     }
     return rc;
+}
+
+void vg_dag_local_exchanges(struct vg_dag *d)
+{
+    const struct vg_compiled *c = d->c;
+    d->local_x = true;
+    d->local_mask = vg_xcalloc(c->n_nodes + 1, sizeof(*d->local_mask));
+    d->local_wm = vg_xcalloc(c->n_nodes + 1, sizeof(*d->local_wm));
+    for (size_t i = 0; i < c->n_nodes; i++)
+        d->local_wm[i] = VG_TIME_NONE;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        uint64_t m = c->nodes[i].fed_by;
+        for (bool more = true; more;) { /* an exchange may be fed through another */
+            more = false;
+            for (size_t x = 0; x < c->n_exchanges; x++) {
+                int s = c->exchanges[x].source_id;
+                if (s < 64 && ((m >> s) & 1)) {
+                    m = (m & ~(1ULL << s)) | c->exchanges[x].upstream;
+                    more = true;
+                }
+            }
+        }
+        d->local_mask[i] = m;
+    }
 }
 
 int vg_dag_flush(struct vg_dag *d)

@@ -405,7 +405,8 @@ static int replay_inputs(const struct vg_compiled *c, const char *const *args, s
     for (size_t i = 0; i < n && rc == 0; i++) {
         const char *eq = strchr(args[i], '=');
         size_t s = 0;
-        while (s < c->n_sources && (strlen(c->sources[s].node->name) != (size_t)(eq - args[i]) ||
+        while (s < c->n_sources && (vg_compiled_is_exchange(c, s) ||
+                                    strlen(c->sources[s].node->name) != (size_t)(eq - args[i]) ||
                                     strncmp(c->sources[s].node->name, args[i],
                                             (size_t)(eq - args[i])) != 0))
             s++;
@@ -430,7 +431,7 @@ static int replay_inputs(const struct vg_compiled *c, const char *const *args, s
         ins[s].n_paths += g->gl_pathc;
     }
     for (size_t s = 0; s < c->n_sources && rc == 0; s++)
-        if (!ins[s].n_paths) {
+        if (!ins[s].n_paths && !vg_compiled_is_exchange(c, s)) {
             fprintf(stderr, "vigil replay: --input: source '%s' has no files (with --input, "
                     "every source reads files)\n", c->sources[s].node->name);
             rc = EXIT_USAGE;
@@ -531,12 +532,6 @@ static int cmd_replay(int argc, char **argv)
     if (load_one(path, &topo, &c) != 0)
         return EXIT_INVALID;
     int rc = 0;
-    if (c->n_exchanges) {
-        vg_log(VG_LOG_ERROR, "%s: node '%s' reads through a repartition topic; replay needs "
-               "sources partitioned by the window key (partitioned_by)", topo->name,
-               c->exchanges[0].node->name);
-        rc = EXIT_INVALID;
-    }
     struct vg_replay_input ins[64];
     glob_t globs[64];
     size_t n_globs = 0;

@@ -149,6 +149,11 @@ struct rt_thread {
     /* partitions that reached their end in the batch polled last (done once it ran) */
     struct rp_end { int source; int32_t partition; } *ends;
     size_t n_ends, cap_ends;
+    /* replay with exchanges inside the process: records written for a repartition topic,
+     * read back by this thread right after the batch (local_exchanges) */
+    struct xrec { int x; char *v; size_t len; vg_time_ms append_ms; } *xpend;
+    size_t n_xpend, cap_xpend;
+    int64_t x_offset;
     vg_time_ns pace_wall0;          /* --speed: wall clock and event time of the first event */
     vg_time_ms pace_ts0;
     int finished;                   /* replay: read, closed and flushed (atomic) */
@@ -173,6 +178,8 @@ struct rt_topo {
     const char *split_names[VG_SPLIT_NAMES_MAX];
     size_t split_name_lens[VG_SPLIT_NAMES_MAX], n_split_names;
     int read_all;                   /* replay: threads done reading (atomic) */
+    bool local_x;                   /* replay with exchanges: one thread reads every source
+                                     * partition and keeps repartitioned records in memory */
     struct rt_ktable { const struct vg_table_conf *conf; struct vg_ktable *kt; } *ktables;
     size_t n_ktables;               /* table: kafka nodes, held in memory */
 };
@@ -402,11 +409,62 @@ static int ctx_lookup(struct vg_op_ctx *ctx, const struct vg_table_conf *t,
     }
 }
 
+/* The exchange writing to output out, or -1. */
+static int exchange_of_output(const struct vg_compiled *c, int out)
+{
+    for (size_t x = 0; x < c->n_exchanges; x++)
+        if (c->exchanges[x].output_id == out)
+            return (int)x;
+    return -1;
+}
+
+/* Replay with exchanges inside the process: what the batch just run wrote for repartition
+ * topics is read back at once as those topics' records (one partition each), until nothing
+ * more is written (an exchange may feed another). The records of every upstream partition
+ * are in hand before event time passes them (vg_dag_local_exchanges), so no window closes
+ * early, whatever the order. */
+static int local_exchanges(struct rt_thread *th)
+{
+    int rc = 0;
+    th->dag.local_fresh = true; /* at least one run: event time moves with the sources */
+    for (bool first = true; rc == 0 && (first || th->n_xpend); first = false) {
+        struct xrec *list = th->xpend;
+        size_t n = th->n_xpend;
+        th->xpend = NULL;
+        th->n_xpend = th->cap_xpend = 0;
+        vg_dag_begin(&th->dag);
+        for (size_t i = 0; i < n; i++) {
+            const struct vg_compiled_exchange *x = &th->tp->c->exchanges[list[i].x];
+            vg_dag_add(&th->dag, x->source_id, x->topic, 0, th->x_offset++, list[i].v,
+                       list[i].len, list[i].append_ms);
+        }
+        rc = vg_dag_run(&th->dag);
+        for (size_t i = 0; i < n; i++)
+            vg_free(list[i].v);
+        vg_free(list);
+    }
+    th->dag.local_fresh = false;
+    return rc;
+}
+
 static int ctx_write(struct vg_op_ctx *ctx, int out, const void *key, size_t key_len,
                      const void *value, size_t len, const struct vg_event *ev)
 {
     struct rt_thread *th = ctx->rt;
     struct rt_output *o = &th->tp->outs[out];
+    if (th->tp->local_x) {
+        int x = exchange_of_output(th->tp->c, out);
+        if (x >= 0) {
+            if (th->n_xpend == th->cap_xpend) {
+                th->cap_xpend = th->cap_xpend ? 2 * th->cap_xpend : 1024;
+                th->xpend = vg_xrealloc(th->xpend, th->cap_xpend * sizeof(*th->xpend));
+            }
+            char *v = vg_xmalloc(len + 1);
+            memcpy(v, value, len);
+            th->xpend[th->n_xpend++] = (struct xrec){x, v, len, ev->append_ms};
+            return 0;
+        }
+    }
     th->stats.written++;
     if (ev->alert) {
         th->stats.alerts++;
@@ -1127,6 +1185,8 @@ static int process_batch(struct rt_thread *th, size_t n)
         th->stats.first_ns = vg_mono_ns();
     uint64_t events_before = th->dag.events;
     int rc = vg_dag_run(&th->dag);
+    if (rc == 0 && th->tp->local_x)
+        rc = local_exchanges(th);
     th->stats.events += th->dag.events - events_before;
     if (th->tp->replay) {
         for (size_t i = 0; i < th->n_ends; i++)
@@ -1182,7 +1242,7 @@ static void send_marks(struct rt_thread *th)
 {
     const struct vg_compiled *c = th->tp->c;
     vg_time_ns now = vg_mono_ns();
-    if (!c->n_exchanges || now - th->marks_ns < 200 * 1000000LL)
+    if (!c->n_exchanges || th->tp->local_x || now - th->marks_ns < 200 * 1000000LL)
         return;
     th->marks_ns = now;
     struct vg_x_mark *marks = vg_xcalloc(th->dag.wm.n + 1, sizeof(*marks));
@@ -1565,6 +1625,8 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
         th->dag.to = tp->replay->to;
         for (size_t s = 0; s < c->n_sources; s++) /* read speed is not event time */
             th->dag.idle_ms[s] = VG_WM_NEVER_IDLE;
+        if (tp->local_x)
+            vg_dag_local_exchanges(&th->dag);
     }
     return rc;
 }
@@ -1628,6 +1690,9 @@ static void thread_close(struct rt_thread *th)
         vg_file_input_free(th->files[i].fi);
     vg_free(th->files);
     vg_free(th->frecs);
+    for (size_t i = 0; i < th->n_xpend; i++)
+        vg_free(th->xpend[i].v);
+    vg_free(th->xpend);
     vg_buf_fini(&th->fbuf);
 }
 
@@ -1681,7 +1746,7 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
     if (r->n_inputs) {
         /* archives: when every source declares partitioned_by, every thread reads them all and
          * keeps its share of the keys (as partitions would split them); else thread 0 alone */
-        int readers = replay_split(tp) ? tp->n_threads : 1;
+        int readers = !tp->local_x && replay_split(tp) ? tp->n_threads : 1;
         for (int k = 0; k < readers; k++) {
             struct rt_thread *th = &tp->threads[k];
             th->files = vg_xcalloc(r->n_inputs, sizeof(*th->files));
@@ -1695,6 +1760,8 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
             }
             for (size_t i = 0; i < r->n_inputs; i++) {
                 int s = r->inputs[i].source;
+                if (vg_compiled_is_exchange(c, (size_t)s))
+                    continue; /* kept in memory (local_x) */
                 th->files[th->n_files++] = (struct rp_file){
                     s, vg_file_input_new(r->inputs[i].paths, r->inputs[i].n_paths), 0, false};
                 th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
@@ -1709,6 +1776,8 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
     rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(16);
     int rc = 0;
     for (size_t s = 0; s < c->n_sources && rc == 0; s++) {
+        if (vg_compiled_is_exchange(c, s))
+            continue; /* kept in memory (local_x) */
         const char *topic = c->sources[s].topic;
         int32_t n = vg_kafka_partitions(rk, topic, 10000); /* a replay does not wait for it */
         if (n <= 0) {
@@ -1742,7 +1811,7 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
                     start = q->elems[0].offset < 0 ? hi : VG_MAX(lo, q->elems[0].offset);
                 rd_kafka_topic_partition_list_destroy(q);
             }
-            struct rt_thread *th = &tp->threads[p % tp->n_threads];
+            struct rt_thread *th = &tp->threads[tp->local_x ? 0 : p % tp->n_threads];
             th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
             th->rp[th->n_rp++] = (struct rp_part){(int)s, p, hi, start >= hi, NULL};
             if (start >= hi)
@@ -1808,6 +1877,7 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n,
         tp->rt = rt;
         tp->c = topos[i];
         tp->replay = replay;
+        tp->local_x = replay && tp->c->n_exchanges > 0;
         if (replay)
             snprintf(tp->group, sizeof(tp->group), "vigil-replay.%s.%s", tp->c->topo->name,
                      replay->id);

@@ -210,6 +210,15 @@ static void parts_closed(struct window_state *st, vg_time_ms wm)
             st->parts[i].closed = wm;
 }
 
+/* Is an event at (ts, partition, offset) later than w's latest? Ties in event time go to the
+ * higher position, so the latest does not depend on arrival order. */
+static bool later_than(vg_time_ms ts, int32_t partition, int64_t offset, const struct win *w)
+{
+    if (ts != w->last_ts)
+        return ts > w->last_ts;
+    return partition != w->partition ? partition > w->partition : offset >= w->offset;
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -564,16 +573,20 @@ static void win_take(struct window_state *st, struct keyent *k, struct win *w,
         vg_agg_update_in(&c->aggs[a], &w->aggs[a],
                          c->aggs[a].in_slot >= 0 ? &ev->slots[c->aggs[a].in_slot] : NULL, ev->ts,
                          &m);
-    if (ev->ts >= w->last_ts) {
+    /* the source record, also through a repartition topic (whose own positions depend on
+     * how writers interleaved, so a replay could not give them) */
+    int32_t part = ev->origin_topic ? ev->origin_partition : ev->partition;
+    int64_t off = ev->origin_topic ? ev->origin_offset : ev->offset;
+    if (later_than(ev->ts, part, off, w)) {
         w->last_ts = ev->ts;
-        const char *t = ev->topic ? ev->topic : "";
+        const char *t = ev->origin_topic ? ev->origin_topic : ev->topic ? ev->topic : "";
         if (t != st->topic_in) { /* a batch's events of one topic share its name */
             st->topic_in = t;
             st->topic_kept = vg_intern(&st->topics, t, strlen(t));
         }
         w->topic = st->topic_kept;
-        w->partition = ev->partition;
-        w->offset = ev->offset;
+        w->partition = part;
+        w->offset = off;
         w->append_ms = ev->append_ms;
     }
 }
@@ -678,7 +691,7 @@ static void session_take(struct window_state *st, struct keyent *k, const struct
                 vg_agg_merge_in(&c->aggs[a], &into->aggs[a], &into_m, &w->aggs[a], &from_m);
             into->start = VG_MIN(into->start, w->start);
             into->end = VG_MAX(into->end, w->end);
-            if (w->last_ts > into->last_ts) {
+            if (later_than(w->last_ts, w->partition, w->offset, into)) {
                 into->last_ts = w->last_ts;
                 into->topic = w->topic;
                 into->partition = w->partition;
@@ -905,9 +918,14 @@ static struct vg_event *emit_begin(struct window_state *st, struct vg_batch *b,
     ev->win_start = start;
     ev->win_end = end;
     ev->ts = c->spec.kind == VG_WIN_SESSION ? end : end - 1;
+    /* the result belongs to the key's state partition (downstream state: a rules node's
+     * suppression); its source record is the window's latest event */
     ev->topic = latest->topic;
-    ev->partition = latest->partition;
+    ev->partition = k->partition;
     ev->offset = latest->offset;
+    ev->origin_topic = latest->topic;
+    ev->origin_partition = latest->partition;
+    ev->origin_offset = latest->offset;
     /* latency counts from the arrival that closed the window, not from its latest event
      * (which may be a whole slide earlier): the batch that moved the watermark */
     ev->append_ms = VG_MAX(latest->append_ms, st->batch_append);
@@ -954,7 +972,8 @@ static void emit_panes(struct window_state *st, struct vg_batch *b, struct vg_se
     if (n > 1)
         qsort(st->panes, n, sizeof(*st->panes), cmp_pane); /* oldest first, as collect() keeps */
     for (size_t i = 0; i < n; i++)
-        if (!latest || st->panes[i]->last_ts >= latest->last_ts)
+        if (!latest || later_than(st->panes[i]->last_ts, st->panes[i]->partition,
+                                  st->panes[i]->offset, latest))
             latest = st->panes[i];
     struct vg_event *ev = emit_begin(st, b, out, k, end - c->spec.size_ms, end, latest);
     for (size_t a = 0; a < c->n_aggs; a++) {
