@@ -51,11 +51,13 @@ struct vg_dag {
      * takes its event time from the partitions upstream of it (local_mask, per node) */
     bool local_x;
     uint64_t *local_mask;
-    /* and its event time is taken (local_wm, per node) only in a run that delivers every
-     * record written so far (local_fresh): a run that writes records still to be read must
-     * not close their windows */
+    /* and its event time is what vg_dag_local_snapshot took (local_wm, per node) before the
+     * records it is given were taken: a run that writes records still to be read must not
+     * close their windows. local_shared, when set, gives the event time of the partitions in
+     * mask over every thread (else this instance's own) */
     vg_time_ms *local_wm;
-    bool local_fresh;
+    vg_time_ms (*local_shared)(void *ud, uint64_t mask);
+    void *local_ud;
 };
 
 /* Open every node's state. Returns 0, or a negative VG_E* with err naming the node (the
@@ -85,6 +87,9 @@ size_t vg_dag_marks(const struct vg_dag *d, size_t x, struct vg_x_mark *out, siz
  * topic's records, any partition) and takes its event time straight from the upstream
  * partitions of this instance, which must read them all. */
 void vg_dag_local_exchanges(struct vg_dag *d);
+/* The event time the nodes fed through exchanges see from now on: take it before taking the
+ * records written for them, so that every record it covers is among those. */
+void vg_dag_local_snapshot(struct vg_dag *d);
 /* Call every node's flush (before commits and at shutdown). */
 int vg_dag_flush(struct vg_dag *d);
 

@@ -333,9 +333,16 @@ static vg_time_ms node_watermark(struct vg_dag *d, size_t i)
         return d->close_at;
     if (!d->local_x || d->local_mask[i] == cn->fed_by)
         return vg_wm_current_of(&d->wm, cn->fed_by, vg_mono_ns());
-    if (d->local_fresh)
-        d->local_wm[i] = vg_wm_current_of(&d->wm, d->local_mask[i], vg_mono_ns());
     return d->local_wm[i];
+}
+
+void vg_dag_local_snapshot(struct vg_dag *d)
+{
+    for (size_t i = 0; i < d->c->n_nodes; i++)
+        if (d->local_mask[i] != d->c->nodes[i].fed_by)
+            d->local_wm[i] = d->local_shared
+                                 ? d->local_shared(d->local_ud, d->local_mask[i])
+                                 : vg_wm_current_of(&d->wm, d->local_mask[i], vg_mono_ns());
 }
 
 int vg_dag_run(struct vg_dag *d)

@@ -130,6 +130,7 @@ struct rt_thread {
         int64_t end;
         bool done;
         rd_kafka_queue_t *q; /* from Kafka: its own queue, read apart (poll_replay) */
+        size_t pub;          /* local_x: its slot in rt_topo.pub */
     } *rp;
     size_t n_rp, rp_left, rp_last;
     struct rp_behind { vg_time_ms ts; size_t i; } *rp_order; /* poll_replay's, n_rp + 1 */
@@ -149,10 +150,14 @@ struct rt_thread {
     /* partitions that reached their end in the batch polled last (done once it ran) */
     struct rp_end { int source; int32_t partition; } *ends;
     size_t n_ends, cap_ends;
-    /* replay with exchanges inside the process: records written for a repartition topic,
-     * read back by this thread right after the batch (local_exchanges) */
-    struct xrec { int x; char *v; size_t len; vg_time_ms append_ms; } *xpend;
-    size_t n_xpend, cap_xpend;
+    /* replay with exchanges inside the process: records written for a repartition topic by
+     * any thread for the keys this thread owns (xbox, locked), read by it after each batch
+     * (local_exchanges) */
+    struct xbox {
+        pthread_mutex_t mu;
+        struct xrec { int x; char *v; size_t len; vg_time_ms append_ms; } *v;
+        size_t n, cap;
+    } xbox;
     int64_t x_offset;
     vg_time_ns pace_wall0;          /* --speed: wall clock and event time of the first event */
     vg_time_ms pace_ts0;
@@ -178,8 +183,14 @@ struct rt_topo {
     const char *split_names[VG_SPLIT_NAMES_MAX];
     size_t split_name_lens[VG_SPLIT_NAMES_MAX], n_split_names;
     int read_all;                   /* replay: threads done reading (atomic) */
-    bool local_x;                   /* replay with exchanges: one thread reads every source
-                                     * partition and keeps repartitioned records in memory */
+    bool local_x;                   /* replay with exchanges: repartitioned records stay in
+                                     * memory, handed to the thread owning their key */
+    /* local_x: every source partition read, the watermark its reader published (atomic),
+     * INT64_MAX once it is read to its end */
+    struct pub_wm { int source; int64_t wm; } *pub;
+    size_t n_pub;
+    int x_threads;                  /* local_x: the threads keys go to (1 when an exchange
+                                     * feeds another: its records would not be covered) */
     struct rt_ktable { const struct vg_table_conf *conf; struct vg_ktable *kt; } *ktables;
     size_t n_ktables;               /* table: kafka nodes, held in memory */
 };
@@ -418,20 +429,69 @@ static int exchange_of_output(const struct vg_compiled *c, int out)
     return -1;
 }
 
-/* Replay with exchanges inside the process: what the batch just run wrote for repartition
- * topics is read back at once as those topics' records (one partition each), until nothing
- * more is written (an exchange may feed another). The records of every upstream partition
- * are in hand before event time passes them (vg_dag_local_exchanges), so no window closes
- * early, whatever the order. */
+/* ---- replay: exchanges in memory ----
+ * A record written for a repartition topic goes to the thread that owns its key (the same
+ * hash of the record key as archives split by key use), into that thread's box; readers of
+ * source partitions publish each partition's watermark after the records of the batch that
+ * moved it are in the boxes. A thread reads the published watermarks first and its box
+ * second, so the box holds every record those watermarks cover: windows close on that event
+ * time and never find an event of theirs still to come (vg_dag_local_exchanges). */
+
+static void xbox_push(struct rt_topo *tp, const void *key, size_t key_len, int x,
+                      const void *value, size_t len, vg_time_ms append_ms)
+{
+    uint64_t h = vg_hash_mem(key, key_len);
+    struct xbox *b = &tp->threads[((unsigned __int128)h * (uint64_t)tp->x_threads) >> 64].xbox;
+    char *v = vg_xmalloc(len + 1);
+    memcpy(v, value, len);
+    pthread_mutex_lock(&b->mu);
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 1024;
+        b->v = vg_xrealloc(b->v, b->cap * sizeof(*b->v));
+    }
+    b->v[b->n++] = (struct xrec){x, v, len, append_ms};
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Publish the watermark of each partition this thread reads (after its records are boxed). */
+static void local_publish(struct rt_thread *th)
+{
+    for (size_t i = 0; i < th->n_rp; i++) {
+        const struct rp_part *p = &th->rp[i];
+        int64_t wm = p->done ? INT64_MAX
+                             : vg_wm_partition(&th->dag.wm, (uint16_t)p->source, p->partition);
+        ck_pr_store_64((uint64_t *)&th->tp->pub[p->pub].wm, (uint64_t)wm);
+    }
+}
+
+/* The event time of the sources in mask over every thread: the least published watermark. */
+static vg_time_ms local_watermark(void *ud, uint64_t mask)
+{
+    const struct rt_topo *tp = ud;
+    int64_t wm = INT64_MAX;
+    for (size_t i = 0; i < tp->n_pub; i++)
+        if (tp->pub[i].source < 64 && ((mask >> tp->pub[i].source) & 1))
+            wm = VG_MIN(wm, (int64_t)ck_pr_load_64((uint64_t *)&tp->pub[i].wm));
+    return wm == INT64_MAX ? VG_TIME_NONE : wm; /* all read: the final flush closes */
+}
+
+/* Read this thread's box: its records go through the nodes fed by exchanges as those topics'
+ * records (one partition each), with event time as published before the box was taken; at
+ * least one run, so event time moves on with the sources even when nothing was written. */
 static int local_exchanges(struct rt_thread *th)
 {
     int rc = 0;
-    th->dag.local_fresh = true; /* at least one run: event time moves with the sources */
-    for (bool first = true; rc == 0 && (first || th->n_xpend); first = false) {
-        struct xrec *list = th->xpend;
-        size_t n = th->n_xpend;
-        th->xpend = NULL;
-        th->n_xpend = th->cap_xpend = 0;
+    local_publish(th);
+    for (bool first = true; rc == 0; first = false) {
+        vg_dag_local_snapshot(&th->dag);
+        pthread_mutex_lock(&th->xbox.mu);
+        struct xrec *list = th->xbox.v;
+        size_t n = th->xbox.n;
+        th->xbox.v = NULL;
+        th->xbox.n = th->xbox.cap = 0;
+        pthread_mutex_unlock(&th->xbox.mu);
+        if (!first && n == 0)
+            break;
         vg_dag_begin(&th->dag);
         for (size_t i = 0; i < n; i++) {
             const struct vg_compiled_exchange *x = &th->tp->c->exchanges[list[i].x];
@@ -443,7 +503,6 @@ static int local_exchanges(struct rt_thread *th)
             vg_free(list[i].v);
         vg_free(list);
     }
-    th->dag.local_fresh = false;
     return rc;
 }
 
@@ -455,13 +514,7 @@ static int ctx_write(struct vg_op_ctx *ctx, int out, const void *key, size_t key
     if (th->tp->local_x) {
         int x = exchange_of_output(th->tp->c, out);
         if (x >= 0) {
-            if (th->n_xpend == th->cap_xpend) {
-                th->cap_xpend = th->cap_xpend ? 2 * th->cap_xpend : 1024;
-                th->xpend = vg_xrealloc(th->xpend, th->cap_xpend * sizeof(*th->xpend));
-            }
-            char *v = vg_xmalloc(len + 1);
-            memcpy(v, value, len);
-            th->xpend[th->n_xpend++] = (struct xrec){x, v, len, ev->append_ms};
+            xbox_push(th->tp, key, key_len, x, value, len, ev->append_ms);
             return 0;
         }
     }
@@ -1398,6 +1451,8 @@ static void replay_close(struct rt_thread *th)
         if (th->producer)
             rd_kafka_poll(th->producer, 0);
         advance(th);
+        if (tp->local_x && local_exchanges(th) != 0) /* what the others still send here */
+            th->rc = VG_EINVAL;
         struct timespec t = {0, 10 * 1000000};
         nanosleep(&t, NULL);
     }
@@ -1409,6 +1464,10 @@ static void replay_close(struct rt_thread *th)
                          (vg_time_ms)ck_pr_load_64((uint64_t *)&tp->threads[k].dag.max_ts));
     if (close_at == INT64_MIN || !th->dag.keyed)
         return;
+    /* every thread has read everything: what they sent here is all in the box; it goes in
+     * before the final flush closes the windows */
+    if (tp->local_x && local_exchanges(th) != 0)
+        th->rc = VG_EINVAL;
     th->dag.close_at = VG_MIN(close_at, tp->replay->to);
     if (process_batch(th, 0) != 0)
         th->rc = VG_EINVAL;
@@ -1625,8 +1684,11 @@ static int thread_open(struct rt_topo *tp, struct rt_thread *th, int index, stru
         th->dag.to = tp->replay->to;
         for (size_t s = 0; s < c->n_sources; s++) /* read speed is not event time */
             th->dag.idle_ms[s] = VG_WM_NEVER_IDLE;
-        if (tp->local_x)
+        if (tp->local_x) {
             vg_dag_local_exchanges(&th->dag);
+            th->dag.local_shared = local_watermark;
+            th->dag.local_ud = tp;
+        }
     }
     return rc;
 }
@@ -1690,9 +1752,12 @@ static void thread_close(struct rt_thread *th)
         vg_file_input_free(th->files[i].fi);
     vg_free(th->files);
     vg_free(th->frecs);
-    for (size_t i = 0; i < th->n_xpend; i++)
-        vg_free(th->xpend[i].v);
-    vg_free(th->xpend);
+    for (size_t i = 0; i < th->xbox.n; i++)
+        vg_free(th->xbox.v[i].v);
+    vg_free(th->xbox.v);
+    th->xbox.v = NULL;
+    th->xbox.n = 0;
+    pthread_mutex_destroy(&th->xbox.mu);
     vg_buf_fini(&th->fbuf);
 }
 
@@ -1736,6 +1801,14 @@ static bool replay_split(struct rt_topo *tp)
     return true;
 }
 
+/* A new slot in tp->pub for a partition of source s (replay, local_x). */
+static size_t pub_slot(struct rt_topo *tp, int s)
+{
+    tp->pub = vg_xrealloc(tp->pub, (tp->n_pub + 1) * sizeof(*tp->pub));
+    tp->pub[tp->n_pub] = (struct pub_wm){s, INT64_MIN};
+    return tp->n_pub++;
+}
+
 /* Replay: where each source partition starts (--from-offset; else, for a source on Kafka
  * timestamps, the first record at --from - lateness; else the beginning) and ends (the end
  * offset now); partition p goes to thread p % threads, so co-partitioned topics meet. */
@@ -1765,7 +1838,8 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
                 th->files[th->n_files++] = (struct rp_file){
                     s, vg_file_input_new(r->inputs[i].paths, r->inputs[i].n_paths), 0, false};
                 th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
-                th->rp[th->n_rp++] = (struct rp_part){s, 0, INT64_MAX, false, NULL};
+                th->rp[th->n_rp++] = (struct rp_part){s, 0, INT64_MAX, false, NULL,
+                                                      pub_slot(tp, s)};
                 th->rp_left++;
                 vg_wm_assign(&th->dag.wm, (uint16_t)s, 0, vg_mono_ns());
             }
@@ -1811,9 +1885,11 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
                     start = q->elems[0].offset < 0 ? hi : VG_MAX(lo, q->elems[0].offset);
                 rd_kafka_topic_partition_list_destroy(q);
             }
-            struct rt_thread *th = &tp->threads[tp->local_x ? 0 : p % tp->n_threads];
+            struct rt_thread *th =
+                &tp->threads[tp->local_x && tp->x_threads == 1 ? 0 : p % tp->n_threads];
             th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
-            th->rp[th->n_rp++] = (struct rp_part){(int)s, p, hi, start >= hi, NULL};
+            th->rp[th->n_rp++] = (struct rp_part){(int)s, p, hi, start >= hi, NULL,
+                                                  pub_slot(tp, (int)s)};
             if (start >= hi)
                 continue;
             th->rp_left++;
@@ -1855,6 +1931,17 @@ void vg_rt_replay_progress(struct vg_rt *rt, uint64_t *to_read, bool *finished)
         *finished &= ck_pr_load_int(&rt->topos[0].threads[k].finished) != 0;
 }
 
+/* Is an exchange fed through another one? */
+static bool exchange_chained(const struct vg_compiled *c)
+{
+    for (size_t x = 0; x < c->n_exchanges; x++)
+        for (size_t y = 0; y < c->n_exchanges; y++)
+            if (c->exchanges[y].source_id < 64 &&
+                ((c->exchanges[x].upstream >> c->exchanges[y].source_id) & 1))
+                return true;
+    return false;
+}
+
 static long n_cores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1878,6 +1965,7 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n,
         tp->c = topos[i];
         tp->replay = replay;
         tp->local_x = replay && tp->c->n_exchanges > 0;
+        tp->x_threads = 1;
         if (replay)
             snprintf(tp->group, sizeof(tp->group), "vigil-replay.%s.%s", tp->c->topo->name,
                      replay->id);
@@ -1897,6 +1985,10 @@ struct vg_rt *vg_rt_start(struct vg_compiled *const *topos, size_t n,
         }
         int par = tp->c->topo->parallelism > 0 ? tp->c->topo->parallelism : (int)n_cores();
         tp->threads = vg_xcalloc((size_t)par, sizeof(*tp->threads));
+        if (tp->local_x && !exchange_chained(tp->c))
+            tp->x_threads = par;
+        for (int k = 0; k < par; k++)
+            pthread_mutex_init(&tp->threads[k].xbox.mu, NULL);
         for (int k = 0; k < par && rc == 0; k++) {
             rc = thread_open(tp, &tp->threads[k], k, err);
             tp->n_threads = k + 1;
@@ -1998,6 +2090,7 @@ void vg_rt_free(struct vg_rt *rt)
         vg_free(tp->outs);
         vg_free(tp->x_parts);
         vg_free(tp->split_slots);
+        vg_free(tp->pub);
         for (size_t k = 0; k < tp->n_ktables; k++)
             vg_ktable_stop(tp->ktables[k].kt);
         vg_free(tp->ktables);
