@@ -79,9 +79,14 @@ static const char *const usage_replay =
     "Start offsets: --from-offset sets a partition's (of every source topic, or of TOPIC);\n"
     "otherwise a source on Kafka timestamps (no `time:`) starts at the first record at\n"
     "--from minus its lateness, when the broker can look times up; else at the beginning.\n"
-    "--input NODE=PATH reads source NODE from files instead of Kafka (a glob; repeat for more;\n"
-    "every source then needs one): JSON lines, gzip or not, and Avro object container files\n"
-    "(by their magic), read in name order by one stream thread, no broker needed.\n"
+    "--input NODE=PATH reads source NODE from files instead of Kafka (a glob, or - for standard\n"
+    "input; repeat for more; every source then needs one), no broker needed: JSON lines, gzip\n"
+    "or not, and Avro object container files (by their magic), in name order. Pipes and\n"
+    "standard input are read from their first byte, by one stream thread. A file whose first\n"
+    "non-empty line is a kcat -J envelope (an object with partition, offset, payload) is read as\n"
+    "envelopes, as `kcat -C -J -e -b B -t TOPIC > dump.json` writes them: each record keeps\n"
+    "its partition, offset and ts (Kafka timestamp), its value is the payload, and alerts get\n"
+    "the live run's source and alert_id; the source's windows close when all its files are read.\n"
     "--speed 1x paces events by event time (Nx: N times faster); max (default) does not.\n"
     "Progress on stderr every 2 s; -q: only the summary.\n"
     "Exit codes: 0 ok, 1 invalid topology, 2 bad usage, 3 runtime failure.\n";
@@ -394,12 +399,15 @@ static void replay_outputs(struct vg_compiled *c, const char *output)
         c->sources[s].dead_letter = NULL;
 }
 
-/* --input NODE=GLOB...: the files of each source (every source needs some). Fills ins[s]
- * for each source s; returns 0 or EXIT_USAGE after a message. */
+/* --input NODE=GLOB...: the files of each source (every source needs some); NODE=- is
+ * standard input, not a glob, and can be given once. Fills ins[s] for each source s; returns
+ * 0 or EXIT_USAGE after a message. */
 static int replay_inputs(const struct vg_compiled *c, const char *const *args, size_t n,
                          struct vg_replay_input *ins, glob_t *globs, size_t *n_globs)
 {
+    static const char *const std_in[] = {"-"};
     int rc = 0;
+    bool std_in_used = false;
     for (size_t s = 0; s < c->n_sources; s++)
         ins[s] = (struct vg_replay_input){(int)s, NULL, 0};
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -416,19 +424,32 @@ static int replay_inputs(const struct vg_compiled *c, const char *const *args, s
             rc = EXIT_USAGE;
             break;
         }
-        glob_t *g = &globs[(*n_globs)++];
-        if (glob(eq + 1, 0, NULL, g) != 0 || g->gl_pathc == 0) {
-            fprintf(stderr, "vigil replay: --input: no file matches '%s'\n", eq + 1);
-            rc = EXIT_USAGE;
-            break;
+        const char *const *found = std_in;
+        size_t n_found = 1;
+        if (strcmp(eq + 1, "-") == 0) {
+            if (std_in_used) {
+                fprintf(stderr, "vigil replay: --input: standard input ('-') can be read once\n");
+                rc = EXIT_USAGE;
+                break;
+            }
+            std_in_used = true;
+        } else {
+            glob_t *g = &globs[(*n_globs)++];
+            if (glob(eq + 1, 0, NULL, g) != 0 || g->gl_pathc == 0) {
+                fprintf(stderr, "vigil replay: --input: no file matches '%s'\n", eq + 1);
+                rc = EXIT_USAGE;
+                break;
+            }
+            found = (const char *const *)g->gl_pathv;
+            n_found = g->gl_pathc;
         }
-        const char **paths = vg_xcalloc(ins[s].n_paths + g->gl_pathc, sizeof(*paths));
+        const char **paths = vg_xcalloc(ins[s].n_paths + n_found, sizeof(*paths));
         if (ins[s].n_paths)
             memcpy(paths, ins[s].paths, ins[s].n_paths * sizeof(*paths));
-        memcpy(paths + ins[s].n_paths, g->gl_pathv, g->gl_pathc * sizeof(*paths));
+        memcpy(paths + ins[s].n_paths, found, n_found * sizeof(*paths));
         vg_free((void *)ins[s].paths);
         ins[s].paths = paths;
-        ins[s].n_paths += g->gl_pathc;
+        ins[s].n_paths += n_found;
     }
     for (size_t s = 0; s < c->n_sources && rc == 0; s++)
         if (!ins[s].n_paths && !vg_compiled_is_exchange(c, s)) {

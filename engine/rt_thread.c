@@ -135,16 +135,31 @@ struct rt_thread {
     size_t n_rp, rp_left, rp_last;
     struct rp_behind { vg_time_ms ts; size_t i; } *rp_order; /* poll_replay's, n_rp + 1 */
     /* replay --input: archived records instead of a consumer (every thread reads them all and
-     * keeps its share of the keys), one "partition" 0 per source; a batch's records are copied
-     * into fbuf unless the input keeps them in place until the next poll */
-    struct rp_file { int source; struct vg_file_input *fi; int64_t next; bool done; } *files;
+     * keeps its share: of the keys, or of the partitions when the files are kcat envelopes),
+     * one "partition" 0 per source, or the envelopes' own; a batch's records are copied into
+     * fbuf unless the input keeps them in place until the next poll */
+    struct rp_file {
+        int source;
+        struct vg_file_input *fi;
+        int64_t next;
+        bool done;
+        bool held;              /* envelopes: VG_RP_HOLD holds its event time back */
+        bool topic_said;        /* an envelope's other topic was logged */
+        size_t pub;             /* local_x: its source's slot in rt_topo.pub */
+    } *files;
     size_t n_files, file_cur;
+    int file_split_n, file_split_k; /* threads reading the archives, and which this one is */
+    int file_by;                /* they split by: -1 not known yet, 0 key, 1 partition */
     struct frec {
         int source;
         size_t off, len;        /* in fbuf, */
-        const char *path;
-        int64_t index;
+        const char *topic;      /* the source's topic (envelopes) or the file's path */
+        int64_t index;          /* the source's record number */
         const char *kept;       /* or here, in place (vg_file_input_next) */
+        int32_t partition;      /* an envelope's (else 0, and offset = index) */
+        int64_t offset;
+        vg_time_ms ts;          /* an envelope's Kafka timestamp, or INT64_MIN */
+        size_t why;             /* a bad envelope line: why, at fbuf + why; else SIZE_MAX */
     } *frecs;
     struct vg_buf fbuf;
     /* partitions that reached their end in the batch polled last (done once it ran) */
@@ -456,7 +471,14 @@ static void xbox_push(struct rt_topo *tp, const void *key, size_t key_len, int x
 /* Publish the watermark of each partition this thread reads (after its records are boxed). */
 static void local_publish(struct rt_thread *th)
 {
-    for (size_t i = 0; i < th->n_rp; i++) {
+    for (size_t i = 0; i < th->n_files; i++) { /* archives: a source over the partitions its
+                                                  * envelopes name (file_note) */
+        const struct rp_file *f = &th->files[i];
+        int64_t wm = f->done ? INT64_MAX
+                             : vg_wm_current_of(&th->dag.wm, 1ULL << f->source, vg_mono_ns());
+        ck_pr_store_64((uint64_t *)&th->tp->pub[f->pub].wm, (uint64_t)wm);
+    }
+    for (size_t i = 0; !th->files && i < th->n_rp; i++) {
         const struct rp_part *p = &th->rp[i];
         int64_t wm = p->done ? INT64_MAX
                              : vg_wm_partition(&th->dag.wm, (uint16_t)p->source, p->partition);
@@ -880,6 +902,67 @@ static size_t poll_batch(struct rt_thread *th)
     return n;
 }
 
+/* Replay --input: the partition number that stands for the envelope files of a source not
+ * read to their end. Assigned (with no event) when the first envelope is read, it holds the
+ * source's event time back until every file of the source is read, so partitions that come
+ * later in the file (kcat writes them one after the other) or in a later file never find
+ * their windows closed; Kafka partitions are never negative. */
+#define VG_RP_HOLD (-1)
+
+/* Replay --input: the (source, partition) of an envelope as one of the thread's replay
+ * partitions, done with the source's last file (a partition's records may come in several
+ * runs, and in several files). */
+static void file_part(struct rt_thread *th, int source, int32_t partition)
+{
+    if (replay_part(th, source, partition))
+        return;
+    th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
+    th->rp[th->n_rp++] = (struct rp_part){source, partition, INT64_MAX, false, NULL, SIZE_MAX};
+    th->rp_left++;
+}
+
+/* Replay --input: what a record read from f says of the partitions and the split; false when
+ * the threads that split the archives get envelopes and plain lines both (logged; the replay
+ * stops: the two split the keys differently). */
+static bool file_note(struct rt_thread *th, struct rp_file *f, const struct vg_file_rec *rec)
+{
+    const struct vg_compiled *c = th->tp->c;
+    if (th->file_split_n > 1 && th->file_by != rec->envelope) {
+        if (th->file_by < 0) {
+            th->file_by = rec->envelope;
+            if (rec->envelope) /* by partition, as a replay from Kafka: no key split */
+                th->dag.split_n = 1, th->dag.split_k = 0;
+        } else {
+            if (th->file_split_k == 0)
+                vg_log(VG_LOG_ERROR, "%s: replay input: %s holds %s, but the files read before "
+                       "it %s: with %d stream threads the archives must be all kcat envelopes "
+                       "(split by partition) or all plain lines (split by key)", c->topo->name,
+                       rec->path, rec->envelope ? "kcat envelopes" : "plain lines",
+                       rec->envelope ? "did not" : "were envelopes", th->file_split_n);
+            return false;
+        }
+    }
+    if (!rec->envelope || rec->bad)
+        return true;
+    if (!f->held) {
+        file_part(th, f->source, VG_RP_HOLD);
+        vg_wm_assign(&th->dag.wm, (uint16_t)f->source, VG_RP_HOLD, vg_mono_ns());
+        f->held = true;
+    }
+    file_part(th, f->source, rec->partition);
+    const char *topic = c->sources[f->source].topic;
+    if (rec->topic && !f->topic_said &&
+        (rec->topic_len != strlen(topic) || memcmp(rec->topic, topic, rec->topic_len) != 0)) {
+        f->topic_said = true;
+        if (th->file_split_k == 0)
+            vg_log(VG_LOG_WARN, "%s: replay input %s: records of topic '%.*s' read as source "
+                   "'%s', whose topic is '%s' (alerts name '%s')", c->topo->name, rec->path,
+                   (int)rec->topic_len, rec->topic, c->sources[f->source].node->name, topic,
+                   topic);
+    }
+    return true;
+}
+
 /* Replay --input: up to batch_max records from the sources' files, one source after the
  * other (a batch from each in turn). A read error ends that source, logged. Nothing is read
  * while the state store fails (as a consumer's partitions are paused). */
@@ -895,22 +978,36 @@ static size_t file_poll(struct rt_thread *th)
         struct rp_file *f = &th->files[th->file_cur];
         th->file_cur = (th->file_cur + 1) % th->n_files;
         while (!f->done && n < batch_max(th)) {
-            const char *data, *path;
-            size_t len;
-            bool kept;
+            struct vg_file_rec rec;
             struct vg_err err = {0};
-            int rc = vg_file_input_next(f->fi, &data, &len, &path, &kept, &err);
+            int rc = vg_file_input_next(f->fi, &rec, &err);
             if (rc <= 0) {
                 if (rc < 0)
                     vg_log(VG_LOG_ERROR, "%s: replay input: %s", th->tp->c->topo->name, err.msg);
                 f->done = true;
-                note_end(th, f->source, 0);
+                for (size_t p = 0; p < th->n_rp; p++) /* its partitions are all read now */
+                    if (th->rp[p].source == f->source && !th->rp[p].done)
+                        note_end(th, f->source, th->rp[p].partition);
                 break;
             }
-            th->frecs[n] = (struct frec){f->source, th->fbuf.len, len, path, f->next++,
-                                         kept ? data : NULL};
-            if (!kept)
-                vg_buf_append(&th->fbuf, data, len);
+            if (!file_note(th, f, &rec)) {
+                th->rc = VG_EINVAL;
+                vg_rt_stop(th->tp->rt);
+                return n;
+            }
+            bool own = rec.envelope && !rec.bad; /* its own position, in the source's topic */
+            th->frecs[n] = (struct frec){
+                f->source, th->fbuf.len, rec.len,
+                own ? th->tp->c->sources[f->source].topic : rec.path, f->next,
+                rec.kept ? rec.data : NULL, own ? rec.partition : 0, own ? rec.offset : f->next,
+                own ? rec.ts : INT64_MIN, SIZE_MAX};
+            f->next++;
+            if (!rec.kept && rec.len)
+                vg_buf_append(&th->fbuf, rec.data, rec.len);
+            if (rec.bad) {
+                th->frecs[n].why = th->fbuf.len;
+                vg_buf_append(&th->fbuf, rec.bad, strlen(rec.bad) + 1);
+            }
             n++;
         }
     }
@@ -1186,10 +1283,20 @@ static int process_batch(struct rt_thread *th, size_t n)
     th->batch_ns = vg_mono_ns();
     for (size_t i = 0; th->files && i < n; i++) {
         const struct frec *r = &th->frecs[i];
-        const char *data = r->kept ? r->kept : th->fbuf.data + r->off;
-        int owner = th->dag.split_n > 1 ? record_owner(th, data, r->len) : -1;
-        if (owner < 0 || owner == th->dag.split_k) /* another thread's: not decoded here */
-            vg_dag_add(&th->dag, r->source, r->path, 0, r->index, data, r->len, th->ctx.now_ms);
+        const char *data = r->kept ? r->kept : r->len ? th->fbuf.data + r->off : "";
+        if (r->why != SIZE_MAX) { /* a bad envelope line: a dead letter, counted by one thread */
+            struct vg_event ev = {.topic = r->topic, .offset = r->index, .payload = data,
+                                  .len = (uint32_t)r->len, .source = (uint16_t)r->source};
+            if (r->index % th->file_split_n == th->file_split_k)
+                th->ctx.dead_letter(&th->ctx, &ev, th->fbuf.data + r->why);
+            continue;
+        }
+        int owner = th->file_by > 0          ? (int)(r->partition % th->file_split_n)
+                    : th->dag.split_n > 1 ? record_owner(th, data, r->len)
+                                          : -1;
+        if (owner < 0 || owner == th->file_split_k) /* another thread's: not decoded here */
+            vg_dag_add(&th->dag, r->source, r->topic, r->partition, r->offset, data, r->len,
+                       r->ts >= 0 ? r->ts : th->ctx.now_ms);
     }
     /* a batch comes in runs of one partition: its source and ticket slot are looked up (by
      * name, over every partition of the ticket) once a run */
@@ -1228,9 +1335,9 @@ static int process_batch(struct rt_thread *th, size_t n)
         vg_dag_add(&th->dag, src, topic, m->partition, m->offset, m->payload, m->len,
                    append_ms < 0 ? th->ctx.now_ms : append_ms);
     }
-    if (th->dag.split_n > 1) { /* every thread reads every record: count a share */
+    if (th->files && th->file_split_n > 1) { /* every thread reads every record: a share */
         for (size_t i = 0; i < n; i++)
-            th->stats.records += th->frecs[i].index % th->dag.split_n == th->dag.split_k;
+            th->stats.records += th->frecs[i].index % th->file_split_n == th->file_split_k;
     } else {
         th->stats.records += n;
     }
@@ -1818,13 +1925,23 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
     const struct vg_replay *r = tp->replay;
     if (r->n_inputs) {
         /* archives: when every source declares partitioned_by, every thread reads them all and
-         * keeps its share of the keys (as partitions would split them); else thread 0 alone */
-        int readers = !tp->local_x && replay_split(tp) ? tp->n_threads : 1;
+         * keeps its share of the keys (as partitions would split them), or of the partitions
+         * of kcat envelopes (file_note); else, or when a file can be read only once (a pipe,
+         * standard input), or when records are handed to the threads by key anyway
+         * (local_x), thread 0 alone */
+        bool again = true;
+        for (size_t i = 0; i < r->n_inputs; i++)
+            for (size_t k = 0; k < r->inputs[i].n_paths; k++)
+                again &= vg_file_input_rereadable(r->inputs[i].paths[k]);
+        int readers = !tp->local_x && again && replay_split(tp) ? tp->n_threads : 1;
         for (int k = 0; k < readers; k++) {
             struct rt_thread *th = &tp->threads[k];
             th->files = vg_xcalloc(r->n_inputs, sizeof(*th->files));
             th->frecs = vg_xcalloc(VG_RT_BATCH, sizeof(*th->frecs));
             vg_buf_init(&th->fbuf);
+            th->file_split_n = readers;
+            th->file_split_k = k;
+            th->file_by = -1;
             if (readers > 1) {
                 th->dag.split_slots = tp->split_slots;
                 th->dag.n_split = tp->n_split;
@@ -1836,10 +1953,10 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
                 if (vg_compiled_is_exchange(c, (size_t)s))
                     continue; /* kept in memory (local_x) */
                 th->files[th->n_files++] = (struct rp_file){
-                    s, vg_file_input_new(r->inputs[i].paths, r->inputs[i].n_paths), 0, false};
+                    s, vg_file_input_new(r->inputs[i].paths, r->inputs[i].n_paths), 0, false,
+                    false, false, tp->local_x ? pub_slot(tp, s) : SIZE_MAX};
                 th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
-                th->rp[th->n_rp++] = (struct rp_part){s, 0, INT64_MAX, false, NULL,
-                                                      pub_slot(tp, s)};
+                th->rp[th->n_rp++] = (struct rp_part){s, 0, INT64_MAX, false, NULL, SIZE_MAX};
                 th->rp_left++;
                 vg_wm_assign(&th->dag.wm, (uint16_t)s, 0, vg_mono_ns());
             }
@@ -1889,7 +2006,7 @@ static int replay_setup(struct rt_topo *tp, struct vg_err *err)
                 &tp->threads[tp->local_x && tp->x_threads == 1 ? 0 : p % tp->n_threads];
             th->rp = vg_xrealloc(th->rp, (th->n_rp + 1) * sizeof(*th->rp));
             th->rp[th->n_rp++] = (struct rp_part){(int)s, p, hi, start >= hi, NULL,
-                                                  pub_slot(tp, (int)s)};
+                                                  tp->local_x ? pub_slot(tp, (int)s) : SIZE_MAX};
             if (start >= hi)
                 continue;
             th->rp_left++;

@@ -56,6 +56,8 @@ replay_err "two topologies" "vigil replay: one topology at a time ('topologies/p
   topologies/brute_force.yaml topologies/port_scan.yaml --from 0
 replay_err "unknown option" "vigil replay: unknown option '--form'" \
   topologies/brute_force.yaml --form 0
+replay_err "standard input twice" "vigil replay: --input: standard input ('-') can be read once" \
+  topologies/brute_force.yaml --from 0 --input logins=- --input logins=-
 
 out=$("$vigil" validate topologies/*.yaml bench/scenarios/*.yaml 2>&1); st=$?
 check "validate shipped topologies" 0 $st

@@ -240,6 +240,7 @@ static void add_record(struct vg_test_records *out, const rd_kafka_message_t *m)
     }
     r->partition = m->partition;
     r->offset = m->offset;
+    r->ts = rd_kafka_message_timestamp(m, NULL);
     rd_kafka_headers_t *h = NULL;
     if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h) {
         size_t cap = 1024, used = 0;
@@ -335,10 +336,20 @@ static pid_t children[32];
 
 pid_t vg_test_vigil_start(const char *const *args, const char *const *env, const char *log_path)
 {
+    return vg_test_vigil_start_fd(args, env, log_path, -1);
+}
+
+pid_t vg_test_vigil_start_fd(const char *const *args, const char *const *env,
+                             const char *log_path, int stdin_fd)
+{
     pid_t pid = fork();
     if (pid < 0)
         fail_msg("fork: %s", strerror(errno));
     if (pid == 0) {
+        if (stdin_fd >= 0 && stdin_fd != 0) {
+            dup2(stdin_fd, 0);
+            close(stdin_fd);
+        }
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);

@@ -74,6 +74,7 @@ struct vg_test_record {
     char *key;
     int32_t partition;
     int64_t offset;
+    int64_t ts;         /* its Kafka timestamp (ms), -1 when it has none */
     char *headers;      /* "name=value\n" lines, or NULL */
 };
 
@@ -93,6 +94,10 @@ void vg_test_records_free(struct vg_test_records *rs);
 /* Start `vigil args...` (NULL-terminated) with extra environment "K=V" strings (NULL-
  * terminated, may be NULL); stdout and stderr go to log_path (appended). Returns the pid. */
 pid_t vg_test_vigil_start(const char *const *args, const char *const *env, const char *log_path);
+/* The same with standard input read from stdin_fd (give the other end of a pipe O_CLOEXEC,
+ * or the child holds it open and never sees the end); -1: inherited. */
+pid_t vg_test_vigil_start_fd(const char *const *args, const char *const *env,
+                             const char *log_path, int stdin_fd);
 /* Wait (30 s x vg_test_slow()) until the log at `log_path` holds `what` at least n times. */
 void vg_test_wait_log(const char *log_path, const char *what, int n);
 /* Wait (60 s x vg_test_slow()) until every one of a topology's n_threads stream threads has
