@@ -331,6 +331,42 @@ static void test_windows_exchange_survives_kill(void **state)
     exact_results_of(f, "2", "tests/cases/integration/windows_exchange.yaml", "v", true);
 }
 
+/* Idleness is reported, not guessed: partition 3 never gets a record, its consumer reports
+ * its end, and after idle_timeout (2 s) it stops holding event time back, so the windows of
+ * the other three partitions close (the last one, [T0+2m, T0+3m), waits for more). */
+static void test_windows_empty_partition_becomes_idle(void **state)
+{
+    struct vg_test_world *f = *state;
+    char text[2048] = "";
+    for (int i = 0; i < 9; i++) /* partitions 0, 1, 2 in turn; 20 s apart */
+        snprintf(text + strlen(text), sizeof(text) - strlen(text),
+                 "{\"ts\":%lld,\"user\":\"u%d\"}\n", T0 + i * 20000LL, i % 2);
+    const char *args[] = {"run", "tests/cases/integration/windows_idle.yaml", NULL};
+    pid_t pid = vg_test_vigil_start(args, f->env, f->log);
+    vg_test_wait_assigned(f->log, 1);
+    vg_test_produce_lines(&f->broker, EVENTS, 3, text);
+    struct vg_test_records rs;
+    vg_test_consume(&f->broker, ALERTS, 4, 30000, 3000, &rs);
+    char *got[8];
+    assert_int_equal(rs.n, 4);
+    for (size_t i = 0; i < rs.n; i++)
+        got[i] = rs.r[i].value;
+    qsort(got, rs.n, sizeof(char *), cmp_line);
+    char want[4][160], *wantp[4];
+    for (int w = 0; w < 2; w++)
+        for (int u = 0; u < 2; u++) { /* minute w: events 3w .. 3w+2 */
+            snprintf(want[2 * w + u], sizeof(want[0]),
+                     "{\"user\":\"u%d\",\"n\":%d,\"window_start\":%lld,\"window_end\":%lld}",
+                     u, (3 * w % 2 == u) ? 2 : 1, T0 + w * 60000LL, T0 + (w + 1) * 60000LL);
+            wantp[2 * w + u] = want[2 * w + u];
+        }
+    qsort(wantp, 4, sizeof(char *), cmp_line);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(got[i], wantp[i]);
+    vg_test_records_free(&rs);
+    vg_test_vigil_term(pid);
+}
+
 static void test_windows_exact_parallelism_1(void **state)
 {
     struct vg_test_world *f = *state;
@@ -406,6 +442,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_brute_force_redis_outage, setup,
                                         vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_windows_exact_parallelism_1, setup,
+                                        vg_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_windows_empty_partition_becomes_idle, setup,
                                         vg_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_windows_exact_parallelism_2, setup,
                                         vg_test_world_teardown),
