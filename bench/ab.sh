@@ -14,15 +14,12 @@ cd "$(dirname "$0")/.."
 scenario=$1
 shift
 rounds=${ROUNDS:-3}
+. bench/lib.sh
 out=$(mktemp -d /tmp/vigil-ab.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 builds=("$@")
 for r in $(seq "$rounds"); do
-  order=("${builds[@]}")
-  if [ $((r % 2)) = 0 ]; then
-    order=()
-    for ((i = ${#builds[@]} - 1; i >= 0; i--)); do order+=("${builds[$i]}"); done
-  fi
+  turn_order "$r" "${builds[@]}"
   for b in "${order[@]}"; do
     tag=$(echo "$b" | tr '/' '_')
     BUILD=$b bench/run.sh "$scenario" --out "$out/$tag.$r.json" >"$out/$tag.$r.log" 2>&1 ||

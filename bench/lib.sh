@@ -20,3 +20,16 @@ bench_world() {
   for _ in $(seq 50); do redis-cli -p "$redis_port" PING >/dev/null 2>&1 && break; sleep 0.1; done
   export KAFKA_BROKERS=$(cat "$work/boot") REDIS_URL=redis://127.0.0.1:$redis_port/0
 }
+
+# turn_order ROUND BUILD...: the builds in the order of that round, reversed every other
+# round (run first or second, the same build measured up to 8% apart); sets the array order.
+turn_order() {
+  local r=$1
+  shift
+  order=("$@")
+  if [ $((r % 2)) = 0 ]; then
+    order=()
+    local i
+    for ((i = $#; i >= 1; i--)); do order+=("${!i}"); done
+  fi
+}

@@ -29,12 +29,7 @@ export AUTH_TOPIC=rp ALERT_TOPIC=rp-alerts AUTH_DLQ=rp-dlq
   --span 3600 --attacks 20 --partitions 128 --batch "${BATCH:-1000}" 2>/dev/null
 builds=("$@")
 for r in $(seq "$rounds"); do
-  # the order turns each round: run first or second, the same build measured 8% apart
-  order=("${builds[@]}")
-  if [ $((r % 2)) = 0 ]; then
-    order=()
-    for ((i = ${#builds[@]} - 1; i >= 0; i--)); do order+=("${builds[$i]}"); done
-  fi
+  turn_order "$r" "${builds[@]}"
   for input in kafka file; do
     for b in "${order[@]}"; do
       args=(--output "$work/alerts.jsonl")
