@@ -119,6 +119,10 @@ struct vg_op_env {
     struct vg_scope *out;           /* what the node outputs; create may replace it */
     struct vg_compiled *compiled;   /* engine-side registry of sources and outputs */
     bool keyed;                     /* event time matters (VG_OP_KEYED); create may clear it */
+    /* create may set it: the node keeps state in Redis (state_save ...) although event time
+     * does not hold it back (a rules node's suppression); keyed nodes with state_save keep
+     * theirs anyway */
+    bool stateful;
 };
 
 /* Build expression options for a YAML scalar holding an expression: resolution in env->in,
