@@ -533,6 +533,46 @@ static void free_scope(struct vg_scope *s)
     vg_free(s);
 }
 
+/* Up from n's inputs through stateless nodes: is the first stateful node on every path one
+ * and the same (*home), with no path reaching a source, or a repartition topic, without it? */
+static bool home_of(const struct vg_compiled *c, const struct vg_node *n,
+                    const struct vg_compiled_node **home)
+{
+    for (size_t k = 0; k < n->n_inputs; k++) {
+        const struct vg_compiled_node *in = &c->nodes[n->inputs[k]->index];
+        if (in->type->flags & VG_OP_TABLE)
+            continue; /* looked up, not a stream */
+        if (in->stateful) {
+            if (*home && *home != in)
+                return false;
+            *home = in;
+            continue;
+        }
+        if (in->source_id >= 0 || in->exchange >= 0 || in->node->n_inputs == 0 ||
+            !home_of(c, in->node, home))
+            return false;
+    }
+    return *home != NULL;
+}
+
+/* A stateful node's namespace in the store. One whose events all come from a single stateful
+ * node upstream (not through a repartition topic) has the same partitions, so its state is
+ * written with that node's, in one MULTI/EXEC per partition (state.h): a crash can never
+ * leave the two a checkpoint apart. (Nodes are in topological order: homes are named.) */
+static void state_name(struct vg_compiled *c, struct vg_compiled_node *cn)
+{
+    const struct vg_compiled_node *home = NULL;
+    cn->state_name = cn->node->name;
+    if (cn->exchange >= 0 || cn->source_id >= 0 || !home_of(c, cn->node, &home))
+        return;
+    const char *home_name = home->state_name ? home->state_name : home->node->name;
+    size_t len = strcspn(home_name, "/"); /* a home's home */
+    size_t size = len + strlen(cn->node->name) + 2;
+    cn->state_name_buf = vg_xmalloc(size);
+    snprintf(cn->state_name_buf, size, "%.*s/%s", (int)len, home_name, cn->node->name);
+    cn->state_name = cn->state_name_buf;
+}
+
 struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *diag)
 {
     struct vg_compiled *c = vg_xcalloc(1, sizeof(*c));
@@ -611,6 +651,9 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
     for (size_t i = 0; i < c->n_nodes && vg_diag_count(diag) == errors_before; i++)
         if (c->nodes[i].conf && c->nodes[i].type->finish)
             c->nodes[i].type->finish(c->nodes[i].conf, c);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].stateful)
+            state_name(c, &c->nodes[i]);
     c->n_slots = c->fields->n;
     if (vg_diag_count(diag) > errors_before) {
         vg_compiled_free(c);
@@ -636,9 +679,11 @@ void vg_compiled_free(struct vg_compiled *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n_nodes; i++)
+    for (size_t i = 0; i < c->n_nodes; i++) {
         if (c->nodes[i].conf && c->nodes[i].type->destroy)
             c->nodes[i].type->destroy(c->nodes[i].conf);
+        vg_free(c->nodes[i].state_name_buf);
+    }
     for (size_t i = 0; i < c->n_sources; i++)
         vg_paths_free(c->sources[i].paths);
     struct vg_scope *s = c->scopes;

@@ -84,7 +84,12 @@ struct vg_compiled_node {
     int n_exchanges;                /* how many from there: 1, or 2 for a join (left, right) */
     uint64_t fed_by;                /* sources whose partitions feed it (bit per source id) */
     bool keyed;                     /* event time matters to it (vg_op_env.keyed) */
-    bool stateful;                  /* keyed, with state in Redis (the type's state_save) */
+    bool stateful;                  /* with state in Redis (the type's state_save) */
+    /* stateful: the namespace of its state in the store (state.h): its name, or
+     * "<home>/<name>" when all its events come from one stateful node upstream (a rules node
+     * after a window), whose hash slot and transactions its state then shares */
+    const char *state_name;
+    char *state_name_buf;
 };
 
 struct vg_compiled {

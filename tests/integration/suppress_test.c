@@ -56,14 +56,15 @@ static void produce_attack(struct vg_test_world *f, long long from, long long no
     free(text);
 }
 
-/* Has the checkpoint written alice's AUTH-001 suppression entry (hash
- * vg:{brute-force:brute_force:<partition>}:suppress, field "AUTH-001\x1f\"alice\"")? */
+/* Has the checkpoint written alice's AUTH-001 suppression entry? It lives with the window's
+ * state, in its hash slot and transactions: hash vg:{brute-force:attempts:<partition>}:
+ * /brute_force/suppress, field "AUTH-001\x1f\"alice\"". */
 static bool alice_suppressed_in_redis(struct vg_test_world *f)
 {
     char cmd[1024];
     snprintf(cmd, sizeof(cmd),
              "for k in $(redis-cli -p %d -n %d --scan --pattern "
-             "'vg:{brute-force:brute_force:*}:suppress'); do "
+             "'vg:{brute-force:attempts:*}:/brute_force/suppress'); do "
              "redis-cli -p %d -n %d HEXISTS \"$k\" \"$(printf 'AUTH-001\\037\"alice\"')\"; done",
              f->redis.port, DB, f->redis.port, DB);
     FILE *p = popen(cmd, "r");
