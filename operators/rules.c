@@ -268,16 +268,16 @@ static bool load_rule(struct rules_conf *rc, const struct vg_ynode *y, struct vg
             return false;
         }
     const struct vg_ynode *sup = vg_ynode_get(y, "suppress");
-    if (sup && !vg_ynode_get(env->topo->root, "redis")) {
-        /* in memory only, a restart would forget what was suppressed and alert again */
+    bool no_store = sup && !vg_ynode_get(env->topo->root, "redis");
+    if (no_store) /* in memory only, a restart would forget what was suppressed: alerts again */
         vg_diag_add(env->diag, sup->mark, "redis: {url: 'redis://127.0.0.1:6379/0'}",
                     "%s: key 'suppress' needs a top-level 'redis:': what was suppressed is "
                     "state, kept in Redis so that a restart changes no alert", what);
+    struct vg_expr *when = vg_op_env_expr(env, vg_ynode_get(y, "when"), VG_EXPR_BOOL);
+    if (!when || no_store) {
+        vg_expr_free(when);
         return false;
     }
-    struct vg_expr *when = vg_op_env_expr(env, vg_ynode_get(y, "when"), VG_EXPR_BOOL);
-    if (!when)
-        return false;
     rc->rules = vg_xrealloc(rc->rules, (rc->n_rules + 1) * sizeof(*rc->rules));
     struct rule *r = &rc->rules[rc->n_rules++];
     memset(r, 0, sizeof(*r));
