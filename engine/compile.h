@@ -154,17 +154,19 @@ int vg_compile_slot(struct vg_compiled *c, const char *name);
 /* For keyed operators at create, once env->out is the node's own output scope: its events are
  * grouped by names[0..n), held in slots[0..n) of that scope (n == 0: one group for all).
  * Copies the arrays. Keyed operators that declare nothing are keyed by their `key:` fields
- * (a window's, which its output holds), or by one group for all when they have none. */
+ * (a window's, which its output holds), or by one group for all when they have none.
+ * Thread: main. */
 void vg_compile_set_key(struct vg_op_env *env, const char *const *names, const int *slots,
                         size_t n);
 /* For operators at create whose output events are an input's (an enrichment): they keep its
- * key k (vg_compile_node_key; NULL: none). */
+ * key k (vg_compile_node_key; NULL: none). Thread: main. */
 void vg_compile_keep_key(struct vg_op_env *env, const struct vg_stream_key *k);
-/* The key of node n's output events (a node compiled before the one being created), or NULL. */
+/* The key of node n's output events (a node compiled before the one being created), or NULL.
+ * Thread: main. */
 const struct vg_stream_key *vg_compile_node_key(const struct vg_compiled *c,
                                                 const struct vg_node *n);
 /* The key of the events reaching the node (env->in): NULL when they have none (a source's
- * events); a key with mixed set when its inputs are keyed differently. */
+ * events); a key with mixed set when its inputs are keyed differently. Thread: main. */
 const struct vg_stream_key *vg_compile_in_key(const struct vg_op_env *env);
 /* For rules at create: the output is alerts (no fields). */
 void vg_compile_alert_scope(struct vg_op_env *env);

@@ -634,7 +634,10 @@ static int rules_state_save(void *stp, struct vg_state_out *out, bool all)
     struct rules_state *st = stp;
     const struct rules_conf *rc = st->conf;
     char num[32];
-    if (st->sup_cap)
+    bool moved = all; /* entries expire only when their partition's time moves */
+    for (size_t i = 0; i < st->n_parts; i++)
+        moved |= st->parts[i].dirty;
+    if (st->sup_n && moved)
         sup_rebuild(st, SUP_KEEP_LIVE, 0); /* what expired goes from the store too */
     for (size_t i = 0; i < st->n_dels; i++)
         out->del(out, st->dels[i].partition, SUP_BUCKET, st->dels[i].key, st->dels[i].klen);

@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include "alert.h"
+#include "compile.h"
+#include "topo.h"
 #include "vg_pipe.h"
 #include "vg_test.h"
 
@@ -496,6 +498,60 @@ static void test_rules_suppress_ends_with_the_partition_time(void **state)
     vg_pipe_free(p);
 }
 
+/* The state namespace of node `name` when text compiles (state.h): "" when it keeps none. */
+static char *state_name_of(const char *text, const char *name)
+{
+    struct vg_diag d;
+    vg_diag_init(&d);
+    struct vg_topology *topo = vg_topo_load_string("t.yaml", text, strlen(text), &d);
+    assert_non_null(topo);
+    struct vg_compiled *c = vg_compile(topo, &d);
+    assert_non_null(c);
+    char *out = NULL;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (!strcmp(c->nodes[i].node->name, name))
+            out = strdup(c->nodes[i].stateful ? c->nodes[i].state_name : "");
+    vg_compiled_free(c);
+    vg_topo_free(topo);
+    vg_diag_fini(&d);
+    assert_non_null(out);
+    return out;
+}
+
+/* A rules node with suppress keeps state: with the window's when all its events come from it
+ * (one MULTI/EXEC per partition for both), in its own namespace on single events; none
+ * without suppress. */
+static void test_rules_suppress_state_lives_with_the_window(void **state)
+{
+    (void)state;
+    static const char *const fmt =
+        "name: t\n"
+        "redis: {url: \"redis://127.0.0.1:6379/0\"}\n"
+        "nodes:\n"
+        "  in: {source: kafka, topic: e, time: ts, partitioned_by: [user]}\n"
+        "  w: {window: tumbling 1m, key: [user], aggregate: {n: count()}, input: in}\n"
+        "  f: {filter: n > 1, input: w}\n"
+        "  d:\n"
+        "    rules:\n"
+        "      - {id: R, title: r, severity: low, when: 'true'%s}\n"
+        "    key: [user]\n"
+        "    input: %s\n"
+        "  out: {sink: stdout, input: d}\n";
+    const char *cases[][3] = {
+        {", suppress: 1m", "f", "w/d"},
+        {", suppress: 1m", "w", "w/d"},
+        {", suppress: 1m", "in", "d"},
+        {"", "f", ""},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        char text[1024];
+        snprintf(text, sizeof(text), fmt, cases[i][0], cases[i][1]);
+        char *name = state_name_of(text, "d");
+        assert_string_equal(name, cases[i][2]);
+        free(name);
+    }
+}
+
 /* suppress needs Redis: without `redis:` it is refused where it is written */
 static void test_rules_suppress_needs_redis(void **state)
 {
@@ -532,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_rules_after_a_join_take_its_key),
         cmocka_unit_test(test_rules_suppress_survives_a_restart),
         cmocka_unit_test(test_rules_suppress_ends_with_the_partition_time),
+        cmocka_unit_test(test_rules_suppress_state_lives_with_the_window),
         cmocka_unit_test(test_rules_suppress_needs_redis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
