@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make demo: a development broker, redis-server, generators of events with injected attacks,
-# and every shipped topology: auth-anomalies and suspicious-process (stateless) in one vigil
-# process, the windowed brute-force, port-scan and error-bursts in a second one (their
-# generators compress 20 minutes of event time into the run, so windows of minutes close
-# while you watch). Alerts are printed as they arrive. Stops everything after ~20 s and
+# and every shipped topology: auth-anomalies (single events, its suppression in redis) and
+# suspicious-process (stateless) in one vigil process, the windowed brute-force, port-scan and
+# error-bursts in a second one (their generators compress 20 minutes of event time into the
+# run, so windows of minutes close while you watch). Alerts are printed as they arrive. Stops everything after ~20 s and
 # prints a summary. Usage: deploy/demo.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +47,7 @@ for u in range(20000):
     print(f"HSET asset:host-{u:06d} owner team-{u % 7} criticality {u % 5}\r")
 PY
 
-# 2. the engine: the stateless topologies in one process, the windowed ones and the join
+# 2. the engine: the single-event topologies in one process, the windowed ones and the join
 # (state in redis) in another, reading logins from their own topic
 "$vigil" run topologies/auth_anomalies.yaml topologies/suspicious_process.yaml \
   2>"$work/vigil.log" &

@@ -7,6 +7,7 @@
  */
 #include "compile.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +39,9 @@ struct vg_scope {
     /* SCOPE_CUSTOM */
     vg_scope_fn fn;
     void *ud;
+    /* what its events are grouped by (compile.h); key_declared: said by its operator */
+    const struct vg_stream_key *key;
+    bool key_declared;
     struct vg_scope *next_owned;    /* all scopes, for freeing */
 };
 
@@ -305,6 +309,7 @@ int vg_compile_define(struct vg_op_env *env, const char *name)
     struct vg_scope *s = env->out;
     if (!s || s->kind != SCOPE_NAMED || s == env->in) {
         s = scope_make(env->compiled, SCOPE_NAMED);
+        s->key = env->in ? env->in->key : NULL; /* a map's events keep their upstream's slots */
         env->out = s;
     }
     char full[512];
@@ -348,6 +353,155 @@ void vg_compile_alert_scope(struct vg_op_env *env)
     env->out = scope_make(env->compiled, SCOPE_ALERTS);
 }
 
+/* ---- keys ---- */
+
+static struct vg_stream_key *key_new(struct vg_compiled *c, size_t n, size_t n_alt)
+{
+    struct vg_stream_key *k = vg_xcalloc(1, sizeof(*k));
+    k->n = n;
+    k->n_alt = n_alt;
+    k->names = vg_xcalloc(n + 1, sizeof(*k->names));
+    k->slots = vg_xcalloc(n * n_alt + 1, sizeof(*k->slots));
+    k->next_owned = c->keys;
+    c->keys = k;
+    return k;
+}
+
+static void key_free(struct vg_stream_key *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        vg_free(k->names[i]);
+    vg_free(k->names);
+    vg_free(k->slots);
+    vg_free(k->why);
+    vg_free(k);
+}
+
+void vg_compile_set_key(struct vg_op_env *env, const char *const *names, const int *slots,
+                        size_t n)
+{
+    assert(env->out && env->out != env->in);
+    struct vg_stream_key *k = key_new(env->compiled, n, 1);
+    for (size_t i = 0; i < n; i++) {
+        k->names[i] = vg_xstrdup(names[i]);
+        k->slots[i] = slots[i];
+    }
+    env->out->key = k;
+    env->out->key_declared = true;
+}
+
+void vg_compile_keep_key(struct vg_op_env *env, const struct vg_stream_key *k)
+{
+    assert(env->out && env->out != env->in);
+    env->out->key = k;
+    env->out->key_declared = true;
+}
+
+const struct vg_stream_key *vg_compile_node_key(const struct vg_compiled *c,
+                                                const struct vg_node *n)
+{
+    const struct vg_scope *s = c->nodes[n->index].scope;
+    return s ? s->key : NULL;
+}
+
+const struct vg_stream_key *vg_compile_in_key(const struct vg_op_env *env)
+{
+    return env->in ? env->in->key : NULL;
+}
+
+/* A keyed operator that declared no key (a window): its `key:` fields, which its output
+ * holds; none: one group for all. */
+static void default_key(struct vg_op_env *env, const struct vg_node *node)
+{
+    const struct vg_ynode *y = vg_ynode_get(node->body, "key");
+    size_t n = vg_ylist_len(y);
+    const char **names = vg_xcalloc(n + 1, sizeof(*names));
+    int *slots = vg_xcalloc(n + 1, sizeof(*slots));
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        char hint[256];
+        names[i] = vg_ylist_str(y, i);
+        ok = scope_resolve(env->out, names[i], &slots[i], hint, sizeof(hint)) == 0;
+    }
+    if (ok)
+        vg_compile_set_key(env, names, slots, n);
+    vg_free(names);
+    vg_free(slots);
+}
+
+static void key_names_text(const struct vg_stream_key *k, struct vg_buf *out)
+{
+    if (!k || k->n == 0) {
+        vg_buf_puts(out, "no key");
+        return;
+    }
+    vg_buf_putc(out, '[');
+    for (size_t i = 0; i < k->n; i++)
+        vg_buf_printf(out, "%s%s", i ? ", " : "", k->names[i]);
+    vg_buf_putc(out, ']');
+}
+
+static bool key_same_names(const struct vg_stream_key *a, const struct vg_stream_key *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->names[i], b->names[i]))
+            return false;
+    return true;
+}
+
+/* The key of a node's several inputs: none when none has one (or one group for all); the
+ * fields they all share, with each input's slots; else a mixed key saying how they differ. */
+static const struct vg_stream_key *union_key(struct vg_compiled *c, const struct vg_node *node)
+{
+    const struct vg_stream_key *first = NULL, *global = NULL;
+    size_t first_in = 0;
+    for (size_t k = 0; k < node->n_inputs; k++) {
+        const struct vg_stream_key *in = c->nodes[node->inputs[k]->index].scope->key;
+        if (in && in->mixed)
+            return in;
+        if (in && in->n == 0)
+            global = in;
+        if (in && in->n > 0 && !first) {
+            first = in;
+            first_in = k;
+        }
+    }
+    if (!first)
+        return global;
+    size_t n_alt = 0;
+    for (size_t k = 0; k < node->n_inputs; k++) {
+        const struct vg_stream_key *in = c->nodes[node->inputs[k]->index].scope->key;
+        if (in && in->n > 0 && key_same_names(in, first)) {
+            n_alt += in->n_alt;
+            continue;
+        }
+        struct vg_buf why;
+        vg_buf_init(&why);
+        vg_buf_printf(&why, "'%s' is keyed by ", node->inputs[first_in]->name);
+        key_names_text(first, &why);
+        vg_buf_printf(&why, ", '%s' by ", node->inputs[k]->name);
+        key_names_text(in, &why);
+        struct vg_stream_key *mixed = key_new(c, 0, 1);
+        mixed->mixed = true;
+        mixed->why = vg_xstrdup(vg_buf_cstr(&why));
+        vg_buf_fini(&why);
+        return mixed;
+    }
+    struct vg_stream_key *u = key_new(c, first->n, n_alt);
+    for (size_t i = 0; i < first->n; i++)
+        u->names[i] = vg_xstrdup(first->names[i]);
+    size_t alt = 0;
+    for (size_t k = 0; k < node->n_inputs; k++) {
+        const struct vg_stream_key *in = c->nodes[node->inputs[k]->index].scope->key;
+        for (size_t a = 0; a < in->n_alt; a++, alt++)
+            for (size_t i = 0; i < u->n; i++)
+                u->slots[i * n_alt + alt] = in->slots[i * in->n_alt + a];
+    }
+    return u;
+}
+
 bool vg_scope_write_json(const struct vg_scope *s, const struct vg_event *ev, struct vg_buf *out)
 {
     if (!s || s->kind != SCOPE_NAMED)
@@ -387,6 +541,46 @@ static void free_scope(struct vg_scope *s)
     vg_free(s);
 }
 
+/* Up from n's inputs through stateless nodes: is the first stateful node on every path one
+ * and the same (*home), with no path reaching a source, or a repartition topic, without it? */
+static bool home_of(const struct vg_compiled *c, const struct vg_node *n,
+                    const struct vg_compiled_node **home)
+{
+    for (size_t k = 0; k < n->n_inputs; k++) {
+        const struct vg_compiled_node *in = &c->nodes[n->inputs[k]->index];
+        if (in->type->flags & VG_OP_TABLE)
+            continue; /* looked up, not a stream */
+        if (in->stateful) {
+            if (*home && *home != in)
+                return false;
+            *home = in;
+            continue;
+        }
+        if (in->source_id >= 0 || in->exchange >= 0 || in->node->n_inputs == 0 ||
+            !home_of(c, in->node, home))
+            return false;
+    }
+    return *home != NULL;
+}
+
+/* A stateful node's namespace in the store. One whose events all come from a single stateful
+ * node upstream (not through a repartition topic) has the same partitions, so its state is
+ * written with that node's, in one MULTI/EXEC per partition (state.h): a crash can never
+ * leave the two a checkpoint apart. (Nodes are in topological order: homes are named.) */
+static void state_name(struct vg_compiled *c, struct vg_compiled_node *cn)
+{
+    const struct vg_compiled_node *home = NULL;
+    cn->state_name = cn->node->name;
+    if (cn->exchange >= 0 || cn->source_id >= 0 || !home_of(c, cn->node, &home))
+        return;
+    const char *home_name = home->state_name ? home->state_name : home->node->name;
+    size_t len = strcspn(home_name, "/"); /* a home's home */
+    size_t size = len + strlen(cn->node->name) + 2;
+    cn->state_name_buf = vg_xmalloc(size);
+    snprintf(cn->state_name_buf, size, "%.*s/%s", (int)len, home_name, cn->node->name);
+    cn->state_name = cn->state_name_buf;
+}
+
 struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *diag)
 {
     struct vg_compiled *c = vg_xcalloc(1, sizeof(*c));
@@ -419,6 +613,8 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
         for (size_t k = 0; k < node->n_inputs; k++)
             if (!c->nodes[node->inputs[k]->index].scope)
                 inputs_ok = false; /* upstream failed: skip to avoid cascades */
+        if (inputs_ok && node->n_inputs > 1)
+            ((struct vg_scope *)env.in)->key = union_key(c, node);
         if (!inputs_ok || !node->type->create)
             continue;
         env.out = (struct vg_scope *)env.in;
@@ -451,13 +647,21 @@ struct vg_compiled *vg_compile(const struct vg_topology *topo, struct vg_diag *d
             cn->source_id = (int)src_before;
             cn->fed_by = 1ull << src_before;
         }
+        if ((node->type->flags & VG_OP_KEYED) && env.out && env.out != env.in &&
+            !env.out->key_declared)
+            default_key(&env, node);
         cn->scope = env.out ? env.out : scope_make(c, SCOPE_ALERTS);
         cn->keyed = env.keyed;
-        cn->stateful = env.keyed && node->type->state_save; /* enrichment keeps none */
+        /* enrichment keeps no state; a rules node with suppress does, though event time does
+         * not hold it back */
+        cn->stateful = (env.keyed || env.stateful) && node->type->state_save;
     }
     for (size_t i = 0; i < c->n_nodes && vg_diag_count(diag) == errors_before; i++)
         if (c->nodes[i].conf && c->nodes[i].type->finish)
             c->nodes[i].type->finish(c->nodes[i].conf, c);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].stateful)
+            state_name(c, &c->nodes[i]);
     c->n_slots = c->fields->n;
     if (vg_diag_count(diag) > errors_before) {
         vg_compiled_free(c);
@@ -483,9 +687,11 @@ void vg_compiled_free(struct vg_compiled *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n_nodes; i++)
+    for (size_t i = 0; i < c->n_nodes; i++) {
         if (c->nodes[i].conf && c->nodes[i].type->destroy)
             c->nodes[i].type->destroy(c->nodes[i].conf);
+        vg_free(c->nodes[i].state_name_buf);
+    }
     for (size_t i = 0; i < c->n_sources; i++)
         vg_paths_free(c->sources[i].paths);
     struct vg_scope *s = c->scopes;
@@ -493,6 +699,10 @@ void vg_compiled_free(struct vg_compiled *c)
         struct vg_scope *next = s->next_owned;
         free_scope(s);
         s = next;
+    }
+    for (struct vg_stream_key *k = c->keys, *next; k; k = next) {
+        next = k->next_owned;
+        key_free(k);
     }
     for (size_t i = 0; i < c->fields->n; i++)
         vg_free(c->fields->names[i]);

@@ -14,6 +14,11 @@
  * rules node's output is alerts, which expose no fields. A node with several inputs sees a
  * field only when every input has it in the same slot.
  *
+ * Keys. A scope also says what its events are grouped by (struct vg_stream_key): a window's
+ * output by its `key:` fields, a stream-stream join's by its `on` key; filters and maps pass
+ * their input's key on (their events still hold the upstream's slots). A rules node without
+ * a `key:` of its own takes it as the alert key (docs/topology.md, Alerts).
+ *
  * Thread: main (load time).
  */
 #ifndef VG_COMPILE_H
@@ -54,6 +59,21 @@ struct vg_compiled_exchange {
     bool payload;
 };
 
+/* The key of a stream's events: n fields (0: one group for all events, a window without
+ * `key:`), each held in one of n_alt slots. Several slots per field only for a node with
+ * several inputs that each hold the field in a slot of its own (two windows keyed by user):
+ * an event has a value in the slots of the node it came from and null in the others. Made
+ * and owned by the compiler; mixed: the inputs are keyed differently (why says how). */
+struct vg_stream_key {
+    size_t n;
+    char **names;
+    size_t n_alt;
+    int *slots;                     /* field i's candidates: slots[i * n_alt + 0 .. n_alt) */
+    bool mixed;
+    char *why;
+    struct vg_stream_key *next_owned;
+};
+
 struct vg_compiled_node {
     const struct vg_node *node;
     const struct vg_op_type *type;
@@ -64,7 +84,12 @@ struct vg_compiled_node {
     int n_exchanges;                /* how many from there: 1, or 2 for a join (left, right) */
     uint64_t fed_by;                /* sources whose partitions feed it (bit per source id) */
     bool keyed;                     /* event time matters to it (vg_op_env.keyed) */
-    bool stateful;                  /* keyed, with state in Redis (the type's state_save) */
+    bool stateful;                  /* with state in Redis (the type's state_save) */
+    /* stateful: the namespace of its state in the store (state.h): its name, or
+     * "<home>/<name>" when all its events come from one stateful node upstream (a rules node
+     * after a window), whose hash slot and transactions its state then shares */
+    const char *state_name;
+    char *state_name_buf;
 };
 
 struct vg_compiled {
@@ -80,6 +105,7 @@ struct vg_compiled {
     struct vg_compiled_exchange *exchanges;
     size_t n_exchanges;
     struct vg_scope *scopes;        /* every scope made, for freeing */
+    struct vg_stream_key *keys;     /* every key made, for freeing */
 };
 
 /* Compile topo; NULL after diagnostics (all that could be found). Thread: main. */
@@ -128,6 +154,23 @@ int vg_compile_scope_resolve(const struct vg_scope *s, const char *path, int *sl
                              size_t hint_size);
 /* The slot named name (made on first use; an operator's own names should carry its address). */
 int vg_compile_slot(struct vg_compiled *c, const char *name);
+/* For keyed operators at create, once env->out is the node's own output scope: its events are
+ * grouped by names[0..n), held in slots[0..n) of that scope (n == 0: one group for all).
+ * Copies the arrays. Keyed operators that declare nothing are keyed by their `key:` fields
+ * (a window's, which its output holds), or by one group for all when they have none.
+ * Thread: main. */
+void vg_compile_set_key(struct vg_op_env *env, const char *const *names, const int *slots,
+                        size_t n);
+/* For operators at create whose output events are an input's (an enrichment): they keep its
+ * key k (vg_compile_node_key; NULL: none). Thread: main. */
+void vg_compile_keep_key(struct vg_op_env *env, const struct vg_stream_key *k);
+/* The key of node n's output events (a node compiled before the one being created), or NULL.
+ * Thread: main. */
+const struct vg_stream_key *vg_compile_node_key(const struct vg_compiled *c,
+                                                const struct vg_node *n);
+/* The key of the events reaching the node (env->in): NULL when they have none (a source's
+ * events); a key with mixed set when its inputs are keyed differently. Thread: main. */
+const struct vg_stream_key *vg_compile_in_key(const struct vg_op_env *env);
 /* For rules at create: the output is alerts (no fields). */
 void vg_compile_alert_scope(struct vg_op_env *env);
 /* Resolve a field in env->in (for key lists); returns the slot or -1 after a diagnostic at y. */

@@ -1097,7 +1097,7 @@ static void save_writers(struct rt_thread *th, const struct vg_compiled_node *cn
     for (size_t w = 0; xp && w < xp->n; w++) {
         char field[300];
         snprintf(field, sizeof(field), "%s#%u", x->topic, xp->w[w].writer);
-        vg_state_offset(th->state, cn->node->name, partition, field, xp->w[w].offset,
+        vg_state_offset(th->state, cn->state_name, partition, field, xp->w[w].offset,
                         xp->w[w].heard ? xp->w[w].wm : INT64_MIN, VG_OFFSETS_TTL_MS);
     }
 }
@@ -1127,7 +1127,7 @@ static int checkpoint(struct rt_thread *th, bool force)
         const struct vg_compiled_node *cn = &c->nodes[i];
         if (!cn->stateful)
             continue;
-        struct state_ctx sc = {th, cn->node->name};
+        struct state_ctx sc = {th, cn->state_name};
         struct vg_state_out out = {.ud = &sc, .put = state_put, .del = state_del};
         cn->type->state_save(th->dag.st[i], &out, all);
         for (size_t p = 0; p < th->n_pos; p++) {
@@ -1138,7 +1138,7 @@ static int checkpoint(struct rt_thread *th, bool force)
                 if (th->tp->c->exchanges[cn->exchange + k].source_id == src)
                     save_writers(th, cn, cn->exchange + k, th->pos[p].partition);
             vg_time_ms wm = vg_wm_partition(&th->dag.wm, (uint16_t)src, th->pos[p].partition);
-            vg_state_offset(th->state, cn->node->name, th->pos[p].partition,
+            vg_state_offset(th->state, cn->state_name, th->pos[p].partition,
                             c->sources[src].topic, th->pos[p].next,
                             wm == INT64_MIN ? INT64_MIN : wm + th->dag.lateness_ms[src],
                             VG_OFFSETS_TTL_MS);
@@ -1233,7 +1233,7 @@ static void state_assign(struct rt_thread *th, rd_kafka_topic_partition_list_t *
                 struct vg_err err = {0};
                 int rc = vg_state_connected(th->state) ? 0 : vg_state_connect(th->state, &err);
                 if (rc == 0)
-                    rc = vg_state_load(th->state, cn->node->name, partition, load_entry,
+                    rc = vg_state_load(th->state, cn->state_name, partition, load_entry,
                                        load_offset, &lc, &err);
                 if (rc == 0)
                     break;

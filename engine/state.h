@@ -13,6 +13,11 @@
  * everything queued for it and its offsets in one MULTI/EXEC, all partitions pipelined in one
  * round trip, so a crash at any instant leaves state and offsets that agree.
  *
+ * A node named "H/G" is node G whose state lives with node H's (a rules node after a window:
+ * compile.h, state_name): its hashes are vg:{T:H:P}:/G/<bucket> and vg:{T:H:P}:/G/@offsets,
+ * in H's hash slot, and a partition's writes of H and of its guests go in one MULTI/EXEC. A
+ * load of H skips its guests' hashes; a load of H/G reads only them.
+ *
  * Thread: one struct vg_state per stream thread.
  */
 #ifndef VG_STATE_H

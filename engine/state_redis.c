@@ -408,19 +408,42 @@ static void note_written(struct vg_state *s)
     s->n_offs = 0;
 }
 
+/* The length of node's home: all of it, or what comes before the '/' of a guest "H/G". */
+static size_t home_len(const char *node)
+{
+    return strcspn(node, "/");
+}
+
+/* Do nodes x and y share a home (and so a partition's transaction)? */
+static bool same_home(const char *x, const char *y)
+{
+    size_t n = home_len(x);
+    return n == home_len(y) && !strncmp(x, y, n);
+}
+
+/* "vg:{T:N:P}:", or for a guest "H/G": "vg:{T:H:P}:/G/" (state.h) */
 static void prefix(struct vg_buf *b, const struct vg_state *s, const char *node, int32_t part)
 {
     vg_buf_clear(b);
-    vg_buf_printf(b, "vg:{%s:%s:%d}:", s->topology, node, (int)part);
+    size_t h = home_len(node);
+    vg_buf_printf(b, "vg:{%s:%.*s:%d}:", s->topology, (int)h, node, (int)part);
+    if (node[h])
+        vg_buf_printf(b, "%s/", node + h);
 }
 
-/* (partition, node, offsets last, bucket, deletes before puts, seq) */
+/* (partition, home, node, offsets last, bucket, deletes before puts, seq) */
 static int cmp_group(const void *a, const void *b)
 {
     const struct group *x = *(const struct group *const *)a, *y = *(const struct group *const *)b;
     if (x->partition != y->partition)
         return x->partition < y->partition ? -1 : 1;
-    int r = x->node == y->node ? 0 : strcmp(x->node, y->node);
+    size_t hx = home_len(x->node), hy = home_len(y->node);
+    int r = x->node == y->node ? 0 : strncmp(x->node, y->node, VG_MIN(hx, hy));
+    if (r)
+        return r;
+    if (hx != hy)
+        return hx < hy ? -1 : 1;
+    r = x->node == y->node ? 0 : strcmp(x->node, y->node);
     if (r)
         return r;
     if ((x->kind == OP_OFFSET) != (y->kind == OP_OFFSET))
@@ -474,12 +497,12 @@ int vg_state_commit(struct vg_state *s, struct vg_err *err)
     bool io_failed = false;
     for (size_t i = 0; i < s->n_groups && !io_failed;) {
         const struct group *first = order[i];
-        command(out, 1); /* one (partition, node): one transaction */
+        command(out, 1); /* one (partition, home node): one transaction */
         bulk(out, "MULTI", 5);
         sent++;
         for (; i < s->n_groups; i++) {
             const struct group *g = order[i];
-            if (g->partition != first->partition || strcmp(g->node, first->node))
+            if (g->partition != first->partition || !same_home(g->node, first->node))
                 break;
             /* sent in slices: the commands are pipelined, Redis buffers the few replies */
             if (out->len >= SEND_SLICE) {
@@ -582,6 +605,8 @@ int vg_state_load(struct vg_state *s, const char *node, int32_t partition,
                 continue;
             const char *name = k->str + plen;
             size_t nlen = k->len - plen;
+            if (name[0] == '/')
+                continue; /* a guest's (state.h) */
             bool offsets = nlen == 8 && !memcmp(name, "@offsets", 8);
             const char *av[2] = {"HGETALL", k->str};
             size_t al[2] = {7, k->len};

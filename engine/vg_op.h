@@ -119,6 +119,10 @@ struct vg_op_env {
     struct vg_scope *out;           /* what the node outputs; create may replace it */
     struct vg_compiled *compiled;   /* engine-side registry of sources and outputs */
     bool keyed;                     /* event time matters (VG_OP_KEYED); create may clear it */
+    /* create may set it: the node keeps state in Redis (state_save ...) although event time
+     * does not hold it back (a rules node's suppression); keyed nodes with state_save keep
+     * theirs anyway */
+    bool stateful;
 };
 
 /* Build expression options for a YAML scalar holding an expression: resolution in env->in,
@@ -212,8 +216,8 @@ struct vg_op_type {
     /* After every node was created (so downstream nodes have named what they read), at load
      * time; optional. */
     void (*finish)(void *conf, struct vg_compiled *c);
-    /* Keyed operators with state that must survive restarts (all optional, all on the stream
-     * thread, between batches). save: queue what changed since the last confirmed save (all
+    /* Operators with state that must survive restarts (keyed ones, and those that set
+     * vg_op_env.stateful; all optional, all on the stream thread, between batches). save: queue what changed since the last confirmed save (all
      * entries when `all`, e.g. after Redis came back empty), without forgetting it; saved:
      * the engine's write succeeded, forget the changes; load: one entry saved earlier for a
      * partition just assigned; drop: a partition was revoked, forget its entries. */

@@ -10,7 +10,9 @@
  * the first time a downstream node names it (a custom scope), and the join copies the
  * side's value into it. A sink or an alert sees the pair as {"logins": <event>, "vpn":
  * <event>} (a missing side is null). `on` is one expression evaluated on each side
- * (`on: lower(user)`) or a pair naming each side's (`on: [logins.user, vpn.account]`).
+ * (`on: lower(user)`) or a pair naming each side's (`on: [logins.user, vpn.account]`). The
+ * output is keyed (the default alert key of a rules node after it) by the `on` key, held in a
+ * slot of the join's; an enrichment keeps the key its events had, if any.
  *
  * Stream-stream. Every left and right event with equal keys whose event times differ by at
  * most `within` make one pair; the pair's event time is the later of the two and its source
@@ -86,6 +88,7 @@ struct join_conf {
     const char *key_text[2];    /* each side's key as written (a side's prefix dropped) */
     int x[2];                   /* through repartition topics: each side's exchange, else -1 */
     int x_key[2];               /* there, the slot carrying each side's key, else -1 */
+    int key_slot;               /* the output's key (alerts'), else -1: the left input's kept */
 };
 
 /* ---- load time ---- */
@@ -194,7 +197,7 @@ static int join_create(const struct vg_node *node, struct vg_op_env *env, void *
     struct join_conf *jc = vg_xcalloc(1, sizeof(*jc));
     jc->node = node;
     jc->c = env->compiled;
-    jc->x[LEFT] = jc->x[RIGHT] = jc->x_key[LEFT] = jc->x_key[RIGHT] = -1;
+    jc->x[LEFT] = jc->x[RIGHT] = jc->x_key[LEFT] = jc->x_key[RIGHT] = jc->key_slot = -1;
     jc->name[LEFT] = node->inputs[LEFT]->name;
     jc->name[RIGHT] = node->inputs[RIGHT]->name;
     if (node->inputs[RIGHT]->type->flags & VG_OP_TABLE) {
@@ -256,6 +259,19 @@ static int join_create(const struct vg_node *node, struct vg_op_env *env, void *
     jc->ttl_ms = jc->within_ms + lateness + STATE_MARGIN_MS;
     env->keyed = jc->tab == NULL; /* enrichment does not wait for event time */
     vg_compile_custom_scope(env, join_resolve, jc);
+    /* the output's key (a rules node's default alert key): the pairs' `on` key; an enrichment
+     * does not regroup, so its events keep the key they had, and take `on` only when they
+     * had none */
+    const struct vg_stream_key *left_key = vg_compile_node_key(jc->c, node->inputs[LEFT]);
+    if (jc->tab && left_key) {
+        vg_compile_keep_key(env, left_key);
+    } else {
+        char name[300];
+        snprintf(name, sizeof(name), "join:%p:key", (void *)jc);
+        jc->key_slot = vg_compile_slot(jc->c, name);
+        const char *key_name = jc->key_text[LEFT];
+        vg_compile_set_key(env, &key_name, &jc->key_slot, 1);
+    }
     *confp = jc;
     return 0;
 }
@@ -605,6 +621,9 @@ static void emit_pair(struct join_state *st, struct vg_batch *b, struct vg_sel *
     ev->append_ms = at->append_ms; /* latency counts from the arrival that made the pair */
     if (r)
         ev->ident = pair_ident(later == l ? r : l);
+    const char *key = l->blob; /* both sides' keys are equal */
+    if (vg_value_load(&ev->slots[jc->key_slot], &key, l->blob + l->key_len, &b->arena) != 0)
+        ev->slots[jc->key_slot] = VG_NULL_VALUE;
     ev->payload = "";
     ev->len = 0;
     struct pair_json *pj = vg_arena_alloc(&b->arena, sizeof(*pj));
@@ -1000,6 +1019,9 @@ static int table_process(struct join_state *st, struct vg_batch *b, const struct
             }
             vg_expr_ctx_reset(ctx->expr);
         }
+        if (jc->key_slot >= 0) /* the output's key: the row's */
+            b->ev[in->idx[i]].slots[jc->key_slot] =
+                kt[i] ? vg_value_str(kt[i], kl[i]) : VG_NULL_VALUE;
         if (kt[i]) {
             kh[i] = vg_hash_mem(kt[i], kl[i]);
             if (i < ROW_AHEAD_SLOT)
