@@ -481,7 +481,8 @@ void vg_test_redis_restart(struct vg_test_redis *r)
         int fd = open("/dev/null", O_WRONLY);
         dup2(fd, 1);
         execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--dir",
-               r->dir, "--save", "", "--appendonly", "no", (char *)NULL);
+               r->dir, "--save", "", "--appendonly", r->durable ? "yes" : "no",
+               "--appendfsync", "always", (char *)NULL);
         _exit(127);
     }
     int64_t deadline = vg_test_now_ms() + 10000;
@@ -507,9 +508,22 @@ void vg_test_redis_kill(struct vg_test_redis *r)
     r->pid = 0;
 }
 
+void vg_test_redis_pause(struct vg_test_redis *r)
+{
+    if (r->pid > 0)
+        kill(r->pid, SIGSTOP);
+}
+
+void vg_test_redis_resume(struct vg_test_redis *r)
+{
+    if (r->pid > 0)
+        kill(r->pid, SIGCONT);
+}
+
 void vg_test_redis_stop(struct vg_test_redis *r)
 {
     if (r->pid > 0) {
+        kill(r->pid, SIGCONT); /* a paused server would never see the SIGTERM */
         kill(r->pid, SIGTERM);
         waitpid(r->pid, NULL, 0);
     }

@@ -125,14 +125,23 @@ struct vg_test_redis {
     pid_t pid;
     int port;
     char *dir;
+    /* Set before vg_test_redis_start: an append-only file in dir, fsynced before every reply
+     * (appendonly yes, appendfsync always), so a kill and restart keeps every acknowledged
+     * write. false (the default): nothing on disk. */
+    bool durable;
 };
 
 void vg_test_redis_start(struct vg_test_redis *r);
+/* Stop it (SIGTERM, after a SIGCONT in case it is paused) and remove its dir. */
 void vg_test_redis_stop(struct vg_test_redis *r);
-/* Kill it (SIGKILL, nothing saved) keeping port and dir; and start it again on the same port
- * (empty: the test servers keep nothing on disk). */
+/* Kill it (SIGKILL) keeping port and dir; and start it again on the same port and dir: empty,
+ * unless durable (then with every write it acknowledged). */
 void vg_test_redis_kill(struct vg_test_redis *r);
 void vg_test_redis_restart(struct vg_test_redis *r);
+/* Freeze it (SIGSTOP: connections stay open, nothing is answered) and let it go on
+ * (SIGCONT). */
+void vg_test_redis_pause(struct vg_test_redis *r);
+void vg_test_redis_resume(struct vg_test_redis *r);
 
 /* Milliseconds on a monotonic clock. */
 int64_t vg_test_now_ms(void);
