@@ -6,6 +6,7 @@
  * reason; window state that survives kill -9 (no event lost, none counted twice) and a Redis
  * that dies and comes back empty; closed windows leave no keys, open ones have TTLs.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -181,24 +182,34 @@ static int cmp_line(const void *a, const void *b)
  * partitioned by user, the events are keyed by another field and meet on the repartition
  * topic; with kill9, vigil is killed after the first half and restarted, and the results
  * (each window once, however often it was written) are still exact. */
-/* `vigil replay yaml --from 0 --output -` with PARALLELISM=par: the window results it prints
- * (log lines left out), sorted, must be want. */
+/* `vigil replay yaml --from 0 --output -` with PARALLELISM=par, from the topic (input NULL)
+ * or from `--input events=<input>`, standard input read from stdin_path (or /dev/null): the
+ * window results it prints (log lines left out), sorted, must be want. */
 static void replay_gives(struct vg_test_world *f, const char *yaml, const char *par,
-                         char **want, size_t n_want)
+                         const char *input, const char *stdin_path, char **want, size_t n_want)
 {
-    for (size_t i = 0; f->env[i]; i++) {
-        char *kv = strdup(f->env[i]), *eq = strchr(kv, '=');
-        *eq = '\0';
-        setenv(kv, eq + 1, 1);
-        free(kv);
-    }
-    setenv("PARALLELISM", par, 1);
-    const char *args[] = {"replay", yaml, "--from", "0", "--output", "-", NULL};
-    char *out = NULL;
-    int status = vg_test_vigil_run(args, &out);
-    unsetenv("PARALLELISM");
+    char env_par[32], in_arg[600], out_path[600];
+    snprintf(env_par, sizeof(env_par), "PARALLELISM=%s", par);
+    snprintf(in_arg, sizeof(in_arg), "events=%s", input ? input : "");
+    snprintf(out_path, sizeof(out_path), "%s/replay-out.txt", f->dir);
+    const char *env[16];
+    size_t n_env = 0;
+    for (size_t i = 0; f->env[i] && n_env < 14; i++)
+        env[n_env++] = f->env[i];
+    env[n_env++] = env_par;
+    env[n_env] = NULL;
+    const char *args[] = {"replay", yaml, "--from", "0", "--output", "-",
+                          input ? "--input" : NULL, in_arg, NULL};
+    int fd = open(stdin_path ? stdin_path : "/dev/null", O_RDONLY);
+    assert_true(fd >= 0);
+    unlink(out_path);
+    pid_t pid = vg_test_vigil_start_fd(args, env, out_path, fd);
+    close(fd);
+    int status = vg_test_vigil_stop(pid, 0, 60000 * vg_test_slow());
+    char *out = vg_test_read(out_path);
     if (status != 0)
-        fail_msg("replay (parallelism %s) exited %d:\n%s", par, status, out);
+        fail_msg("replay (parallelism %s, input %s) exited %d:\n%s", par, input ? input : "topic",
+                 status, out);
     char *log = strdup(out);
     char **got = calloc(n_want + 1024, sizeof(char *));
     size_t n_got = 0;
@@ -207,13 +218,57 @@ static void replay_gives(struct vg_test_world *f, const char *yaml, const char *
             got[n_got++] = line;
     qsort(got, n_got, sizeof(char *), cmp_line);
     if (n_got != n_want)
-        fail_msg("replay (parallelism %s): %zu window results, the live run %zu:\n%s", par,
-                 n_got, n_want, log);
+        fail_msg("replay (parallelism %s, input %s): %zu window results, the live run %zu:\n%s",
+                 par, input ? input : "topic", n_got, n_want, log);
     for (size_t i = 0; i < n_want; i++)
         assert_string_equal(got[i], want[i]);
     free(got);
     free(out);
     free(log);
+}
+
+/* The events topic as a kcat -J dump (partitions one after the other) at path. */
+static void write_dump(struct vg_test_world *f, const char *path, size_t n)
+{
+    struct vg_test_records rs;
+    vg_test_consume(&f->broker, EVENTS, n, 30000, 500, &rs);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    for (int32_t p = 0; p < 4; p++)
+        for (size_t i = 0; i < rs.n; i++)
+            if (rs.r[i].partition == p) {
+                fprintf(fp, "{\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,"
+                        "\"tstype\":\"create\",\"ts\":%lld,\"broker\":0,\"key\":null,"
+                        "\"payload\":\"", EVENTS, (int)p, (long long)rs.r[i].offset,
+                        (long long)rs.r[i].ts);
+                for (const char *c = rs.r[i].value; *c; c++)
+                    fprintf(fp, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+                fputs("\"}\n", fp);
+            }
+    fclose(fp);
+    vg_test_records_free(&rs);
+}
+
+/* The replay of a topology reading through a repartition topic gives the live results from
+ * the topic (on 1 and 3 threads), from the events as JSON lines, gzip, a kcat dump, and a
+ * kcat dump on standard input. */
+static void replays_give(struct vg_test_world *f, const char *yaml, const char *text,
+                         size_t n_records, char **want, size_t n_want)
+{
+    replay_gives(f, yaml, "1", NULL, NULL, want, n_want);
+    replay_gives(f, yaml, "3", NULL, NULL, want, n_want);
+    char plain[600], gz[600], dump[600], cmd[1400];
+    snprintf(plain, sizeof(plain), "%s/events.jsonl", f->dir);
+    snprintf(gz, sizeof(gz), "%s/events.jsonl.gz", f->dir);
+    snprintf(dump, sizeof(dump), "%s/events.kcat.json", f->dir);
+    free(vg_test_write(f->dir, "events.jsonl", text));
+    snprintf(cmd, sizeof(cmd), "gzip -c '%s' > '%s'", plain, gz);
+    assert_int_equal(system(cmd), 0);
+    write_dump(f, dump, n_records);
+    replay_gives(f, yaml, "2", plain, NULL, want, n_want);
+    replay_gives(f, yaml, "2", gz, NULL, want, n_want);
+    replay_gives(f, yaml, "3", dump, NULL, want, n_want);
+    replay_gives(f, yaml, "2", "-", dump, want, n_want);
 }
 
 static void exact_results_of(struct vg_test_world *f, const char *parallelism, const char *yaml,
@@ -262,7 +317,8 @@ static void exact_results_of(struct vg_test_world *f, const char *parallelism, c
     }
     vg_test_produce_lines_keyed(&f->broker, EVENTS, 4, text + half, key);
     vg_test_produce_lines(&f->broker, EVENTS, 4, ticks); /* tick t to partition t % 4 */
-    free(text);
+    text = realloc(text, len + sizeof(ticks));
+    memcpy(text + len, ticks, strlen(ticks) + 1); /* the same events as one file, for replays */
     char *want[USERS * MINUTES];
     size_t n_want = 0;
     for (int u = 0; u < USERS; u++)
@@ -306,10 +362,9 @@ static void exact_results_of(struct vg_test_world *f, const char *parallelism, c
     vg_test_vigil_term(pid);
     /* a replay of the topic gives the same results, on one thread or several, also when the
      * windows are fed through a repartition topic (kept in memory by the replay) */
-    if (!kill9) {
-        replay_gives(f, yaml, "1", want, n_want);
-        replay_gives(f, yaml, "3", want, n_want);
-    }
+    if (!kill9)
+        replays_give(f, yaml, text, EVENTS_N + 16, want, n_want);
+    free(text);
     for (size_t i = 0; i < n_want; i++)
         free(want[i]);
 }
