@@ -98,6 +98,7 @@ struct rt_thread {
     struct vg_dag dag;              /* the topology's operators for this thread */
     vg_time_ns batch_ns;            /* when the last batch ran */
     vg_time_ns marks_ns;            /* when writer watermarks were last sent (exchanges) */
+    vg_time_ns caught_ns;           /* when caught-up partitions were last checked */
     /* operator state in Redis (windows): see checkpoint() */
     struct vg_state *state;
     struct part_pos { int source; int32_t partition; int64_t next; } *pos;
@@ -858,13 +859,36 @@ static void rp_queues_release(struct rt_thread *th)
 
 /* The consumer read a partition to its end, past every record it delivered: each source of
  * that topic may now count it idle after its idle_timeout (wm.h). */
-static void caught_up(struct rt_thread *th, rd_kafka_topic_t *rkt, int32_t partition)
+static void caught_up(struct rt_thread *th, rd_kafka_topic_t *rkt, int32_t partition,
+                      int64_t end_offset)
 {
     const char *name = rd_kafka_topic_name(rkt);
     const struct vg_compiled *c = th->tp->c;
     for (size_t s = 0; s < c->n_sources; s++)
         if (strcmp(c->sources[s].topic, name) == 0)
-            vg_wm_caught_up(&th->dag.wm, (uint16_t)s, partition, vg_mono_ns());
+            vg_wm_caught_up(&th->dag.wm, (uint16_t)s, partition, end_offset, vg_mono_ns());
+}
+
+/* Every 200 ms: a caught-up partition whose end has moved on since (the consumer fetched
+ * records the thread has not read yet; its high watermark is cached from fetch responses,
+ * no request) is not caught up: silence of a partition with unread records is not idleness. */
+static void check_caught_up(struct rt_thread *th)
+{
+    vg_time_ns now = vg_mono_ns();
+    if (!th->consumer || th->tp->replay || now - th->caught_ns < 200 * 1000000LL)
+        return;
+    th->caught_ns = now;
+    const struct vg_compiled *c = th->tp->c;
+    for (size_t i = 0; i < th->dag.wm.n; i++) {
+        struct vg_wm_part *p = &th->dag.wm.parts[i];
+        int64_t lo, hi;
+        if (!p->caught_up || p->fixed ||
+            rd_kafka_get_watermark_offsets(th->consumer, c->sources[p->source].topic,
+                                           p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            continue;
+        if (hi > p->end_offset)
+            vg_wm_behind(p, now);
+    }
 }
 
 /* Poll up to VG_RT_BATCH records: a live run waits up to 100 ms for the first, then takes
@@ -890,7 +914,7 @@ static size_t poll_batch(struct rt_thread *th)
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && th->tp->replay)
                 note_end(th, source_of(th, m->rkt), m->partition); /* past control records */
             else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                caught_up(th, m->rkt, m->partition);
+                caught_up(th, m->rkt, m->partition, m->offset);
             else
                 vg_log(VG_LOG_WARN, "%s: consumer: %s", th->tp->c->topo->name,
                        rd_kafka_message_errstr(m));
@@ -1632,6 +1656,7 @@ static void *thread_main(void *arg)
         log_budget(th);
         if (th->state_health.failing || th->delivery_failing)
             vg_wm_busy(&th->dag.wm, vg_mono_ns()); /* paused: not idle, whatever it read */
+        check_caught_up(th);
         send_marks(th);
         checkpoint(th, false);
         size_t n = th->files ? file_poll(th) : poll_batch(th);

@@ -79,12 +79,22 @@ void vg_wm_set(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ms 
     p->idle = idle;
 }
 
-void vg_wm_caught_up(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ns now_ns)
+void vg_wm_caught_up(struct vg_wm *wm, uint16_t source, int32_t partition, int64_t end_offset,
+                     vg_time_ns now_ns)
 {
     struct vg_wm_part *p = find(wm, source, partition);
-    if (!p || p->caught_up)
+    if (!p)
+        return;
+    p->end_offset = end_offset;
+    if (p->caught_up)
         return;
     p->caught_up = true;
+    p->seen_ns = now_ns;
+}
+
+void vg_wm_behind(struct vg_wm_part *p, vg_time_ns now_ns)
+{
+    p->caught_up = false;
     p->seen_ns = now_ns;
 }
 

@@ -34,6 +34,7 @@ struct vg_wm_part {
     vg_time_ms max_ts;
     vg_time_ns seen_ns;     /* since when caught up (or its last event, when not) */
     bool caught_up;         /* its end was reached and no record came since */
+    int64_t end_offset;     /* caught up: where its end was (records past it: unread) */
     bool fixed;             /* set by vg_wm_set (a repartition topic's partition) */
     bool idle;              /* fixed: all its writers are idle */
 };
@@ -64,9 +65,13 @@ static inline void vg_wm_note(struct vg_wm_part *p, vg_time_ms ts, vg_time_ns no
     p->seen_ns = now_ns;
     p->caught_up = false;
 }
-/* The owner read the partition to its end (its consumer reported the end, past every record
- * it delivered): from now_ns on it may become idle, unless a record comes. */
-void vg_wm_caught_up(struct vg_wm *wm, uint16_t source, int32_t partition, vg_time_ns now_ns);
+/* The owner read the partition to its end, end_offset (its consumer reported the end, past
+ * every record it delivered): from now_ns on it may become idle, unless a record comes. */
+void vg_wm_caught_up(struct vg_wm *wm, uint16_t source, int32_t partition, int64_t end_offset,
+                     vg_time_ns now_ns);
+/* Records were seen past where the partition was caught up (fetched, not yet read): it is
+ * not caught up any more. */
+void vg_wm_behind(struct vg_wm_part *p, vg_time_ns now_ns);
 /* Intake paused (or records left unread for another reason): no partition is caught up. */
 void vg_wm_busy(struct vg_wm *wm, vg_time_ns now_ns);
 /* Record an event (ts) of a partition at now_ns. */

@@ -71,24 +71,27 @@ static void test_wm_idle_and_assigned(void **state)
      * not idleness: a backlog, a fetch in flight) ... */
     assert_true(vg_wm_current(&wm, 300 * S) == INT64_MIN);
     /* ... and once caught up, until it has been so for idle_timeout */
-    vg_wm_caught_up(&wm, 0, 1, 300 * S);
+    vg_wm_caught_up(&wm, 0, 1, 7, 300 * S);
     assert_true(vg_wm_current(&wm, 329 * S) == INT64_MIN);
     assert_int_equal(vg_wm_current(&wm, 331 * S), 95000);
     /* an idle partition that delivers again counts again */
     vg_wm_observe(&wm, 0, 1, 20000, 340 * S);
     assert_int_equal(vg_wm_current(&wm, 341 * S), 15000);
     /* all caught up and idle: the largest, so a quiet topic does not hold results back */
-    vg_wm_caught_up(&wm, 0, 0, 400 * S);
-    vg_wm_caught_up(&wm, 0, 1, 400 * S);
+    vg_wm_caught_up(&wm, 0, 0, 7, 400 * S);
+    vg_wm_caught_up(&wm, 0, 1, 7, 400 * S);
     assert_int_equal(vg_wm_current(&wm, 500 * S), 95000);
     /* intake paused (a state store outage): nothing is idle until caught up again */
     vg_wm_busy(&wm, 500 * S);
     assert_int_equal(vg_wm_current(&wm, 900 * S), 15000);
-    vg_wm_caught_up(&wm, 0, 1, 900 * S);
+    vg_wm_caught_up(&wm, 0, 1, 7, 900 * S);
     assert_int_equal(vg_wm_current(&wm, 931 * S), 95000);
     /* caught up again is not a new start: the idle time counts from the first report */
-    vg_wm_caught_up(&wm, 0, 1, 935 * S);
+    vg_wm_caught_up(&wm, 0, 1, 7, 935 * S);
     assert_int_equal(vg_wm_current(&wm, 936 * S), 95000);
+    /* records fetched past where it was caught up, not read yet: not idle any more */
+    vg_wm_behind(vg_wm_get(&wm, 0, 1), 940 * S);
+    assert_int_equal(vg_wm_current(&wm, 941 * S), 15000);
     vg_wm_fini(&wm);
 }
 
