@@ -392,6 +392,8 @@ struct chaos {
     pthread_t producer, collector;
 
     int64_t start_ms;       /* the events' wall-clock start; the schedule counts from it */
+    int64_t next_status_ms;
+    rd_kafka_t *grp[2];     /* readers of the runs' committed offsets (group_reader) */
     int kills, restarts, outages, crashes;
     char crash_text[512];   /* "chaos-1 status 139 (SIGSEGV), ..." */
 };
@@ -510,6 +512,9 @@ static int teardown(void **state)
         vg_test_redis_stop(&c->ref_redis);
     if (c->run_redis.dir) /* also when killed at the failure: its dir goes */
         vg_test_redis_stop(&c->run_redis);
+    for (int r = 0; r < 2; r++)
+        if (c->grp[r])
+            rd_kafka_destroy(c->grp[r]);
     if (c->broker_up)
         vg_test_broker_stop(&c->broker);
     if (c->keep && c->dir) {
@@ -739,6 +744,95 @@ static void *collector_main(void *arg)
     return NULL;
 }
 
+/* ---- the groups' progress, from their committed offsets ---- */
+
+/* A consumer with a run's group.id that never joins the group: it reads what the group has
+ * committed. */
+static rd_kafka_t *group_reader(struct chaos *c, const char *topology)
+{
+    char errstr[512], group[64];
+    snprintf(group, sizeof(group), "vigil.%s", topology);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", c->broker.bootstraps, errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "log.connection.close", "false", errstr, sizeof(errstr));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk)
+        fail_msg("consumer: %s", errstr);
+    return rk;
+}
+
+static bool high_marks(rd_kafka_t *rk, const char *topic, int64_t *hi, int timeout_ms)
+{
+    for (int p = 0; p < N_PARTS; p++) {
+        int64_t lo;
+        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi[p], timeout_ms))
+            return false;
+    }
+    return true;
+}
+
+/* The group's committed offset of each partition of topic (-1: none yet). */
+static bool committed(rd_kafka_t *grp, const char *topic, int64_t *off, int timeout_ms)
+{
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(N_PARTS);
+    for (int p = 0; p < N_PARTS; p++)
+        rd_kafka_topic_partition_list_add(parts, topic, p);
+    bool ok = rd_kafka_committed(grp, parts, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int p = 0; p < N_PARTS && ok; p++)
+        off[p] = parts->elems[p].err || parts->elems[p].offset < 0 ? -1 : parts->elems[p].offset;
+    rd_kafka_topic_partition_list_destroy(parts);
+    return ok;
+}
+
+/* Every partition of topic committed at or past want[p]? */
+static bool committed_past(rd_kafka_t *grp, const char *topic, const int64_t *want)
+{
+    int64_t off[N_PARTS];
+    if (!committed(grp, topic, off, 5000))
+        return false;
+    for (int p = 0; p < N_PARTS; p++)
+        if (want[p] > 0 && off[p] < want[p])
+            return false;
+    return true;
+}
+
+/* What the group has yet to read of topic: the sum of end - committed; -1: unknown. With
+ * text, also "committed/end" per partition. */
+static int64_t group_lag(rd_kafka_t *grp, const char *topic, int timeout_ms, char *text,
+                         size_t size)
+{
+    int64_t hi[N_PARTS], off[N_PARTS], lag = 0;
+    if (!high_marks(grp, topic, hi, timeout_ms) || !committed(grp, topic, off, timeout_ms))
+        return -1;
+    for (int p = 0; p < N_PARTS; p++) {
+        lag += hi[p] - (off[p] < 0 ? 0 : off[p]);
+        if (text)
+            snprintf(text + strlen(text), size - strlen(text), " %lld/%lld", (long long)off[p],
+                     (long long)hi[p]);
+    }
+    return lag;
+}
+
+/* Every 15 s: what was produced, what each run has yet to read, what it alerted. */
+static void status(struct chaos *c)
+{
+    int64_t now = vg_test_now_ms();
+    if (!c->start_ms || now < c->next_status_ms)
+        return;
+    c->next_status_ms = now + 15000;
+    pthread_mutex_lock(&c->mu);
+    uint64_t n_ev = c->n_produced;
+    size_t n_alerts[2] = {c->out[0].n, c->out[1].n};
+    pthread_mutex_unlock(&c->mu);
+    long long lag[2];
+    for (int r = 0; r < 2; r++)
+        lag[r] = (long long)group_lag(c->grp[r], EVENTS, 1000, NULL, 0);
+    say(c, "status: %" PRIu64 " events; reference %zu alerts, %lld events to read; chaos run "
+        "%zu alerts, %lld events to read",
+        n_ev, n_alerts[0], lag[0], n_alerts[1], lag[1]);
+}
+
 /* ---- the chaos schedule ---- */
 
 static int cmp_action(const void *x, const void *y)
@@ -749,7 +843,16 @@ static int cmp_action(const void *x, const void *y)
     return (int)a->kind - (int)b->kind;
 }
 
-/* From the seed alone: every 1.5-6 s, mostly a kill -9 of a running process (restarted
+/* Time to the next action: mostly 8-18 s, so the group settles between failures (the
+ * development broker's coordinator takes 5-20 s per rebalance, and a group whose members
+ * change every few seconds never reads anything), a quarter of the time a burst, 1.5-5 s. */
+static int64_t next_gap(uint64_t *s)
+{
+    return rng_next(s) % 4 == 0 ? 1500 + (int64_t)(rng_next(s) % 3500)
+                                : 8000 + (int64_t)(rng_next(s) % 10000);
+}
+
+/* From the seed alone: at each action, mostly a kill -9 of a running process (restarted
  * 0.5-12 s later: past idle_timeout 3 s and the session timeout 6 s about half the time),
  * sometimes a Redis outage of 1.5-6 s (a kill and restart from its append-only file, or a
  * freeze); at least one outage. Everything is back before the events end. */
@@ -766,8 +869,7 @@ static struct action *make_schedule(const struct chaos *c, size_t *n_out)
     int64_t back_at[MAX_PROCS] = {0};
     int64_t redis_free_at = 0;
     bool outage = false;
-    for (int64_t t = 2000 + (int64_t)(rng_next(&s) % 3000); t < end - 1000;
-         t += 1500 + (int64_t)(rng_next(&s) % 4500)) {
+    for (int64_t t = 2000 + (int64_t)(rng_next(&s) % 6000); t < end - 1000; t += next_gap(&s)) {
         if (rng_next(&s) % 100 < 20 && t >= redis_free_at) {
             int64_t up = t + 1500 + (int64_t)(rng_next(&s) % 4500);
             bool freeze = rng_next(&s) % 3 == 0;
@@ -856,6 +958,7 @@ static void wait_until(struct chaos *c, int64_t at_ms)
 {
     while (vg_test_now_ms() < c->start_ms + at_ms) {
         watch(c);
+        status(c);
         int64_t left = c->start_ms + at_ms - vg_test_now_ms();
         usleep((useconds_t)(left > 20 ? 20000 : left > 0 ? left * 1000 : 0));
     }
@@ -915,35 +1018,11 @@ static void run_schedule(struct chaos *c, const struct action *acts, size_t n)
  * has closed and every alert is on the alert topic. */
 struct progress {
     const char *topology;
-    rd_kafka_t *grp;
+    rd_kafka_t *grp;    /* c->grp[] */
     int phase;          /* 0 sources, 1 settling, 2 repartition topics, 3 done */
     int64_t at_ms;
     int64_t target[3][N_PARTS];
 };
-
-static bool high_marks(rd_kafka_t *rk, const char *topic, int64_t *hi)
-{
-    for (int p = 0; p < N_PARTS; p++) {
-        int64_t lo;
-        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi[p], 5000))
-            return false;
-    }
-    return true;
-}
-
-/* Every partition of topic committed at or past want[p]? */
-static bool committed_past(rd_kafka_t *grp, const char *topic, const int64_t *want)
-{
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(N_PARTS);
-    for (int p = 0; p < N_PARTS; p++)
-        rd_kafka_topic_partition_list_add(parts, topic, p);
-    bool ok = rd_kafka_committed(grp, parts, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int p = 0; p < N_PARTS && ok; p++)
-        ok = want[p] == 0 || (parts->elems[p].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                              parts->elems[p].offset >= want[p]);
-    rd_kafka_topic_partition_list_destroy(parts);
-    return ok;
-}
 
 static void progress_step(struct progress *pg, int64_t now)
 {
@@ -951,7 +1030,7 @@ static void progress_step(struct progress *pg, int64_t now)
     int64_t want[N_PARTS];
     switch (pg->phase) {
     case 0:
-        if (high_marks(pg->grp, EVENTS, want) && committed_past(pg->grp, EVENTS, want)) {
+        if (high_marks(pg->grp, EVENTS, want, 5000) && committed_past(pg->grp, EVENTS, want)) {
             pg->phase = 1;
             pg->at_ms = now;
         }
@@ -961,7 +1040,7 @@ static void progress_step(struct progress *pg, int64_t now)
             break;
         for (int w = 0; w < 3; w++) {
             snprintf(topic, sizeof(topic), "%s.%s.repartition", pg->topology, WINDOW_NODES[w]);
-            if (!high_marks(pg->grp, topic, pg->target[w]))
+            if (!high_marks(pg->grp, topic, pg->target[w], 5000))
                 return;
         }
         pg->phase = 2;
@@ -986,22 +1065,12 @@ static bool wait_complete(struct chaos *c)
 {
     int slow = vg_test_slow();
     int64_t deadline = vg_test_now_ms() + 60000LL * slow;
-    struct progress pg[2] = {{.topology = REF}, {.topology = RUN}};
-    for (int r = 0; r < 2; r++) {
-        char errstr[512], group[64];
-        snprintf(group, sizeof(group), "vigil.%s", pg[r].topology);
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_conf_set(conf, "bootstrap.servers", c->broker.bootstraps, errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)); /* never joins */
-        rd_kafka_conf_set(conf, "log.connection.close", "false", errstr, sizeof(errstr));
-        pg[r].grp = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-        if (!pg[r].grp)
-            fail_msg("consumer: %s", errstr);
-    }
+    struct progress pg[2] = {{.topology = REF, .grp = c->grp[0]},
+                             {.topology = RUN, .grp = c->grp[1]}};
     bool done = false;
     for (;;) {
         watch(c);
+        status(c);
         int64_t now = vg_test_now_ms();
         for (int r = 0; r < 2; r++)
             if (pg[r].phase < 3)
@@ -1024,8 +1093,18 @@ static bool wait_complete(struct chaos *c)
         c->out[0].sentinel[R_SLIDE] && c->out[0].sentinel[R_SESSION] ? "seen" : "NOT seen",
         phase[pg[1].phase],
         c->out[1].sentinel[R_SLIDE] && c->out[1].sentinel[R_SESSION] ? "seen" : "NOT seen");
-    for (int r = 0; r < 2; r++)
-        rd_kafka_destroy(pg[r].grp);
+    for (int r = 0; r < 2 && !done; r++) { /* where a run stopped: committed/end */
+        for (int w = -1; w < 3 && pg[r].phase < 3; w++) {
+            char topic[128], text[512] = "";
+            if (w < 0)
+                snprintf(topic, sizeof(topic), "%s", EVENTS);
+            else
+                snprintf(topic, sizeof(topic), "%s.%s.repartition", pg[r].topology,
+                         WINDOW_NODES[w]);
+            long long lag = (long long)group_lag(pg[r].grp, topic, 5000, text, sizeof(text));
+            say(c, "  %s: %s: %lld to read (committed/end:%s)", OUT_NAME[r], topic, lag, text);
+        }
+    }
     return done;
 }
 
@@ -1326,6 +1405,8 @@ static void make_world(struct chaos *c)
             vg_test_topic(&c->broker, t, N_PARTS);
         }
     }
+    c->grp[0] = group_reader(c, REF);
+    c->grp[1] = group_reader(c, RUN);
     vg_test_redis_start(&c->ref_redis);
     c->run_redis.durable = true; /* acknowledged writes survive its kill -9 */
     vg_test_redis_start(&c->run_redis);
