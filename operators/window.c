@@ -337,12 +337,9 @@ static bool heap_before(const struct heap_item *x, const struct heap_item *y)
     return heap_cmp(x, y) < 0;
 }
 
-static void heap_push(struct window_state *st, struct heap_item it)
+/* Into the heap, its references counted already. */
+static void heap_insert(struct window_state *st, struct heap_item it)
 {
-    if (it.w)
-        it.w->refs++;
-    else
-        it.k->refs++;
     if (st->n_heap == st->heap_cap) {
         st->heap_cap = st->heap_cap ? 2 * st->heap_cap : 256;
         st->heap = vg_xrealloc(st->heap, st->heap_cap * sizeof(*st->heap));
@@ -353,6 +350,43 @@ static void heap_push(struct window_state *st, struct heap_item it)
         i = (i - 1) / 2;
     }
     st->heap[i] = it;
+}
+
+/* An entry holds a reference to its key (and to its window when it has one): a key may be
+ * removed while entries of its windows that went stale are still in the heap. */
+static void heap_push(struct window_state *st, struct heap_item it)
+{
+    it.k->refs++;
+    if (it.w)
+        it.w->refs++;
+    heap_insert(st, it);
+}
+
+/* An entry's key reference is given back (a removed key goes with the last). */
+static void key_unref(struct keyent *k)
+{
+    if (!--k->refs && k->dead)
+        vg_free(k);
+}
+
+/* Take a partition's entries out of the heap (their keys are about to go: an entry left
+ * behind would point at a freed key), and put the rest back in heap order. */
+static void heap_drop_partition(struct window_state *st, int32_t partition)
+{
+    size_t n = st->n_heap, kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct heap_item it = st->heap[i];
+        if (it.k->partition != partition) {
+            st->heap[kept++] = it;
+            continue;
+        }
+        if (it.w)
+            it.w->refs--;
+        key_unref(it.k);
+    }
+    st->n_heap = 0;
+    for (size_t i = 0; i < kept; i++)
+        heap_insert(st, st->heap[i]); /* i >= n_heap: reads what it has not overwritten */
 }
 
 static struct heap_item heap_pop(struct window_state *st)
@@ -993,6 +1027,7 @@ static void close_sessions(struct window_state *st, struct vg_batch *b, struct v
     while (st->n_heap && st->heap[0].close_at <= wm) {
         struct heap_item it = heap_pop(st);
         it.w->refs--;
+        key_unref(it.k); /* alive while it has windows; a removed one goes with its last entry */
         if (it.w->dead) {
             win_release(st, it.w);
             continue;
@@ -1404,6 +1439,7 @@ static int window_state_load(void *stp, int32_t partition, const char *key, size
 static void window_state_drop(void *stp, int32_t partition)
 {
     struct window_state *st = stp;
+    heap_drop_partition(st, partition);
     for (size_t i = 0; i < st->keys.cap; i++)
         for (struct vg_hlink *l = st->keys.slots[i], *next; l; l = next) {
             next = l->next;
@@ -1463,12 +1499,9 @@ static void window_close(void *stp)
     vg_free(st->due);
     for (size_t i = 0; i < st->n_heap; i++) {
         struct win *w = st->heap[i].w;
-        if (!w) {
-            struct keyent *k = st->heap[i].k;
-            if (!--k->refs && k->dead)
-                vg_free(k);
+        key_unref(st->heap[i].k);
+        if (!w)
             continue;
-        }
         w->refs--;
         if (w->dead)
             win_release(st, w);

@@ -338,6 +338,16 @@ void vg_pipe_restart(struct vg_pipe *p)
     vg_free(stores);
 }
 
+void vg_pipe_revoke(struct vg_pipe *p, int32_t partition)
+{
+    const struct vg_compiled *c = p->c;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].type->state_drop)
+            c->nodes[i].type->state_drop(p->dag.st[i], partition);
+    for (size_t s = 0; s < c->n_sources; s++)
+        vg_wm_forget(&p->dag.wm, (uint16_t)s, partition);
+}
+
 static int source_id(struct vg_pipe *p, const char *source)
 {
     for (size_t s = 0; s < p->c->n_sources; s++)

@@ -47,6 +47,9 @@ char *vg_pipe_dead_text(const struct vg_pipe *p);
  * (state_save with all), the operators are closed and opened afresh (watermarks too), and the
  * fresh ones load what was written (state_load). Records and dead letters so far are kept. */
 void vg_pipe_restart(struct vg_pipe *p);
+/* A partition revoked from this instance, as the engine does it: every operator drops its
+ * state (state_drop) and its event time is forgotten. */
+void vg_pipe_revoke(struct vg_pipe *p, int32_t partition);
 /* How many records the node has output over all batches so far. */
 uint64_t vg_pipe_node_out(const struct vg_pipe *p, const char *node);
 /* Tables: set field of the Redis hash key that lookups (vg_op_ctx.lookup) see; for a Kafka
