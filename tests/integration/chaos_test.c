@@ -24,7 +24,9 @@
  * Knobs (environment): VG_CHAOS_SEED=N replays a run (the same events, partitions and chaos
  * schedule; only the timing of real processes differs), VG_CHAOS_SECONDS (default 40),
  * VG_CHAOS_RATE events/s (default 300), VG_CHAOS_PROCS (2 or 3, default 3), VG_CHAOS_KEEP=1
- * keeps the work dir with the logs, VG_CHAOS_CALM=1 is a control run: the same harness with
+ * keeps the work dir with the logs, VG_CHAOS_GAP_PCT scales the gaps between failures
+ * (default 100: mostly 8-18 s; 250 lets a long run's group read between failures),
+ * VG_CHAOS_CALM=1 is a control run: the same harness with
  * no failures injected (what differs then comes from running in several processes).
  *
  * Threads: the test's main thread runs the chaos schedule and the checks; a producer thread
@@ -378,6 +380,7 @@ struct chaos {
     int n_procs;
     struct gen gen;
     int seconds;
+    int gap_pct;            /* the gaps between failures, in percent of next_gap's */
     bool keep, calm, passed;
 
     pthread_mutex_t mu;     /* everything below, between the threads */
@@ -464,6 +467,7 @@ static int setup(void **state)
     c->seconds = env_int("VG_CHAOS_SECONDS", 40, 5, 7 * 24 * 3600);
     c->n_procs = env_int("VG_CHAOS_PROCS", 3, 2, MAX_PROCS);
     c->gen.rate = env_int("VG_CHAOS_RATE", 300, 10, 5000);
+    c->gap_pct = env_int("VG_CHAOS_GAP_PCT", 100, 50, 1000);
     const char *seed = getenv("VG_CHAOS_SEED");
     if (seed && *seed)
         c->gen.seed = strtoull(seed, NULL, 10);
@@ -869,7 +873,8 @@ static struct action *make_schedule(const struct chaos *c, size_t *n_out)
     int64_t back_at[MAX_PROCS] = {0};
     int64_t redis_free_at = 0;
     bool outage = false;
-    for (int64_t t = 2000 + (int64_t)(rng_next(&s) % 6000); t < end - 1000; t += next_gap(&s)) {
+    for (int64_t t = 2000 + (int64_t)(rng_next(&s) % 6000); t < end - 1000;
+         t += next_gap(&s) * c->gap_pct / 100) {
         if (rng_next(&s) % 100 < 20 && t >= redis_free_at) {
             int64_t up = t + 1500 + (int64_t)(rng_next(&s) % 4500);
             bool freeze = rng_next(&s) % 3 == 0;
@@ -1057,14 +1062,17 @@ static void progress_step(struct progress *pg, int64_t now)
     }
 }
 
-/* Wait (deadline 60 s x vg_test_slow(): a group settles in about 25 s on the development
- * broker, a session timeout and a few join rounds) until both runs are done by their
- * committed offsets and no alert came for 2 s. false: the deadline passed (the comparison
- * then shows what is missing). */
+/* Wait until both runs are done by their committed offsets and no alert came for 2 s, with a
+ * deadline of 60 s x vg_test_slow() (a group settles in about 25 s on the development broker,
+ * a session timeout and a few join rounds) after the chaos run last read more of the events
+ * topic: a long run ends with a backlog (a group whose members change every few seconds reads
+ * little), which it must be given the time to read. false: the deadline passed (the
+ * comparison then shows what is missing). */
 static bool wait_complete(struct chaos *c)
 {
     int slow = vg_test_slow();
-    int64_t deadline = vg_test_now_ms() + 60000LL * slow;
+    int64_t deadline = vg_test_now_ms() + 60000LL * slow, lag_ms = 0;
+    long long lag = -1;
     struct progress pg[2] = {{.topology = REF, .grp = c->grp[0]},
                              {.topology = RUN, .grp = c->grp[1]}};
     bool done = false;
@@ -1081,6 +1089,14 @@ static bool wait_complete(struct chaos *c)
         if (pg[0].phase == 3 && pg[1].phase == 3 && quiet >= 2000) {
             done = true;
             break;
+        }
+        if (now - lag_ms >= 5000) { /* reading on: more time */
+            lag_ms = now;
+            long long l = (long long)group_lag(c->grp[1], EVENTS, 1000, NULL, 0);
+            if (l >= 0 && lag >= 0 && l < lag)
+                deadline = now + 60000LL * slow;
+            if (l >= 0)
+                lag = l;
         }
         if (now > deadline)
             break;
