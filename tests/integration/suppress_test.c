@@ -112,11 +112,11 @@ static char *summarize(char **values, size_t n)
     for (size_t i = 0; i < k; i++)
         len += strlen(lines[i]) + 1;
     char *out = calloc(len, 1);
-    for (size_t i = 0; i < k; i++) {
+    for (size_t i = 0; i < k; i++)
         if (i == 0 || strcmp(lines[i], lines[i - 1])) /* at-least-once: one line per id */
             strcat(strcat(out, lines[i]), "\n");
+    for (size_t i = 0; i < k; i++)
         free(lines[i]);
-    }
     free(lines);
     return out;
 }
