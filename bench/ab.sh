@@ -24,8 +24,13 @@ for r in $(seq "$rounds"); do
     tag=$(echo "$b" | tr '/' '_')
     BUILD=$b bench/run.sh "$scenario" --out "$out/$tag.$r.json" >"$out/$tag.$r.log" 2>&1 ||
       { echo "bench/ab.sh: $b round $r failed:" >&2; tail -20 "$out/$tag.$r.log" >&2; exit 1; }
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(f"round {sys.argv[2]} {sys.argv[3]}: {r[\"throughput_eps\"]} events/s, baseline {r[\"baseline_eps\"]}, ratio {r[\"ratio_to_baseline\"]}, alerts {r[\"alerts\"][\"got\"]}/{r[\"alerts\"][\"expected\"]}")' \
-      "$out/$tag.$r.json" "$r" "$b"
+    python3 - "$out/$tag.$r.json" "$r" "$b" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"round {sys.argv[2]} {sys.argv[3]}: {r['throughput_eps']} events/s, "
+      f"baseline {r['baseline_eps']}, ratio {r['ratio_to_baseline']}, "
+      f"alerts {r['alerts']['got']}/{r['alerts']['expected']}")
+PY
   done
 done
 python3 - "$out" "$rounds" "${builds[@]}" <<'PY'
