@@ -1222,12 +1222,19 @@ static void load_offset(void *ud, const char *topic, int64_t next, vg_time_ms ma
         rd_kafka_topic_partition_t *tp = &lc->parts->elems[i];
         if (tp->partition != lc->partition || strcmp(tp->topic, topic) != 0)
             continue;
-        /* several stateful nodes: resume from the oldest offset any of them covers */
-        if (tp->offset < 0 || next < tp->offset)
-            tp->offset = next;
+        /* several stateful nodes: resume from the oldest offset any of them covers, with the
+         * event time stored with that offset (their writes are separate transactions: after
+         * a crash between two, a later node's event time would make the records read again
+         * late) */
+        bool first = tp->offset < 0, older = first || next < tp->offset;
+        if (!older && next != tp->offset)
+            continue;
+        tp->offset = next;
         for (size_t s = 0; s < c->n_sources; s++)
             if (!strcmp(c->sources[s].topic, topic) && max_ts != INT64_MIN) {
-                vg_wm_observe(&lc->th->dag.wm, (uint16_t)s, lc->partition, max_ts, vg_mono_ns());
+                struct vg_wm_part *wp = vg_wm_get(&lc->th->dag.wm, (uint16_t)s, lc->partition);
+                if (older || max_ts < wp->max_ts)
+                    wp->max_ts = max_ts;
                 note_pos(lc->th, (int)s, lc->partition, next);
             }
     }

@@ -1065,14 +1065,15 @@ static void progress_step(struct progress *pg, int64_t now)
 /* Wait until both runs are done by their committed offsets and no alert came for 2 s, with a
  * deadline of 60 s x vg_test_slow() (a group settles in about 25 s on the development broker,
  * a session timeout and a few join rounds) after the chaos run last read more of the events
- * topic: a long run ends with a backlog (a group whose members change every few seconds reads
- * little), which it must be given the time to read. false: the deadline passed (the
+ * topic or gave another alert: a long run ends with a backlog (a group whose members change
+ * every few seconds reads little), which it must be given the time to read. false: the deadline passed (the
  * comparison then shows what is missing). */
 static bool wait_complete(struct chaos *c)
 {
     int slow = vg_test_slow();
     int64_t deadline = vg_test_now_ms() + 60000LL * slow, lag_ms = 0;
     long long lag = -1;
+    size_t alerts_seen = 0;
     struct progress pg[2] = {{.topology = REF, .grp = c->grp[0]},
                              {.topology = RUN, .grp = c->grp[1]}};
     bool done = false;
@@ -1090,13 +1091,17 @@ static bool wait_complete(struct chaos *c)
             done = true;
             break;
         }
-        if (now - lag_ms >= 5000) { /* reading on: more time */
+        if (now - lag_ms >= 5000) { /* reading on, or alerting on: more time */
             lag_ms = now;
             long long l = (long long)group_lag(c->grp[1], EVENTS, 1000, NULL, 0);
-            if (l >= 0 && lag >= 0 && l < lag)
+            pthread_mutex_lock(&c->mu);
+            size_t n_alerts = c->out[1].n;
+            pthread_mutex_unlock(&c->mu);
+            if ((l >= 0 && lag >= 0 && l < lag) || n_alerts > alerts_seen)
                 deadline = now + 60000LL * slow;
             if (l >= 0)
                 lag = l;
+            alerts_seen = n_alerts;
         }
         if (now > deadline)
             break;
