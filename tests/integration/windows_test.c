@@ -94,6 +94,25 @@ static char *buckets_with(struct vg_test_world *f, const char *user)
     return sh_out(cmd);
 }
 
+/* Wait (30 s x vg_test_slow()) until Redis holds window state of `user` and the offsets it
+ * covers: something was processed and checkpointed. */
+static void wait_state_of(struct vg_test_world *f, const char *user)
+{
+    int64_t deadline = vg_test_now_ms() + 30000LL * vg_test_slow();
+    for (;;) {
+        char *keys = redis_cli(f, "--scan --pattern 'vg:{brute-force:attempts:*'");
+        char *b = buckets_with(f, user);
+        bool done = strstr(keys, "@offsets") && strlen(b) > 0;
+        free(keys);
+        free(b);
+        if (done)
+            return;
+        if (vg_test_now_ms() > deadline)
+            fail_msg("no window state of '%s' in Redis", user);
+        usleep(100 * 1000);
+    }
+}
+
 static pid_t start(struct vg_test_world *f)
 {
     const char *args[] = {"run", "topologies/brute_force.yaml", NULL};
@@ -119,13 +138,8 @@ static void test_brute_force_state_survives_kill(void **state)
     produce_alice(f, 0, 6);
     pid_t pid = start(f);
     vg_test_wait_assigned(f->log, 2);
-    sleep(3); /* processed and written behind (every second) */
-    char *keys = redis_cli(f, "--scan --pattern 'vg:{brute-force:attempts:*'");
-    assert_non_null(strstr(keys, "@offsets"));
-    free(keys);
-    keys = buckets_with(f, "alice");
-    assert_true(strlen(keys) > 0);
-    free(keys);
+    wait_state_of(f, "alice"); /* processed and written behind (every second) */
+    char *keys;
     kill(pid, SIGKILL);
     assert_int_equal(vg_test_vigil_stop(pid, 0, 5000), 128 + SIGKILL);
     produce_alice(f, 6, 12);
@@ -159,11 +173,10 @@ static void test_brute_force_redis_outage(void **state)
     produce_alice(f, 0, 6);
     pid_t pid = start(f);
     vg_test_wait_assigned(f->log, 2);
-    sleep(3);
+    wait_state_of(f, "alice");
     vg_test_redis_kill(&f->redis);
     produce_alice(f, 6, 9);
     vg_test_wait_log(f->log, "state store unavailable", 1);
-    sleep(1);
     vg_test_redis_restart(&f->redis);
     vg_test_wait_log(f->log, "state store reachable again", 1);
     produce_alice(f, 9, 12);
@@ -337,7 +350,17 @@ static void exact_results_of(struct vg_test_world *f, const char *parallelism, c
     const char *args[] = {"run", yaml, NULL};
     pid_t pid = vg_test_vigil_start(args, f->env, f->log);
     if (kill9) {
-        sleep(3); /* some state checkpointed, some not */
+        /* some state checkpointed (its offsets are in Redis), some not */
+        int64_t deadline = vg_test_now_ms() + 30000LL * vg_test_slow();
+        for (char *k = NULL;; usleep(100 * 1000)) {
+            k = redis_cli(f, "--scan --pattern 'vg:{windows-exchange:*@offsets'");
+            bool saved = strstr(k, "@offsets") != NULL;
+            free(k);
+            if (saved)
+                break;
+            if (vg_test_now_ms() > deadline)
+                fail_msg("no window state checkpointed within the deadline");
+        }
         assert_int_equal(vg_test_vigil_stop(pid, SIGKILL, 5000), 128 + SIGKILL);
         pid = vg_test_vigil_start(args, f->env, f->log);
     }
